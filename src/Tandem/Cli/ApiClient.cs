@@ -1,0 +1,71 @@
+using System.CommandLine;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
+
+namespace Tandem.Cli;
+
+/// <summary>The management API as the CLI sees it: a base URL and a token, errors printed as the server explained them.</summary>
+internal sealed class ApiClient(Uri baseUrl, string? token) : IDisposable
+{
+    private readonly HttpClient _http = new() { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
+
+    public static Option<string> UrlOption() => new("--url")
+    {
+        Description = "Tandem server URL (env TANDEM_URL)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("TANDEM_URL") ?? "http://127.0.0.1:5080",
+    };
+
+    public static Option<string?> TokenOption() => new("--token")
+    {
+        Description = "API token (env TANDEM_ADMIN_TOKEN)",
+        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("TANDEM_ADMIN_TOKEN"),
+    };
+
+    public HttpClient Http => _http;
+
+    public async Task<JsonElement> SendAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken)
+    {
+        using var request = new HttpRequestMessage(method, path);
+        if (!string.IsNullOrEmpty(token))
+        {
+            request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+        }
+
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body);
+        }
+
+        using var response = await _http.SendAsync(request, cancellationToken);
+        var text = await response.Content.ReadAsStringAsync(cancellationToken);
+        if (!response.IsSuccessStatusCode)
+        {
+            throw new ApiException((int)response.StatusCode, Explain(text));
+        }
+
+        return text.Length == 0 ? default : JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    private static string Explain(string problemJson)
+    {
+        try
+        {
+            var problem = JsonDocument.Parse(problemJson).RootElement;
+            var title = problem.TryGetProperty("title", out var t) ? t.GetString() : null;
+            var detail = problem.TryGetProperty("detail", out var d) ? d.GetString() : null;
+            return $"{title}: {detail}";
+        }
+        catch (JsonException)
+        {
+            return problemJson;
+        }
+    }
+
+    public void Dispose() => _http.Dispose();
+}
+
+internal sealed class ApiException(int status, string message) : Exception(message)
+{
+    public int Status { get; } = status;
+}

@@ -1,0 +1,84 @@
+using System.CommandLine;
+using Tandem.Demo;
+using Tandem.Hosting;
+using Tandem.Sources;
+
+namespace Tandem.Cli;
+
+/// <summary>Demo traffic from four sources, always sent through the real collector over HTTP.</summary>
+internal static class DemoCommand
+{
+    private const int DefaultPeople = 200;
+    private const int Seed = 2026;
+
+    public static Command Build()
+    {
+        var url = ApiClient.UrlOption();
+        var token = ApiClient.TokenOption();
+        var people = new Option<int>("--people") { Description = "How many demo customers to simulate", DefaultValueFactory = _ => DefaultPeople };
+        var command = new Command("demo", "Sends realistic demo traffic (website, CMS, marketing automation, CRM) to a running server") { url, token, people };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var baseUrl = new Uri(result.GetValue(url)!);
+            using var api = new ApiClient(baseUrl, result.GetValue(token));
+            try
+            {
+                var existing = await api.SendAsync(HttpMethod.Get, "api/v1/sources", null, cancellationToken);
+                var keys = existing.EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!, s => s.GetProperty("writeKey").GetString()!);
+                foreach (var name in DemoSources.All.Where(n => !keys.ContainsKey(n)))
+                {
+                    var created = await api.SendAsync(HttpMethod.Post, "api/v1/sources", new { name }, cancellationToken);
+                    keys[name] = created.GetProperty("writeKey").GetString()!;
+                }
+
+                var sent = await new DemoTraffic(Seed, DateTimeOffset.UtcNow).SendAsync(api.Http, baseUrl, keys, result.GetValue(people), cancellationToken);
+                result.InvocationConfiguration.Output.WriteLine($"Sent {sent} demo events from {DemoSources.All.Length} sources to {baseUrl}.");
+                return 0;
+            }
+            catch (Exception ex) when (ex is ApiException or HttpRequestException)
+            {
+                await result.InvocationConfiguration.Error.WriteLineAsync($"error: {ex.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
+
+    /// <summary>serve --demo: create the demo sources in place, then post through this server's own collector.</summary>
+    public static async Task<int> SendFromServerAsync(WebApplication app, ILogger logger, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var registry = app.Services.GetRequiredService<SourceRegistry>();
+            var keys = new Dictionary<string, string>(StringComparer.Ordinal);
+            foreach (var name in DemoSources.All)
+            {
+                var source = registry.All.FirstOrDefault(s => s.Name == name) ?? registry.Create(name).Source!;
+                keys[name] = source.WriteKey;
+            }
+
+            var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
+            using var http = new HttpClient();
+            var sent = await new DemoTraffic(Seed, now).SendAsync(http, LocalAddress(app), keys, DefaultPeople, cancellationToken);
+            Log.DemoSent(logger, sent, keys.Count);
+            return sent;
+        }
+        catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
+        {
+            Log.DemoFailed(logger, ex);
+            return 0;
+        }
+    }
+
+    /// <summary>The first bound address, with wildcard hosts replaced by loopback.</summary>
+    internal static Uri LocalAddress(WebApplication app)
+    {
+        var address = new UriBuilder(app.Urls.First());
+        if (address.Host is "0.0.0.0" or "[::]" or "+" or "*" or "::")
+        {
+            address.Host = "127.0.0.1";
+        }
+
+        return address.Uri;
+    }
+}

@@ -1,0 +1,48 @@
+using System.CommandLine;
+using Tandem.Hosting;
+
+namespace Tandem.Cli;
+
+/// <summary>Every command of <c>./tandem</c>; <c>./tandem --help</c> lists them.</summary>
+public static class TandemCli
+{
+    public static Task<int> RunAsync(string[] args) => Build().Parse(args).InvokeAsync();
+
+    internal static RootCommand Build()
+    {
+        var root = new RootCommand("Tandem: the customer data platform that marketing and IT run together.");
+        root.Subcommands.Add(ServeCommand());
+        root.Subcommands.Add(DemoCommand.Build());
+        root.Subcommands.Add(SourcesCommand.Build());
+        return root;
+    }
+
+    private static Command ServeCommand()
+    {
+        var data = new Option<string>("--data") { Description = "Data folder (created on first start)", DefaultValueFactory = _ => "./tandem-data" };
+        var urls = new Option<string>("--urls") { Description = "Address to listen on", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
+        var demo = new Option<bool>("--demo") { Description = "Send realistic demo traffic from four sources through the collector once started" };
+        var command = new Command("serve", "Runs Tandem on the embedded store: collector, management API, metrics") { data, urls, demo };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var options = new TandemOptions
+            {
+                DataDirectory = result.GetValue(data)!,
+                Urls = result.GetValue(urls)!,
+                AdminToken = Environment.GetEnvironmentVariable("TANDEM_ADMIN_TOKEN"),
+            };
+            await using var app = TandemHost.Build(options);
+            await app.StartAsync(cancellationToken);
+            var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Tandem");
+            Log.Listening(logger, string.Join(", ", app.Urls), Path.GetFullPath(options.DataDirectory));
+            if (result.GetValue(demo))
+            {
+                _ = DemoCommand.SendFromServerAsync(app, logger, cancellationToken);
+            }
+
+            await app.WaitForShutdownAsync(cancellationToken);
+            return 0;
+        });
+        return command;
+    }
+}

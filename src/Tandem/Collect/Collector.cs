@@ -1,0 +1,298 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Tandem.Hosting;
+using Tandem.Sources;
+
+namespace Tandem.Collect;
+
+/// <summary>
+/// Handles one collector request: authenticate the write key, read and parse the body, append the
+/// valid events and the refusals to the ingest log, answer once they are durable.
+/// </summary>
+internal sealed class Collector(
+    SpecParser parser,
+    CollectLimits limits,
+    SourceRegistry sources,
+    IngestLog log,
+    CollectMetrics metrics,
+    TimeProvider time,
+    ILogger<Collector> logger)
+{
+    private const int SampleBytes = 4 * 1024;
+
+    public async Task HandleAsync(HttpContext context, MessageType? routeType)
+    {
+        var request = context.Request;
+        var receivedAt = time.GetUtcNow();
+        if (!WriteKeys.TryFromHeader(request, out var headerKey, out var headerProblem))
+        {
+            metrics.Refused("bad_credentials");
+            await Problems.Unauthorized(headerProblem!).ExecuteAsync(context);
+            return;
+        }
+
+        Source? source = null;
+        if (headerKey is not null && !TryResolve(headerKey, out source, out var keyProblem))
+        {
+            await keyProblem!.ExecuteAsync(context);
+            return;
+        }
+
+        using var body = await RequestBody.ReadAsync(request, limits.MaxBatchBytes, context.RequestAborted);
+        if (body.Error != BodyReadError.None)
+        {
+            var (reason, title, detail) = body.Error switch
+            {
+                BodyReadError.TooLarge => ("batch_too_large", "The request body is larger than 500 KB",
+                    $"The body (after decompression) exceeds {limits.MaxBatchBytes:N0} bytes. Send fewer events per request."),
+                BodyReadError.BadCompression => ("bad_compression", "The body could not be decompressed",
+                    $"Content-Encoding says '{request.Headers.ContentEncoding}' but the body is not valid in that encoding. Compress it, or drop the header."),
+                _ => ("unsupported_encoding", "Unsupported Content-Encoding",
+                    $"Content-Encoding '{request.Headers.ContentEncoding}' is not supported; use gzip, deflate, br, or none."),
+            };
+            await RefuseBodyAsync(context, source, receivedAt, new BodyError(reason, title, detail, "body"), body.Sample(SampleBytes));
+            return;
+        }
+
+        var clientIp = request.Headers.Origin.Count > 0 ? context.Connection.RemoteIpAddress?.ToString() : null;
+        var outcome = parser.Parse(body.Memory, routeType, receivedAt, clientIp);
+        if (source is null)
+        {
+            if (string.IsNullOrEmpty(outcome.BodyWriteKey))
+            {
+                metrics.Refused("missing_write_key");
+                await Problems.Unauthorized(
+                    "No write key was sent. Send it as the Basic user name (base64 of \"WRITE_KEY:\"), as a Bearer token, or as \"writeKey\" in the body.")
+                    .ExecuteAsync(context);
+                return;
+            }
+
+            if (!TryResolve(outcome.BodyWriteKey, out source, out var bodyKeyProblem))
+            {
+                await bodyKeyProblem!.ExecuteAsync(context);
+                return;
+            }
+        }
+
+        if (outcome.Error is { } error)
+        {
+            await RefuseBodyAsync(context, source, receivedAt, error, body.Sample(SampleBytes));
+            return;
+        }
+
+        var append = log.TryAppend(source!.Key, outcome.Accepted, outcome.Rejected, receivedAt);
+        if (append is null)
+        {
+            await OverloadedAsync(context);
+            return;
+        }
+
+        var result = await append;
+        metrics.Stored(result.Stored);
+        if (result.Deduplicated > 0)
+        {
+            metrics.Deduplicated(result.Deduplicated);
+        }
+
+        foreach (var rejection in outcome.Rejected)
+        {
+            metrics.Refused(rejection.Reason);
+        }
+
+        if (outcome.Accepted.Count == 0)
+        {
+            var first = outcome.Rejected[0];
+            await Problems.Create(StatusCodes.Status400BadRequest, first.Reason,
+                outcome.Rejected.Count == 1 ? "The event was refused" : "Every event in the batch was refused",
+                outcome.Rejected.Count == 1 ? first.Detail : $"No event was stored. First problem, at {first.Field}: {first.Detail}",
+                first.Field, new Dictionary<string, object?> { ["rejected"] = Describe(outcome.Rejected) })
+                .ExecuteAsync(context);
+            return;
+        }
+
+        await WriteAcceptedAsync(context.Response, result, outcome.Rejected);
+    }
+
+    /// <summary>GET /v1/projects/{writeKey}/settings: what analytics.js (analytics-next) loads before it starts.</summary>
+    public async Task SettingsAsync(HttpContext context, string writeKey)
+    {
+        if (!TryResolve(writeKey, out _, out var problem))
+        {
+            await problem!.ExecuteAsync(context);
+            return;
+        }
+
+        var request = context.Request;
+        context.Response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
+        writer.WriteStartObject();
+        writer.WriteStartObject("integrations");
+        writer.WriteStartObject("Segment.io");
+        writer.WriteString("apiKey", writeKey);
+        writer.WriteString("apiHost", request.Host + "/v1");
+        writer.WriteString("protocol", request.Scheme);
+        writer.WriteStartArray("unbundledIntegrations");
+        writer.WriteEndArray();
+        writer.WriteBoolean("addBundledMetadata", true);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        writer.WriteStartObject("plan");
+        writer.WriteStartObject("track");
+        writer.WriteStartObject("__default");
+        writer.WriteBoolean("enabled", true);
+        writer.WriteStartObject("integrations");
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+        writer.WriteBoolean("analyticsNextEnabled", true);
+        writer.WriteStartObject("middlewareSettings");
+        writer.WriteEndObject();
+        writer.WriteStartObject("enabledMiddleware");
+        writer.WriteEndObject();
+        writer.WriteStartObject("metrics");
+        writer.WriteNumber("sampleRate", 0);
+        writer.WriteEndObject();
+        writer.WriteStartArray("remotePlugins");
+        writer.WriteEndArray();
+        writer.WriteEndObject();
+    }
+
+    private bool TryResolve(string writeKey, out Source? source, out IResult? problem)
+    {
+        source = sources.FindByWriteKey(writeKey);
+        problem = null;
+        if (source is null)
+        {
+            metrics.Refused("unknown_write_key");
+            problem = Problems.Create(StatusCodes.Status401Unauthorized, "unknown_write_key", "Unknown write key",
+                "No source has this write key. Copy the key from GET /api/v1/sources (it changes when a key is rotated).", "writeKey");
+            return false;
+        }
+
+        if (!source.Enabled)
+        {
+            metrics.Refused("source_disabled");
+            problem = Problems.Create(StatusCodes.Status401Unauthorized, "source_disabled", "The source is disabled",
+                $"Source '{source.Name}' ({source.Id}) is disabled, so its write key is refused. An admin can enable it again.", "writeKey");
+            return false;
+        }
+
+        return true;
+    }
+
+    /// <summary>The whole body is unusable: keep it as a rejection when we know whose it is, answer 400.</summary>
+    private async Task RefuseBodyAsync(HttpContext context, Source? source, DateTimeOffset receivedAt, BodyError error, byte[] sample)
+    {
+        metrics.Refused(error.Reason);
+        if (source is not null)
+        {
+            var append = log.TryAppend(source.Key, [], [new Rejection(null, error.Reason, error.Field, error.Detail, sample)], receivedAt);
+            if (append is null)
+            {
+                await OverloadedAsync(context);
+                return;
+            }
+
+            await append;
+        }
+
+        Log.BodyRefused(logger, source?.Id ?? "(unknown)", error.Reason);
+        await Problems.Create(StatusCodes.Status400BadRequest, error.Reason, error.Title, error.Detail, error.Field).ExecuteAsync(context);
+    }
+
+    private async Task OverloadedAsync(HttpContext context)
+    {
+        metrics.Throttled();
+        context.Response.Headers.RetryAfter = "1";
+        await Problems.Create(StatusCodes.Status429TooManyRequests, "overloaded", "Tandem is catching up",
+            "The ingest log's backlog is past its bound, so nothing from this request was stored. Retry after the number of seconds in Retry-After.")
+            .ExecuteAsync(context);
+    }
+
+    private static List<Dictionary<string, object?>> Describe(List<Rejection> rejected) =>
+        rejected.ConvertAll(r => new Dictionary<string, object?>
+        {
+            ["index"] = r.Index,
+            ["reason"] = r.Reason,
+            ["field"] = r.Field,
+            ["detail"] = r.Detail,
+        });
+
+    private static async Task WriteAcceptedAsync(HttpResponse response, AppendResult result, List<Rejection> rejected)
+    {
+        response.ContentType = "application/json";
+        await using var writer = new Utf8JsonWriter(response.BodyWriter);
+        writer.WriteStartObject();
+        writer.WriteBoolean("success"u8, true);
+        writer.WriteNumber("accepted"u8, result.Stored);
+        writer.WriteNumber("deduplicated"u8, result.Deduplicated);
+        if (rejected.Count > 0)
+        {
+            writer.WriteStartArray("rejected"u8);
+            foreach (var r in rejected)
+            {
+                writer.WriteStartObject();
+                writer.WriteNumber("index"u8, r.Index ?? 0);
+                writer.WriteString("reason"u8, r.Reason);
+                writer.WriteString("field"u8, r.Field);
+                writer.WriteString("detail"u8, r.Detail);
+                writer.WriteEndObject();
+            }
+
+            writer.WriteEndArray();
+        }
+
+        writer.WriteEndObject();
+    }
+}
+
+/// <summary>The three places a write key can travel: Basic user name, Bearer token, body <c>writeKey</c>.</summary>
+internal static class WriteKeys
+{
+    /// <returns>False when an Authorization header is present but unusable; <paramref name="problem"/> says why.</returns>
+    public static bool TryFromHeader(HttpRequest request, out string? key, out string? problem)
+    {
+        key = null;
+        problem = null;
+        var header = request.Headers.Authorization.ToString();
+        if (header.Length == 0)
+        {
+            return true;
+        }
+
+        if (header.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase))
+        {
+            var encoded = header.AsSpan(6).Trim();
+            var bytes = new byte[(encoded.Length * 3 / 4) + 3];
+            if (!Convert.TryFromBase64Chars(encoded, bytes, out var written))
+            {
+                problem = "The Authorization header's Basic credentials are not valid base64. Send base64 of \"WRITE_KEY:\" (the write key as user name, empty password).";
+                return false;
+            }
+
+            var text = Encoding.UTF8.GetString(bytes, 0, written);
+            var colon = text.IndexOf(':', StringComparison.Ordinal);
+            key = colon < 0 ? text : text[..colon];
+        }
+        else if (header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
+        {
+            key = header[7..].Trim();
+        }
+        else
+        {
+            var scheme = header.Split(' ', 2)[0];
+            problem = string.Create(CultureInfo.InvariantCulture,
+                $"The Authorization scheme '{scheme}' is not supported. Use Basic (write key as user name) or Bearer (the write key).");
+            return false;
+        }
+
+        if (key.Length == 0)
+        {
+            key = null;
+        }
+
+        return true;
+    }
+}

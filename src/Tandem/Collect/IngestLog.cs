@@ -1,0 +1,374 @@
+using System.IO.Hashing;
+using System.Text;
+using System.Threading.Channels;
+using Microsoft.Data.Sqlite;
+using Tandem.Storage;
+
+namespace Tandem.Collect;
+
+/// <summary>Settings of the durable ingest log.</summary>
+public sealed record IngestLogOptions
+{
+    /// <summary>Events with a messageId already stored for the same source within this window are dropped as retries.</summary>
+    public TimeSpan DedupWindow { get; init; } = TimeSpan.FromHours(24);
+
+    /// <summary>Events waiting for a group commit beyond which the collector answers 429.</summary>
+    public int MaxBacklogEvents { get; init; } = 250_000;
+
+    /// <summary>Most events written by one commit; bounds the latency one fsync adds to a request.</summary>
+    public int MaxGroupEvents { get; init; } = 25_000;
+}
+
+/// <summary>What one append did: events stored, events dropped as duplicates, the last sequence number used.</summary>
+public readonly record struct AppendResult(int Stored, int Deduplicated, long LastSeq);
+
+/// <summary>One stored event, as the log holds it.</summary>
+public readonly record struct LogEntry(long Seq, int SourceKey, DateTimeOffset ReceivedAt, byte[] Payload);
+
+/// <summary>One refused event, as the log holds it.</summary>
+public sealed record StoredRejection(long Id, DateTimeOffset ReceivedAt, int? Index, string Reason, string Field, string Detail, byte[] Payload);
+
+/// <summary>
+/// The append-only, sequence-numbered ingest log (<c>log.db</c>). Requests enqueue their events; one
+/// writer thread drains whatever has queued, writes it in one transaction and fsyncs once (group
+/// commit), then completes every request in the group. A request is acknowledged only after that
+/// commit, so an acknowledged event survives <c>kill -9</c>.
+/// </summary>
+/// <remarks>
+/// Deduplication by (source, messageId) happens on the writer thread, against an in-memory index of
+/// 128-bit hashes covering the dedup window. The index is rebuilt from the log on start, which is what
+/// makes the window survive restarts without a second write per event.
+/// </remarks>
+internal sealed class IngestLog : IDisposable
+{
+    private readonly string _path;
+    private readonly IngestLogOptions _options;
+    private readonly TimeProvider _time;
+    private readonly SqliteConnection _writer;
+    private readonly Channel<PendingAppend> _queue = Channel.CreateUnbounded<PendingAppend>(new() { SingleReader = true });
+    private readonly Thread _thread;
+    private readonly ManualResetEventSlim _commitsAllowed = new(initialState: true);
+    private readonly Dictionary<UInt128, long> _dedup = [];
+    private readonly Queue<(UInt128 Key, long ReceivedAtMs)> _dedupOrder = new();
+    private long _head;
+    private long _pendingEvents;
+    private volatile Exception? _fault;
+
+    public IngestLog(string dataDirectory, IngestLogOptions options, TimeProvider time)
+    {
+        _path = Path.Combine(dataDirectory, "log.db");
+        _options = options;
+        _time = time;
+        _writer = SqliteDatabase.Open(_path);
+        SqliteDatabase.Execute(_writer, """
+            CREATE TABLE IF NOT EXISTS events(
+                seq INTEGER PRIMARY KEY, source_key INTEGER NOT NULL, message_id TEXT NOT NULL,
+                type INTEGER NOT NULL, received_at INTEGER NOT NULL, payload BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS events_by_source ON events(source_key, seq);
+            CREATE TABLE IF NOT EXISTS rejections(
+                id INTEGER PRIMARY KEY, source_key INTEGER NOT NULL, received_at INTEGER NOT NULL,
+                batch_index INTEGER, reason TEXT NOT NULL, field TEXT NOT NULL, detail TEXT NOT NULL,
+                payload BLOB NOT NULL);
+            CREATE INDEX IF NOT EXISTS rejections_by_source ON rejections(source_key, id);
+            """);
+        _head = ReadHead();
+        RebuildDedupIndex();
+        _thread = new Thread(WriteLoop) { IsBackground = true, Name = "tandem-ingest-log" };
+        _thread.Start();
+    }
+
+    /// <summary>Sequence number of the newest durable event (0 when the log is empty).</summary>
+    public long Head => Interlocked.Read(ref _head);
+
+    /// <summary>Events and rejections queued and not yet committed.</summary>
+    public long PendingEvents => Interlocked.Read(ref _pendingEvents);
+
+    /// <summary>Set when the writer has stopped; the collector then reports not ready.</summary>
+    public Exception? Fault => _fault;
+
+    /// <summary>
+    /// Queues events (and rejections) for the next group commit. Returns null when the backlog is past
+    /// its bound: the caller answers 429 and nothing is stored.
+    /// </summary>
+    public Task<AppendResult>? TryAppend(int sourceKey, IReadOnlyList<StampedMessage> messages, IReadOnlyList<Rejection> rejections, DateTimeOffset receivedAt)
+    {
+        var count = messages.Count + rejections.Count;
+        if (Interlocked.Read(ref _pendingEvents) >= _options.MaxBacklogEvents || _fault is not null)
+        {
+            return null;
+        }
+
+        Interlocked.Add(ref _pendingEvents, count);
+        var pending = new PendingAppend(sourceKey, messages, rejections, receivedAt.ToUnixTimeMilliseconds());
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            Interlocked.Add(ref _pendingEvents, -count);
+            return null;
+        }
+
+        return pending.Completion.Task;
+    }
+
+    /// <summary>Events after <paramref name="afterSeq"/> in sequence order: how consumers read from their checkpoint.</summary>
+    public IReadOnlyList<LogEntry> ReadAfter(long afterSeq, int max)
+    {
+        using var connection = SqliteDatabase.Open(_path, reader: true);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT seq, source_key, received_at, payload FROM events WHERE seq > $after ORDER BY seq LIMIT $max";
+        command.Parameters.AddWithValue("$after", afterSeq);
+        command.Parameters.AddWithValue("$max", max);
+        return ReadEntries(command);
+    }
+
+    /// <summary>A source's newest events, newest first, optionally only those after a sequence number.</summary>
+    public IReadOnlyList<LogEntry> ReadNewest(int sourceKey, int limit, long afterSeq = 0)
+    {
+        using var connection = SqliteDatabase.Open(_path, reader: true);
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT seq, source_key, received_at, payload FROM events
+            WHERE source_key = $source AND seq > $after ORDER BY seq DESC LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$source", sourceKey);
+        command.Parameters.AddWithValue("$after", afterSeq);
+        command.Parameters.AddWithValue("$limit", limit);
+        return ReadEntries(command);
+    }
+
+    public IReadOnlyList<StoredRejection> ReadRejections(int sourceKey, int limit)
+    {
+        using var connection = SqliteDatabase.Open(_path, reader: true);
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT id, received_at, batch_index, reason, field, detail, payload FROM rejections
+            WHERE source_key = $source ORDER BY id DESC LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$source", sourceKey);
+        command.Parameters.AddWithValue("$limit", limit);
+        using var reader = command.ExecuteReader();
+        var result = new List<StoredRejection>();
+        while (reader.Read())
+        {
+            result.Add(new StoredRejection(reader.GetInt64(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
+                reader.IsDBNull(2) ? null : reader.GetInt32(2), reader.GetString(3), reader.GetString(4), reader.GetString(5),
+                (byte[])reader.GetValue(6)));
+        }
+
+        return result;
+    }
+
+    /// <summary>Holds group commits until the returned handle is disposed: lets tests build a backlog deterministically.</summary>
+    internal IDisposable HoldCommits()
+    {
+        _commitsAllowed.Reset();
+        return new Release(_commitsAllowed);
+    }
+
+    private sealed class Release(ManualResetEventSlim gate) : IDisposable
+    {
+        public void Dispose() => gate.Set();
+    }
+
+    private static List<LogEntry> ReadEntries(SqliteCommand command)
+    {
+        using var reader = command.ExecuteReader();
+        var result = new List<LogEntry>();
+        while (reader.Read())
+        {
+            result.Add(new LogEntry(reader.GetInt64(0), reader.GetInt32(1), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)), (byte[])reader.GetValue(3)));
+        }
+
+        return result;
+    }
+
+    private long ReadHead()
+    {
+        using var command = _writer.CreateCommand();
+        command.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM events";
+        return (long)command.ExecuteScalar()!;
+    }
+
+    private void RebuildDedupIndex()
+    {
+        var cutoff = (_time.GetUtcNow() - _options.DedupWindow).ToUnixTimeMilliseconds();
+        using var command = _writer.CreateCommand();
+        command.CommandText = "SELECT source_key, message_id, received_at FROM events ORDER BY seq DESC";
+        using var reader = command.ExecuteReader();
+        var newestFirst = new List<(UInt128, long)>();
+        while (reader.Read())
+        {
+            var receivedAt = reader.GetInt64(2);
+            if (receivedAt < cutoff)
+            {
+                break;
+            }
+
+            newestFirst.Add((DedupKey(reader.GetInt32(0), reader.GetString(1)), receivedAt));
+        }
+
+        for (var i = newestFirst.Count - 1; i >= 0; i--)
+        {
+            var (key, receivedAt) = newestFirst[i];
+            if (_dedup.TryAdd(key, receivedAt))
+            {
+                _dedupOrder.Enqueue((key, receivedAt));
+            }
+        }
+    }
+
+    private static UInt128 DedupKey(int sourceKey, string messageId)
+    {
+        var max = 4 + Encoding.UTF8.GetMaxByteCount(messageId.Length);
+        Span<byte> bytes = max <= 512 ? stackalloc byte[max] : new byte[max];
+        BitConverter.TryWriteBytes(bytes, sourceKey);
+        var length = 4 + Encoding.UTF8.GetBytes(messageId, bytes[4..]);
+        return XxHash128.HashToUInt128(bytes[..length]);
+    }
+
+    private void WriteLoop()
+    {
+        var group = new List<PendingAppend>();
+        var groupKeys = new List<UInt128>();
+        var seen = new HashSet<UInt128>();
+        using var insertEvent = _writer.CreateCommand();
+        insertEvent.CommandText = "INSERT INTO events(seq, source_key, message_id, type, received_at, payload) VALUES ($seq, $source, $mid, $type, $at, $payload)";
+        var eSeq = insertEvent.Parameters.Add("$seq", SqliteType.Integer);
+        var eSource = insertEvent.Parameters.Add("$source", SqliteType.Integer);
+        var eMid = insertEvent.Parameters.Add("$mid", SqliteType.Text);
+        var eType = insertEvent.Parameters.Add("$type", SqliteType.Integer);
+        var eAt = insertEvent.Parameters.Add("$at", SqliteType.Integer);
+        var ePayload = insertEvent.Parameters.Add("$payload", SqliteType.Blob);
+        using var insertRejection = _writer.CreateCommand();
+        insertRejection.CommandText = """
+            INSERT INTO rejections(source_key, received_at, batch_index, reason, field, detail, payload)
+            VALUES ($source, $at, $index, $reason, $field, $detail, $payload)
+            """;
+        var rSource = insertRejection.Parameters.Add("$source", SqliteType.Integer);
+        var rAt = insertRejection.Parameters.Add("$at", SqliteType.Integer);
+        var rIndex = insertRejection.Parameters.Add("$index", SqliteType.Integer);
+        var rReason = insertRejection.Parameters.Add("$reason", SqliteType.Text);
+        var rField = insertRejection.Parameters.Add("$field", SqliteType.Text);
+        var rDetail = insertRejection.Parameters.Add("$detail", SqliteType.Text);
+        var rPayload = insertRejection.Parameters.Add("$payload", SqliteType.Blob);
+
+        while (_queue.Reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            _commitsAllowed.Wait();
+            var queued = 0;
+            while (queued < _options.MaxGroupEvents && _queue.Reader.TryRead(out var pending))
+            {
+                group.Add(pending);
+                queued += pending.Messages.Count + pending.Rejections.Count;
+            }
+
+            var head = _head;
+            try
+            {
+                PruneDedupIndex();
+                using (var transaction = _writer.BeginTransaction())
+                {
+                    insertEvent.Transaction = transaction;
+                    insertRejection.Transaction = transaction;
+                    foreach (var pending in group)
+                    {
+                        int stored = 0, duplicates = 0;
+                        eSource.Value = pending.SourceKey;
+                        eAt.Value = pending.ReceivedAtMs;
+                        foreach (var message in pending.Messages)
+                        {
+                            var key = DedupKey(pending.SourceKey, message.MessageId);
+                            if (_dedup.ContainsKey(key) || !seen.Add(key))
+                            {
+                                duplicates++;
+                                continue;
+                            }
+
+                            groupKeys.Add(key);
+                            eSeq.Value = ++head;
+                            eMid.Value = message.MessageId;
+                            eType.Value = (int)message.Type;
+                            ePayload.Value = message.Json;
+                            insertEvent.ExecuteNonQuery();
+                            stored++;
+                        }
+
+                        rSource.Value = pending.SourceKey;
+                        rAt.Value = pending.ReceivedAtMs;
+                        foreach (var rejection in pending.Rejections)
+                        {
+                            rIndex.Value = rejection.Index is { } i ? i : DBNull.Value;
+                            rReason.Value = rejection.Reason;
+                            rField.Value = rejection.Field;
+                            rDetail.Value = rejection.Detail;
+                            rPayload.Value = rejection.Payload;
+                            insertRejection.ExecuteNonQuery();
+                        }
+
+                        pending.Result = new AppendResult(stored, duplicates, head);
+                    }
+
+                    transaction.Commit();
+                }
+
+                Interlocked.Exchange(ref _head, head);
+                var receivedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
+                foreach (var key in groupKeys)
+                {
+                    _dedup[key] = receivedAt;
+                    _dedupOrder.Enqueue((key, receivedAt));
+                }
+
+                foreach (var pending in group)
+                {
+                    pending.Completion.TrySetResult(pending.Result);
+                }
+            }
+            catch (Exception ex) when (ex is SqliteException or IOException)
+            {
+                // Nothing of this group is durable: fail every request so clients retry, and stop
+                // accepting (readiness goes red) rather than acknowledge what may not be stored.
+                _fault = ex;
+                foreach (var pending in group)
+                {
+                    pending.Completion.TrySetException(ex);
+                }
+            }
+            finally
+            {
+                Interlocked.Add(ref _pendingEvents, -queued);
+                group.Clear();
+                groupKeys.Clear();
+                seen.Clear();
+            }
+        }
+    }
+
+    private void PruneDedupIndex()
+    {
+        var cutoff = (_time.GetUtcNow() - _options.DedupWindow).ToUnixTimeMilliseconds();
+        while (_dedupOrder.TryPeek(out var oldest) && oldest.ReceivedAtMs < cutoff)
+        {
+            _dedupOrder.Dequeue();
+            _dedup.Remove(oldest.Key);
+        }
+    }
+
+    public void Dispose()
+    {
+        _queue.Writer.TryComplete();
+        _commitsAllowed.Set();
+        _thread.Join(TimeSpan.FromSeconds(30));
+        _writer.Dispose();
+        _commitsAllowed.Dispose();
+    }
+
+    private sealed class PendingAppend(int sourceKey, IReadOnlyList<StampedMessage> messages, IReadOnlyList<Rejection> rejections, long receivedAtMs)
+    {
+        public int SourceKey { get; } = sourceKey;
+        public IReadOnlyList<StampedMessage> Messages { get; } = messages;
+        public IReadOnlyList<Rejection> Rejections { get; } = rejections;
+        public long ReceivedAtMs { get; } = receivedAtMs;
+        public AppendResult Result { get; set; }
+        public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+}

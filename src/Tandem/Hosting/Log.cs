@@ -1,0 +1,20 @@
+namespace Tandem.Hosting;
+
+/// <summary>Every log message of Tandem, source-generated: consistent wording, no allocation when disabled.</summary>
+internal static partial class Log
+{
+    [LoggerMessage(1, LogLevel.Information, "Request body refused for source {SourceId}: {Reason}")]
+    public static partial void BodyRefused(ILogger logger, string sourceId, string reason);
+
+    [LoggerMessage(2, LogLevel.Information, "Workspace created in {DataDirectory}")]
+    public static partial void WorkspaceCreated(ILogger logger, string dataDirectory);
+
+    [LoggerMessage(3, LogLevel.Information, "Tandem is listening on {Urls} with data in {DataDirectory}")]
+    public static partial void Listening(ILogger logger, string urls, string dataDirectory);
+
+    [LoggerMessage(4, LogLevel.Information, "Demo traffic: {Events} events sent to {Sources} sources")]
+    public static partial void DemoSent(ILogger logger, int events, int sources);
+
+    [LoggerMessage(5, LogLevel.Error, "Demo traffic failed")]
+    public static partial void DemoFailed(ILogger logger, Exception exception);
+}

@@ -1,0 +1,36 @@
+using Microsoft.AspNetCore.Http.HttpResults;
+
+namespace Tandem.Hosting;
+
+/// <summary>
+/// The one error shape of Tandem: RFC 7807 problem details that say what was wrong (<c>title</c>,
+/// <c>detail</c>), where (<c>field</c>), and carry a stable machine-readable <c>reason</c>.
+/// </summary>
+internal static class Problems
+{
+    public static ProblemHttpResult Create(int status, string reason, string title, string detail, string? field = null,
+        IDictionary<string, object?>? extensions = null)
+    {
+        var all = new Dictionary<string, object?>(StringComparer.Ordinal) { ["reason"] = reason };
+        if (field is not null)
+        {
+            all["field"] = field;
+        }
+
+        if (extensions is not null)
+        {
+            foreach (var (key, value) in extensions)
+            {
+                all[key] = value;
+            }
+        }
+
+        return TypedResults.Problem(detail: detail, statusCode: status, title: title, type: "urn:tandem:problem:" + reason, extensions: all);
+    }
+
+    public static ProblemHttpResult NotFound(string what, string id) =>
+        Create(StatusCodes.Status404NotFound, "not_found", $"{what} not found", $"No {what.ToLowerInvariant()} has the id '{id}'. List them to find the right id.", "id");
+
+    public static ProblemHttpResult Unauthorized(string detail) =>
+        Create(StatusCodes.Status401Unauthorized, "unauthorized", "Authentication required", detail, "Authorization");
+}

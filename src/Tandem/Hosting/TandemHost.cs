@@ -1,0 +1,101 @@
+using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.Extensions.Diagnostics.HealthChecks;
+using OpenTelemetry.Metrics;
+using Tandem.Collect;
+using Tandem.Sources;
+using Tandem.Storage;
+
+namespace Tandem.Hosting;
+
+/// <summary>How one Tandem server runs: where its data lives, where it listens, its limits.</summary>
+public sealed record TandemOptions
+{
+    public string DataDirectory { get; init; } = "./tandem-data";
+
+    public string Urls { get; init; } = "http://127.0.0.1:5080";
+
+    /// <summary>Admin token to create on first start; when null one is generated and printed once.</summary>
+    public string? AdminToken { get; init; }
+
+    public IngestLogOptions IngestLog { get; init; } = new();
+
+    /// <summary>Where first-start secrets are printed (stdout by default).</summary>
+    public TextWriter? Announce { get; init; }
+}
+
+/// <summary>Composes the Tandem server: one place that lists every part, in order.</summary>
+public static class TandemHost
+{
+    public static WebApplication Build(TandemOptions options, TimeProvider? time = null, Action<ILoggingBuilder>? logging = null)
+    {
+        Directory.CreateDirectory(options.DataDirectory);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
+        builder.WebHost.UseUrls(options.Urls);
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        logging?.Invoke(builder.Logging);
+
+        var services = builder.Services;
+        services.AddSingleton(options);
+        services.AddSingleton(time ?? TimeProvider.System);
+        services.AddSingleton(sp => new ControlStore(options.DataDirectory));
+        services.AddSingleton(sp => new IngestLog(options.DataDirectory, options.IngestLog, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<SourceRegistry>();
+        services.AddSingleton<Workspace>();
+        services.AddCollector();
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ExplainBadRequest);
+        services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        services.AddOpenApi();
+        services.AddHealthChecks().AddCheck<IngestLogHealthCheck>("ingest-log", tags: ["ready"]);
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics
+            .AddMeter(CollectMetrics.MeterName)
+            .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
+            .AddPrometheusExporter());
+
+        var app = builder.Build();
+        app.Services.GetRequiredService<Workspace>().EnsureCreated();
+        app.Services.GetRequiredService<CollectMetrics>();
+
+        app.UseExceptionHandler();
+        app.UseStatusCodePages();
+        app.UseCors();
+        app.MapCollectorApi();
+        app.MapGroup("/api/v1").RequireAdminToken().MapSourcesApi();
+        app.MapOpenApi("/openapi/{documentName}.json");
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
+        app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") });
+        app.MapPrometheusScrapingEndpoint("/metrics");
+        return app;
+    }
+
+    /// <summary>Says which parameter could not be read and why, instead of a bare 400.</summary>
+    private static void ExplainBadRequest(ProblemDetailsContext context)
+    {
+        var error = context.HttpContext.Features.Get<IExceptionHandlerFeature>()?.Error;
+        if (error is BadHttpRequestException bad)
+        {
+            context.ProblemDetails.Status = bad.StatusCode;
+            context.HttpContext.Response.StatusCode = bad.StatusCode;
+            context.ProblemDetails.Title = "The request could not be read";
+            context.ProblemDetails.Detail = bad.Message + " Check the parameter's type and format.";
+            context.ProblemDetails.Extensions["reason"] = "bad_request";
+        }
+        else if (context.ProblemDetails.Status == StatusCodes.Status404NotFound && context.ProblemDetails.Detail is null)
+        {
+            context.ProblemDetails.Detail = $"No route matches {context.HttpContext.Request.Method} {context.HttpContext.Request.Path}. The API is described at /openapi/v1.json.";
+            context.ProblemDetails.Extensions["reason"] = "no_route";
+        }
+        else if (context.ProblemDetails.Status == StatusCodes.Status405MethodNotAllowed)
+        {
+            context.ProblemDetails.Detail = $"{context.HttpContext.Request.Method} is not allowed on {context.HttpContext.Request.Path}. The API is described at /openapi/v1.json.";
+            context.ProblemDetails.Extensions["reason"] = "method_not_allowed";
+        }
+    }
+
+    private sealed class IngestLogHealthCheck(IngestLog log) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(log.Fault is { } fault
+                ? HealthCheckResult.Unhealthy("The ingest log writer stopped: " + fault.Message)
+                : HealthCheckResult.Healthy($"head {log.Head}, backlog {log.PendingEvents}"));
+    }
+}

@@ -1,0 +1,36 @@
+using System.Security.Cryptography;
+using Tandem.Sources;
+using Tandem.Storage;
+
+namespace Tandem.Hosting;
+
+/// <summary>First start of a data folder: the workspace, its first admin token and a default source.</summary>
+internal sealed class Workspace(ControlStore store, SourceRegistry sources, TandemOptions options, TimeProvider time, ILogger<Workspace> logger)
+{
+    public const string DefaultSourceName = "Default source";
+
+    public void EnsureCreated()
+    {
+        if (store.WorkspaceId() is not null)
+        {
+            return;
+        }
+
+        var now = time.GetUtcNow();
+        var token = string.IsNullOrWhiteSpace(options.AdminToken)
+            ? "tdm_admin_" + RandomNumberGenerator.GetHexString(40, lowercase: true)
+            : options.AdminToken.Trim();
+        store.InsertToken("tok_admin", "First admin token", token, AdminAuthorization.AllScopes, now);
+        var (source, _) = sources.Create(DefaultSourceName);
+        store.CreateWorkspace("ws_" + RandomNumberGenerator.GetHexString(12, lowercase: true), "Default workspace", now);
+        Log.WorkspaceCreated(logger, Path.GetFullPath(options.DataDirectory));
+
+        var announce = options.Announce ?? Console.Out;
+        announce.WriteLine($"Tandem: new workspace in {Path.GetFullPath(options.DataDirectory)}");
+        announce.WriteLine(string.IsNullOrWhiteSpace(options.AdminToken)
+            ? $"  admin token (shown once, keep it safe): {token}"
+            : "  admin token: the value of TANDEM_ADMIN_TOKEN");
+        announce.WriteLine($"  default source '{source!.Name}' ({source.Id}), write key: {source.WriteKey}");
+        announce.Flush();
+    }
+}

@@ -1,0 +1,90 @@
+using System.Collections.Frozen;
+using System.Security.Cryptography;
+using Tandem.Storage;
+
+namespace Tandem.Sources;
+
+/// <summary>A place events come from (website, CMS, CRM...), identified on the wire by its write key.</summary>
+/// <param name="Key">Compact storage key used in the ingest log.</param>
+public sealed record Source(string Id, int Key, string Name, string WriteKey, bool Enabled, DateTimeOffset CreatedAt);
+
+/// <summary>Why a source change was refused.</summary>
+internal enum SourceChangeError
+{
+    None,
+    NotFound,
+    NameTaken,
+}
+
+/// <summary>
+/// Sources, stored in the control store and mirrored in memory: the collector resolves a write key on
+/// every request, so lookups read an immutable snapshot that is swapped on each (rare) change.
+/// </summary>
+internal sealed class SourceRegistry
+{
+    private const string KeyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    private readonly ControlStore _store;
+    private readonly TimeProvider _time;
+    private readonly Lock _gate = new();
+    private FrozenDictionary<string, Source> _byWriteKey;
+    private FrozenDictionary<string, Source> _byId;
+
+    public SourceRegistry(ControlStore store, TimeProvider time)
+    {
+        _store = store;
+        _time = time;
+        (_byWriteKey, _byId) = Index(store.LoadSources());
+    }
+
+    public IReadOnlyCollection<Source> All => _byId.Values.OrderBy(s => s.Key).ToArray();
+
+    public Source? FindByWriteKey(string writeKey) => _byWriteKey.GetValueOrDefault(writeKey);
+
+    public Source? FindById(string id) => _byId.GetValueOrDefault(id);
+
+    public (Source? Source, SourceChangeError Error) Create(string name)
+    {
+        lock (_gate)
+        {
+            if (NameTaken(name, exceptId: null))
+            {
+                return (null, SourceChangeError.NameTaken);
+            }
+
+            var source = _store.InsertSource("src_" + RandomNumberGenerator.GetString(KeyAlphabet, 16), name, NewWriteKey(), _time.GetUtcNow());
+            Refresh();
+            return (source, SourceChangeError.None);
+        }
+    }
+
+    public (Source? Source, SourceChangeError Error) Change(string id, Func<Source, Source> change)
+    {
+        lock (_gate)
+        {
+            if (!_byId.TryGetValue(id, out var current))
+            {
+                return (null, SourceChangeError.NotFound);
+            }
+
+            var changed = change(current);
+            if (changed.Name != current.Name && NameTaken(changed.Name, id))
+            {
+                return (null, SourceChangeError.NameTaken);
+            }
+
+            _store.UpdateSource(changed, _time.GetUtcNow());
+            Refresh();
+            return (changed, SourceChangeError.None);
+        }
+    }
+
+    public static string NewWriteKey() => RandomNumberGenerator.GetString(KeyAlphabet, 32);
+
+    private bool NameTaken(string name, string? exceptId) =>
+        _byId.Values.Any(s => s.Id != exceptId && string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
+
+    private void Refresh() => (_byWriteKey, _byId) = Index(_store.LoadSources());
+
+    private static (FrozenDictionary<string, Source>, FrozenDictionary<string, Source>) Index(IReadOnlyList<Source> sources) =>
+        (sources.ToFrozenDictionary(s => s.WriteKey, StringComparer.Ordinal), sources.ToFrozenDictionary(s => s.Id, StringComparer.Ordinal));
+}

@@ -1,0 +1,189 @@
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Tandem.Sources;
+
+namespace Tandem.Storage;
+
+/// <summary>
+/// The operational state of a workspace (<c>tandem.db</c>): the workspace itself, sources, API
+/// tokens and log checkpoints. Writes are rare; they share one connection under a lock.
+/// </summary>
+internal sealed class ControlStore : IDisposable
+{
+    private readonly SqliteConnection _connection;
+    private readonly Lock _gate = new();
+
+    public ControlStore(string dataDirectory)
+    {
+        _connection = SqliteDatabase.Open(Path.Combine(dataDirectory, "tandem.db"));
+        SqliteDatabase.Execute(_connection, """
+            CREATE TABLE IF NOT EXISTS workspace(
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS sources(
+                key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
+                write_key TEXT NOT NULL UNIQUE, enabled INTEGER NOT NULL,
+                created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS api_tokens(
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+                scopes TEXT NOT NULL, created_at INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS checkpoints(
+                consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+            """);
+    }
+
+    public string? WorkspaceId()
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT id FROM workspace LIMIT 1";
+            return command.ExecuteScalar() as string;
+        }
+    }
+
+    public void CreateWorkspace(string id, string name, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "INSERT INTO workspace(id, name, created_at) VALUES ($id, $name, $now)";
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$name", name);
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            command.ExecuteNonQuery();
+        }
+    }
+
+    public IReadOnlyList<Source> LoadSources()
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT key, id, name, write_key, enabled, created_at FROM sources ORDER BY key";
+            using var reader = command.ExecuteReader();
+            var sources = new List<Source>();
+            while (reader.Read())
+            {
+                sources.Add(new Source(reader.GetString(1), reader.GetInt32(0), reader.GetString(2), reader.GetString(3),
+                    reader.GetInt64(4) != 0, DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5))));
+            }
+
+            return sources;
+        }
+    }
+
+    /// <summary>Inserts a source and returns it with its storage key.</summary>
+    public Source InsertSource(string id, string name, string writeKey, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO sources(id, name, write_key, enabled, created_at, updated_at)
+                VALUES ($id, $name, $key, 1, $now, $now) RETURNING key
+                """;
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$name", name);
+            command.Parameters.AddWithValue("$key", writeKey);
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            var key = Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
+            return new Source(id, key, name, writeKey, true, now);
+        }
+    }
+
+    public void UpdateSource(Source source, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = """
+                UPDATE sources SET name = $name, write_key = $key, enabled = $enabled, updated_at = $now
+                WHERE id = $id
+                """;
+            command.Parameters.AddWithValue("$id", source.Id);
+            command.Parameters.AddWithValue("$name", source.Name);
+            command.Parameters.AddWithValue("$key", source.WriteKey);
+            command.Parameters.AddWithValue("$enabled", source.Enabled ? 1 : 0);
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            command.ExecuteNonQuery();
+        }
+    }
+
+    public void InsertToken(string id, string name, string token, string scopes, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO api_tokens(id, name, token_hash, scopes, created_at) VALUES ($id, $name, $hash, $scopes, $now)
+                """;
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$name", name);
+            command.Parameters.AddWithValue("$hash", HashToken(token));
+            command.Parameters.AddWithValue("$scopes", scopes);
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            command.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>The scopes of the token, or null when no such token exists.</summary>
+    public string? FindTokenScopes(string token)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT scopes FROM api_tokens WHERE token_hash = $hash";
+            command.Parameters.AddWithValue("$hash", HashToken(token));
+            return command.ExecuteScalar() as string;
+        }
+    }
+
+    public long Checkpoint(string consumer)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT seq FROM checkpoints WHERE consumer = $c";
+            command.Parameters.AddWithValue("$c", consumer);
+            return command.ExecuteScalar() is long seq ? seq : 0;
+        }
+    }
+
+    public void SaveCheckpoint(string consumer, long seq)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO checkpoints(consumer, seq) VALUES ($c, $s)
+                ON CONFLICT(consumer) DO UPDATE SET seq = excluded.seq
+                """;
+            command.Parameters.AddWithValue("$c", consumer);
+            command.Parameters.AddWithValue("$s", seq);
+            command.ExecuteNonQuery();
+        }
+    }
+
+    public IReadOnlyDictionary<string, long> Checkpoints()
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT consumer, seq FROM checkpoints";
+            using var reader = command.ExecuteReader();
+            var result = new Dictionary<string, long>(StringComparer.Ordinal);
+            while (reader.Read())
+            {
+                result[reader.GetString(0)] = reader.GetInt64(1);
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>Tokens are kept as SHA-256 digests: a stolen data folder does not yield usable tokens.</summary>
+    private static string HashToken(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
+
+    public void Dispose() => _connection.Dispose();
+}
