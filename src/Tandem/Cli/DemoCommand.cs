@@ -31,7 +31,7 @@ internal static class DemoCommand
                     keys[name] = created.GetProperty("writeKey").GetString()!;
                 }
 
-                var sent = await new DemoTraffic(Seed, DateTimeOffset.UtcNow).SendAsync(api.Http, baseUrl, keys, result.GetValue(people), cancellationToken);
+                var sent = await new DemoTraffic(Seed, TimeProvider.System.GetUtcNow()).SendAsync(api.Http, baseUrl, keys, result.GetValue(people), cancellationToken);
                 result.InvocationConfiguration.Output.WriteLine($"Sent {sent} demo events from {DemoSources.All.Length} sources to {baseUrl}.");
                 return 0;
             }

@@ -8,6 +8,10 @@ public static class TandemCli
 {
     public static Task<int> RunAsync(string[] args) => Build().Parse(args).InvokeAsync();
 
+    /// <summary>Runs a command with its output captured (tests, embedding).</summary>
+    public static Task<int> RunAsync(string[] args, TextWriter output, TextWriter error) =>
+        Build().Parse(args).InvokeAsync(new InvocationConfiguration { Output = output, Error = error });
+
     internal static RootCommand Build()
     {
         var root = new RootCommand("Tandem: the customer data platform that marketing and IT run together.");

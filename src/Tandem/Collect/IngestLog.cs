@@ -106,8 +106,12 @@ internal sealed class IngestLog : IDisposable
             return null;
         }
 
+        Enqueued?.Invoke();
         return pending.Completion.Task;
     }
+
+    /// <summary>Raised after a request's events are queued; lets tests observe a backlog without polling.</summary>
+    internal event Action? Enqueued;
 
     /// <summary>Events after <paramref name="afterSeq"/> in sequence order: how consumers read from their checkpoint.</summary>
     public IReadOnlyList<LogEntry> ReadAfter(long afterSeq, int max)

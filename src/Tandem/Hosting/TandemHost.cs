@@ -44,6 +44,8 @@ public static class TandemHost
         services.AddCollector();
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ExplainBadRequest);
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
+        // A client's malformed parameter is answered with a problem; it is not a server error to log.
+        services.Configure<ExceptionHandlerOptions>(o => o.SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException);
         services.AddOpenApi();
         services.AddHealthChecks().AddCheck<IngestLogHealthCheck>("ingest-log", tags: ["ready"]);
         services.AddOpenTelemetry().WithMetrics(metrics => metrics

@@ -1,0 +1,178 @@
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Time.Testing;
+using Tandem.Collect;
+using Tandem.Hosting;
+
+namespace Tandem.Tests.Support;
+
+/// <summary>
+/// A real Tandem server for one test: Kestrel on a loopback port, a fresh data folder, a fake clock.
+/// Tests talk to it over real HTTP, the way SDKs and operators do.
+/// </summary>
+public sealed class TandemServer : IAsyncDisposable
+{
+    public const string AdminToken = "test-admin-token";
+    private readonly string _dataDirectory;
+    private readonly bool _ownsDirectory;
+    private readonly IngestLogOptions _logOptions;
+    private WebApplication _app;
+
+    private TandemServer(string dataDirectory, bool ownsDirectory, FakeTimeProvider clock, IngestLogOptions logOptions)
+    {
+        _dataDirectory = dataDirectory;
+        _ownsDirectory = ownsDirectory;
+        _logOptions = logOptions;
+        Clock = clock;
+        _app = BuildApp();
+        Http = new HttpClient();
+    }
+
+    public FakeTimeProvider Clock { get; }
+
+    public HttpClient Http { get; }
+
+    public Uri BaseAddress { get; private set; } = null!;
+
+    public string DataDirectory => _dataDirectory;
+
+    public IServiceProvider Services => _app.Services;
+
+    /// <summary>Write key of the default source created on first start.</summary>
+    public string WriteKey { get; private set; } = "";
+
+    public string DefaultSourceId { get; private set; } = "";
+
+    public static async Task<TandemServer> StartAsync(IngestLogOptions? logOptions = null, FakeTimeProvider? clock = null)
+    {
+        var directory = Path.Combine(Path.GetTempPath(), "tandem-test-" + Guid.NewGuid().ToString("N"));
+        var server = new TandemServer(directory, ownsDirectory: true,
+            clock ?? new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero)), logOptions ?? new IngestLogOptions());
+        await server.StartAppAsync();
+        return server;
+    }
+
+    /// <summary>Stops the server and starts a new one on the same data folder: what a restart does.</summary>
+    public async Task RestartAsync()
+    {
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        _app = BuildApp();
+        await StartAppAsync();
+    }
+
+    private WebApplication BuildApp() => TandemHost.Build(
+        new TandemOptions
+        {
+            DataDirectory = _dataDirectory,
+            Urls = "http://127.0.0.1:0",
+            AdminToken = AdminToken,
+            IngestLog = _logOptions,
+            Announce = TextWriter.Null,
+        },
+        Clock,
+        logging => logging.SetMinimumLevel(LogLevel.Warning));
+
+    private async Task StartAppAsync()
+    {
+        await _app.StartAsync();
+        BaseAddress = new Uri(_app.Urls.First());
+        var sources = await AdminGetAsync("/api/v1/sources");
+        var first = sources.EnumerateArray().First(s => s.GetProperty("name").GetString() == Workspace.DefaultSourceName);
+        WriteKey = first.GetProperty("writeKey").GetString()!;
+        DefaultSourceId = first.GetProperty("id").GetString()!;
+    }
+
+    public Uri Url(string path) => new(BaseAddress, path);
+
+    /// <summary>POSTs a body to a collector route with the write key as the Basic user name.</summary>
+    public Task<HttpResponseMessage> CollectAsync(string route, string json, string? writeKey = null)
+    {
+        var request = new HttpRequestMessage(HttpMethod.Post, Url(route)) { Content = new StringContent(json, Encoding.UTF8, "application/json") };
+        request.Headers.Authorization = Basic(writeKey ?? WriteKey);
+        return Http.SendAsync(request);
+    }
+
+    public static AuthenticationHeaderValue Basic(string writeKey) =>
+        new("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes(writeKey + ":")));
+
+    public HttpRequestMessage Admin(HttpMethod method, string path, object? body = null)
+    {
+        var request = new HttpRequestMessage(method, Url(path));
+        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", AdminToken);
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body);
+        }
+
+        return request;
+    }
+
+    public async Task<JsonElement> AdminGetAsync(string path)
+    {
+        using var response = await Http.SendAsync(Admin(HttpMethod.Get, path));
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.IsSuccessStatusCode, $"GET {path} answered {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    /// <summary>The stored events of a source, newest first, exactly as the events feed returns them.</summary>
+    public async Task<List<JsonElement>> StoredEventsAsync(string? sourceId = null, int limit = 1000)
+    {
+        var feed = await AdminGetAsync($"/api/v1/sources/{sourceId ?? DefaultSourceId}/events?limit={limit}");
+        return feed.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("event")).ToList();
+    }
+
+    public async Task<List<JsonElement>> RejectionsAsync(string? sourceId = null) =>
+        (await AdminGetAsync($"/api/v1/sources/{sourceId ?? DefaultSourceId}/rejections?limit=1000")).EnumerateArray().ToList();
+
+    public async Task<JsonElement> CreateSourceAsync(string name)
+    {
+        using var response = await Http.SendAsync(Admin(HttpMethod.Post, "/api/v1/sources", new { name }));
+        Assert.Equal(System.Net.HttpStatusCode.Created, response.StatusCode);
+        return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Http.Dispose();
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+        if (_ownsDirectory)
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            try
+            {
+                Directory.Delete(_dataDirectory, recursive: true);
+            }
+            catch (IOException)
+            {
+                // A leftover temp folder is harmless; a failed test is not worth hiding behind it.
+            }
+        }
+    }
+}
+
+/// <summary>Reads problem details and JSON bodies in assertions.</summary>
+public static class HttpAssert
+{
+    public static async Task<JsonElement> JsonAsync(HttpResponseMessage response, System.Net.HttpStatusCode expected)
+    {
+        var text = await response.Content.ReadAsStringAsync();
+        Assert.True(response.StatusCode == expected, $"expected {(int)expected}, got {(int)response.StatusCode}: {text}");
+        return JsonDocument.Parse(text).RootElement.Clone();
+    }
+
+    /// <summary>Asserts an RFC 7807 problem with the given status and reason, and a detail that explains it.</summary>
+    public static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, System.Net.HttpStatusCode expected, string reason)
+    {
+        var problem = await JsonAsync(response, expected);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Equal(reason, problem.GetProperty("reason").GetString());
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
+        Assert.Equal((int)expected, problem.GetProperty("status").GetInt32());
+        return problem;
+    }
+}
