@@ -17,7 +17,12 @@ namespace Tandem.Collect;
 public sealed class SpecParser(CollectLimits limits)
 {
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
-    private static readonly JsonWriterOptions WriterOptions = new() { SkipValidation = true };
+    private static readonly JsonWriterOptions WriterOptions = new()
+    {
+        SkipValidation = true,
+        // Values are copied raw; names and stamped strings are only escaped where JSON requires it.
+        Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
+    };
 
     /// <summary>Parses a body sent to a single-event route (<paramref name="routeType"/>) or a batch route (null).</summary>
     /// <param name="clientIp">The connection's address, stamped as <c>context.ip</c> when the event has none; null for server-side senders.</param>
@@ -64,7 +69,7 @@ public sealed class SpecParser(CollectLimits limits)
                 }
 
                 var batchLevel = new BatchLevel(default, default, null);
-                StampOne(root, 0, type, "body", batchLevel, receivedAt, clientIp, buffer, writer, outcome);
+                StampOne(root, 0, type, new Where(null), batchLevel, receivedAt, clientIp, buffer, writer, outcome);
                 return outcome;
             }
 
@@ -109,103 +114,164 @@ public sealed class SpecParser(CollectLimits limits)
         var batchLevel = new BatchLevel(
             ObjectOrDefault(root, "context"),
             ObjectOrDefault(root, "integrations"),
-            root.TryGetProperty("sentAt", out var sentAt) && sentAt.ValueKind == JsonValueKind.String ? sentAt.GetString() : null);
+            root.TryGetProperty("sentAt"u8, out var sentAt) && sentAt.ValueKind == JsonValueKind.String && IsoTime.TryParse(sentAt, out var batchSentAt)
+                ? batchSentAt
+                : null);
 
+        outcome.Accepted.Capacity = count;
         var index = 0;
         foreach (var item in batch.EnumerateArray())
         {
-            var field = string.Create(CultureInfo.InvariantCulture, $"batch[{index}]");
+            var where = new Where(index);
             if (item.ValueKind != JsonValueKind.Object)
             {
-                Reject(outcome, index, "not_an_object", field, $"Each event must be a JSON object; got a {Describe(item.ValueKind)}.", item);
+                Reject(outcome, index, "not_an_object", where.Path(), $"Each event must be a JSON object; got a {Describe(item.ValueKind)}.", item);
             }
             else if (JsonMarshal.GetRawUtf8Value(item).Length > limits.MaxEventBytes)
             {
-                Reject(outcome, index, "event_too_large", field,
+                Reject(outcome, index, "event_too_large", where.Path(),
                     $"The event is {JsonMarshal.GetRawUtf8Value(item).Length:N0} bytes; the limit is {limits.MaxEventBytes:N0}. Move large values out of properties.", item);
             }
-            else if (!item.TryGetProperty("type", out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
+            else if (!item.TryGetProperty("type"u8, out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
             {
-                Reject(outcome, index, "missing_type", field + ".type",
+                Reject(outcome, index, "missing_type", where.Path("type"),
                     "Each event in a batch needs \"type\": one of identify, track, page, screen, group, alias.", item);
             }
             else if (!MessageTypes.TryParse(typeElement.GetString(), out var type))
             {
-                Reject(outcome, index, "unknown_type", field + ".type",
+                Reject(outcome, index, "unknown_type", where.Path("type"),
                     $"\"{typeElement.GetString()}\" is not a Segment call type; use identify, track, page, screen, group or alias.", item);
             }
             else
             {
-                StampOne(item, index, type, field, batchLevel, receivedAt, clientIp, buffer, writer, outcome);
+                StampOne(item, index, type, where, batchLevel, receivedAt, clientIp, buffer, writer, outcome);
             }
 
             index++;
         }
     }
 
-    private readonly record struct BatchLevel(JsonElement Context, JsonElement Integrations, string? SentAt);
+    private readonly record struct BatchLevel(JsonElement Context, JsonElement Integrations, DateTimeOffset? SentAt);
 
-    private static void StampOne(JsonElement e, int index, MessageType type, string field, BatchLevel batchLevel,
+    /// <summary>Where an event sits in the request, turned into text only when something is refused.</summary>
+    private readonly record struct Where(int? BatchIndex)
+    {
+        public string Path(string? member = null)
+        {
+            var root = BatchIndex is { } i ? string.Create(CultureInfo.InvariantCulture, $"batch[{i}]") : "body";
+            return member is null ? root : root + "." + member;
+        }
+    }
+
+    /// <summary>The Spec fields of one event, found in a single pass over its members.</summary>
+    private struct Fields
+    {
+        public JsonElement MessageId, Event, UserId, AnonymousId, GroupId, PreviousId, Context, Integrations, Properties, Traits,
+            Timestamp, OriginalTimestamp, SentAt;
+    }
+
+    private enum Field
+    {
+        None, Stamped, MessageId, Event, UserId, AnonymousId, GroupId, PreviousId, Context, Integrations, Properties, Traits,
+        Timestamp, OriginalTimestamp, SentAt,
+    }
+
+    /// <summary>Classifies a member by its raw UTF-8 name; <see cref="Field.None"/> members are copied through unchanged.</summary>
+    private static Field Classify(ReadOnlySpan<byte> name) => name.Length switch
+    {
+        4 when name.SequenceEqual("type"u8) => Field.Stamped,
+        5 when name.SequenceEqual("event"u8) => Field.Event,
+        6 when name.SequenceEqual("userId"u8) => Field.UserId,
+        6 when name.SequenceEqual("traits"u8) => Field.Traits,
+        6 when name.SequenceEqual("sentAt"u8) => Field.SentAt,
+        7 when name.SequenceEqual("groupId"u8) => Field.GroupId,
+        7 when name.SequenceEqual("context"u8) => Field.Context,
+        8 when name.SequenceEqual("writeKey"u8) => Field.Stamped,
+        9 when name.SequenceEqual("messageId"u8) => Field.MessageId,
+        9 when name.SequenceEqual("timestamp"u8) => Field.Timestamp,
+        10 when name.SequenceEqual("previousId"u8) => Field.PreviousId,
+        10 when name.SequenceEqual("properties"u8) => Field.Properties,
+        10 when name.SequenceEqual("receivedAt"u8) => Field.Stamped,
+        11 when name.SequenceEqual("anonymousId"u8) => Field.AnonymousId,
+        12 when name.SequenceEqual("integrations"u8) => Field.Integrations,
+        17 when name.SequenceEqual("originalTimestamp"u8) => Field.OriginalTimestamp,
+        _ => Field.None,
+    };
+
+    private static void StampOne(JsonElement e, int index, MessageType type, Where where, BatchLevel batchLevel,
         DateTimeOffset receivedAt, string? clientIp, ArrayBufferWriter<byte> buffer, Utf8JsonWriter writer, CollectOutcome outcome)
     {
-        if (!TryReadId(e, "userId", field, out var userId, out var problem)
-            || !TryReadId(e, "anonymousId", field, out var anonymousId, out problem)
-            || !TryReadId(e, "groupId", field, out var groupId, out problem)
-            || !TryReadId(e, "previousId", field, out var previousId, out problem)
-            || !TryReadObject(e, "context", field, out var context, out problem)
-            || !TryReadObject(e, "integrations", field, out var integrations, out problem)
-            || !TryReadObject(e, "properties", field, out _, out problem)
-            || !TryReadObject(e, "traits", field, out _, out problem)
-            || !TryReadTime(e, "timestamp", field, out var timestamp, out problem)
-            || !TryReadTime(e, "originalTimestamp", field, out var originalTimestamp, out problem)
-            || !TryReadTime(e, "sentAt", field, out var sentAt, out problem))
+        var f = default(Fields);
+        foreach (var p in e.EnumerateObject())
+        {
+            switch (Classify(JsonMarshal.GetRawUtf8PropertyName(p)))
+            {
+                case Field.MessageId: f.MessageId = p.Value; break;
+                case Field.Event: f.Event = p.Value; break;
+                case Field.UserId: f.UserId = p.Value; break;
+                case Field.AnonymousId: f.AnonymousId = p.Value; break;
+                case Field.GroupId: f.GroupId = p.Value; break;
+                case Field.PreviousId: f.PreviousId = p.Value; break;
+                case Field.Context: f.Context = p.Value; break;
+                case Field.Integrations: f.Integrations = p.Value; break;
+                case Field.Properties: f.Properties = p.Value; break;
+                case Field.Traits: f.Traits = p.Value; break;
+                case Field.Timestamp: f.Timestamp = p.Value; break;
+                case Field.OriginalTimestamp: f.OriginalTimestamp = p.Value; break;
+                case Field.SentAt: f.SentAt = p.Value; break;
+                default: break;
+            }
+        }
+
+        if (!CheckId(f.UserId, "userId", where, out var problem)
+            || !CheckId(f.AnonymousId, "anonymousId", where, out problem)
+            || !CheckId(f.GroupId, "groupId", where, out problem)
+            || !CheckId(f.PreviousId, "previousId", where, out problem)
+            || !CheckObject(f.Context, "context", where, out problem)
+            || !CheckObject(f.Integrations, "integrations", where, out problem)
+            || !CheckObject(f.Properties, "properties", where, out problem)
+            || !CheckObject(f.Traits, "traits", where, out problem)
+            || !TryReadTime(f.Timestamp, "timestamp", where, out var timestamp, out problem)
+            || !TryReadTime(f.OriginalTimestamp, "originalTimestamp", where, out var originalTimestamp, out problem)
+            || !TryReadTime(f.SentAt, "sentAt", where, out var sentAt, out problem))
         {
             Reject(outcome, index, problem!.Value.Reason, problem.Value.Field, problem.Value.Detail, e);
             return;
         }
 
-        if (sentAt is null && batchLevel.SentAt is not null && TryParseTime(batchLevel.SentAt, out var batchSentAt))
-        {
-            sentAt = batchSentAt;
-        }
-
+        sentAt ??= batchLevel.SentAt;
+        var hasUserId = HasId(f.UserId);
         string? missing = type switch
         {
-            MessageType.Alias when previousId is null => "previousId",
-            MessageType.Alias when userId is null => "userId",
-            MessageType.Group when groupId is null => "groupId",
+            MessageType.Alias when !HasId(f.PreviousId) => "previousId",
+            MessageType.Alias when !hasUserId => "userId",
+            MessageType.Group when !HasId(f.GroupId) => "groupId",
             _ => null,
         };
         if (missing is not null)
         {
-            Reject(outcome, index, "missing_" + ToSnake(missing), $"{field}.{missing}",
+            Reject(outcome, index, "missing_" + ToSnake(missing), where.Path(missing),
                 $"An alias call needs both previousId and userId; a group call needs groupId. Add \"{missing}\".", e);
             return;
         }
 
-        if (userId is null && anonymousId is null)
+        if (!hasUserId && !HasId(f.AnonymousId))
         {
-            Reject(outcome, index, "missing_identity", field,
+            Reject(outcome, index, "missing_identity", where.Path(),
                 "Every event needs a userId or an anonymousId (a non-empty string). Set one of them.", e);
             return;
         }
 
-        string? eventName = null;
-        if (type == MessageType.Track)
+        if (type == MessageType.Track && (f.Event.ValueKind != JsonValueKind.String || IsBlank(f.Event)))
         {
-            if (!e.TryGetProperty("event", out var ev) || ev.ValueKind != JsonValueKind.String || ev.GetString()!.Trim().Length == 0)
-            {
-                Reject(outcome, index, "missing_event", field + ".event",
-                    "A track call needs \"event\": the non-empty name of the action, e.g. \"Order Completed\".", e);
-                return;
-            }
-
-            eventName = ev.GetString();
+            Reject(outcome, index, "missing_event", where.Path("event"),
+                "A track call needs \"event\": the non-empty name of the action, e.g. \"Order Completed\".", e);
+            return;
         }
 
-        var messageId = e.TryGetProperty("messageId", out var mid) && mid.ValueKind == JsonValueKind.String && mid.GetString() is { Length: > 0 } given
+        var messageId = f.MessageId.ValueKind == JsonValueKind.String && f.MessageId.GetString() is { Length: > 0 } given
             ? given
-            : "tdm-" + Guid.CreateVersion7(receivedAt).ToString("N");
+            : MessageIds.Next();
 
         var original = originalTimestamp ?? timestamp;
         var corrected = original is { } o && sentAt is { } s ? receivedAt - (s - o) : original ?? receivedAt;
@@ -215,27 +281,28 @@ public sealed class SpecParser(CollectLimits limits)
         writer.WriteStartObject();
         foreach (var p in e.EnumerateObject())
         {
-            if (!IsStamped(p.Name))
+            var field = Classify(JsonMarshal.GetRawUtf8PropertyName(p));
+            if (field is Field.None or Field.Properties or Field.Traits || (field == Field.Event && type != MessageType.Track))
             {
-                p.WriteTo(writer);
+                WriteMember(writer, p);
             }
         }
 
         writer.WriteString("type"u8, type.Name());
         writer.WriteString("messageId"u8, messageId);
-        if (eventName is not null)
+        if (type == MessageType.Track)
         {
-            writer.WriteString("event"u8, eventName);
+            WriteRaw(writer, "event"u8, f.Event);
         }
 
-        WriteIfSet(writer, "userId"u8, userId);
-        WriteIfSet(writer, "anonymousId"u8, anonymousId);
-        WriteIfSet(writer, "groupId"u8, groupId);
-        WriteIfSet(writer, "previousId"u8, previousId);
-        WriteMerged(writer, "context"u8, batchLevel.Context, context, clientIp);
-        if (batchLevel.Integrations.ValueKind == JsonValueKind.Object || integrations.ValueKind == JsonValueKind.Object)
+        WriteId(writer, "userId"u8, f.UserId);
+        WriteId(writer, "anonymousId"u8, f.AnonymousId);
+        WriteId(writer, "groupId"u8, f.GroupId);
+        WriteId(writer, "previousId"u8, f.PreviousId);
+        WriteMerged(writer, "context"u8, batchLevel.Context, f.Context, clientIp);
+        if (batchLevel.Integrations.ValueKind == JsonValueKind.Object || f.Integrations.ValueKind == JsonValueKind.Object)
         {
-            WriteMerged(writer, "integrations"u8, batchLevel.Integrations, integrations, null);
+            WriteMerged(writer, "integrations"u8, batchLevel.Integrations, f.Integrations, null);
         }
 
         if (original is { } ot)
@@ -256,81 +323,60 @@ public sealed class SpecParser(CollectLimits limits)
         outcome.Accepted.Add(new StampedMessage(index, type, messageId, buffer.WrittenSpan.ToArray()));
     }
 
-    private static bool IsStamped(string name) => name switch
-    {
-        "type" or "messageId" or "event" or "userId" or "anonymousId" or "groupId" or "previousId" or "context"
-            or "integrations" or "timestamp" or "originalTimestamp" or "sentAt" or "receivedAt" or "writeKey" => true,
-        _ => false,
-    };
-
     private readonly record struct Problem(string Reason, string Field, string Detail);
 
-    /// <summary>Identifiers may be strings or numbers (stored as strings); null or absent means not given.</summary>
-    private static bool TryReadId(JsonElement e, string name, string field, out string? value, out Problem? problem)
-    {
-        value = null;
-        problem = null;
-        if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
-        {
-            return true;
-        }
+    /// <summary>An identifier is a non-empty string or a number; absent and null mean not given.</summary>
+    private static bool HasId(JsonElement v) =>
+        v.ValueKind == JsonValueKind.Number || (v.ValueKind == JsonValueKind.String && JsonMarshal.GetRawUtf8Value(v).Length > 2);
 
-        switch (v.ValueKind)
+    private static bool IsBlank(JsonElement text)
+    {
+        foreach (var b in JsonMarshal.GetRawUtf8Value(text))
         {
-            case JsonValueKind.String:
-                var s = v.GetString()!;
-                value = s.Length == 0 ? null : s;
-                return true;
-            case JsonValueKind.Number:
-                value = v.GetRawText();
-                return true;
-            default:
-                problem = new Problem("wrong_type", $"{field}.{name}", $"{name} must be a string (or a number); got a {Describe(v.ValueKind)}.");
+            if (b is not ((byte)'"' or (byte)' ' or (byte)'\t'))
+            {
                 return false;
-        }
-    }
-
-    private static bool TryReadObject(JsonElement e, string name, string field, out JsonElement value, out Problem? problem)
-    {
-        value = default;
-        problem = null;
-        if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
-        {
-            return true;
+            }
         }
 
-        if (v.ValueKind != JsonValueKind.Object)
-        {
-            problem = new Problem("wrong_type", $"{field}.{name}", $"{name} must be a JSON object; got a {Describe(v.ValueKind)}.");
-            return false;
-        }
-
-        value = v;
         return true;
     }
 
-    private static bool TryReadTime(JsonElement e, string name, string field, out DateTimeOffset? value, out Problem? problem)
+    private static bool CheckId(JsonElement v, string name, Where where, out Problem? problem)
+    {
+        problem = v.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.String or JsonValueKind.Number
+            ? null
+            : new Problem("wrong_type", where.Path(name), $"{name} must be a string (or a number); got a {Describe(v.ValueKind)}.");
+        return problem is null;
+    }
+
+    private static bool CheckObject(JsonElement v, string name, Where where, out Problem? problem)
+    {
+        problem = v.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.Object
+            ? null
+            : new Problem("wrong_type", where.Path(name), $"{name} must be a JSON object; got a {Describe(v.ValueKind)}.");
+        return problem is null;
+    }
+
+    private static bool TryReadTime(JsonElement v, string name, Where where, out DateTimeOffset? value, out Problem? problem)
     {
         value = null;
         problem = null;
-        if (!e.TryGetProperty(name, out var v) || v.ValueKind == JsonValueKind.Null)
+        if (v.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null)
         {
             return true;
         }
 
-        if (v.ValueKind == JsonValueKind.String && TryParseTime(v.GetString()!, out var parsed))
+        if (v.ValueKind == JsonValueKind.String && IsoTime.TryParse(v, out var parsed))
         {
             value = parsed;
             return true;
         }
 
-        problem = new Problem("invalid_timestamp", $"{field}.{name}",
+        problem = new Problem("invalid_timestamp", where.Path(name),
             $"{name} must be an ISO-8601 date-time string such as \"2026-11-23T10:15:00.000Z\"; got {Truncate(v.GetRawText())}.");
         return false;
     }
-
-    private static bool TryParseTime(string text, out DateTimeOffset value) =>
-        DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal | DateTimeStyles.AdjustToUniversal, out value);
 
     private static JsonElement ObjectOrDefault(JsonElement root, string name) =>
         root.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Object ? v : default;
@@ -345,10 +391,10 @@ public sealed class SpecParser(CollectLimits limits)
         {
             foreach (var p in batchLevel.EnumerateObject())
             {
-                if (own.ValueKind != JsonValueKind.Object || !own.TryGetProperty(p.Name, out _))
+                if (own.ValueKind != JsonValueKind.Object || !HasMember(own, p))
                 {
                     hasIp |= p.NameEquals("ip"u8);
-                    p.WriteTo(writer);
+                    WriteMember(writer, p);
                 }
             }
         }
@@ -358,7 +404,7 @@ public sealed class SpecParser(CollectLimits limits)
             foreach (var p in own.EnumerateObject())
             {
                 hasIp |= p.NameEquals("ip"u8);
-                p.WriteTo(writer);
+                WriteMember(writer, p);
             }
         }
 
@@ -370,19 +416,91 @@ public sealed class SpecParser(CollectLimits limits)
         writer.WriteEndObject();
     }
 
-    private static void WriteIfSet(Utf8JsonWriter writer, ReadOnlySpan<byte> name, string? value)
+    /// <summary>Writes an identifier as a JSON string: strings as sent (no re-escaping), numbers as their digits.</summary>
+    private static void WriteId(Utf8JsonWriter writer, ReadOnlySpan<byte> name, JsonElement value)
     {
-        if (value is not null)
+        if (!HasId(value))
         {
-            writer.WriteString(name, value);
+            return;
+        }
+
+        writer.WritePropertyName(name);
+        if (value.ValueKind == JsonValueKind.String)
+        {
+            writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(value), skipInputValidation: true);
+        }
+        else
+        {
+            writer.WriteStringValue(JsonMarshal.GetRawUtf8Value(value));
         }
     }
 
+    private static void WriteRaw(Utf8JsonWriter writer, ReadOnlySpan<byte> name, JsonElement value)
+    {
+        writer.WritePropertyName(name);
+        writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(value), skipInputValidation: true);
+    }
+
+    /// <summary>
+    /// Copies a member as raw bytes. <see cref="JsonProperty.WriteTo"/> re-writes nested values token by
+    /// token, which cost more than the rest of stamping put together for a typical event.
+    /// </summary>
+    private static void WriteMember(Utf8JsonWriter writer, JsonProperty p)
+    {
+        var name = JsonMarshal.GetRawUtf8PropertyName(p);
+        if (name.Contains((byte)'\\'))
+        {
+            writer.WritePropertyName(p.Name);
+        }
+        else
+        {
+            writer.WritePropertyName(name);
+        }
+
+        writer.WriteRawValue(JsonMarshal.GetRawUtf8Value(p.Value), skipInputValidation: true);
+    }
+
+    private static bool HasMember(JsonElement obj, JsonProperty p)
+    {
+        var raw = JsonMarshal.GetRawUtf8PropertyName(p);
+        return raw.Contains((byte)'\\') ? obj.TryGetProperty(p.Name, out _) : obj.TryGetProperty(raw, out _);
+    }
+
+    /// <summary>Writes <c>yyyy-MM-ddTHH:mm:ss.fffZ</c> by hand: a custom format string costs ~0.4 µs per call.</summary>
     internal static void WriteTime(Utf8JsonWriter writer, ReadOnlySpan<byte> name, DateTimeOffset value)
     {
-        Span<char> text = stackalloc char[32];
-        value.UtcDateTime.TryFormat(text, out var written, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
-        writer.WriteString(name, text[..written]);
+        Span<byte> text = stackalloc byte[24];
+        FormatTime(value, text);
+        writer.WriteString(name, text);
+    }
+
+    internal static void FormatTime(DateTimeOffset value, Span<byte> text)
+    {
+        var t = value.UtcDateTime;
+        Two(text, 0, t.Year / 100);
+        Two(text, 2, t.Year % 100);
+        text[4] = (byte)'-';
+        Two(text, 5, t.Month);
+        text[7] = (byte)'-';
+        Two(text, 8, t.Day);
+        text[10] = (byte)'T';
+        Two(text, 11, t.Hour);
+        text[13] = (byte)':';
+        Two(text, 14, t.Minute);
+        text[16] = (byte)':';
+        Two(text, 17, t.Second);
+        text[19] = (byte)'.';
+        var ms = t.Millisecond;
+        text[20] = (byte)('0' + (ms / 100));
+        text[21] = (byte)('0' + (ms / 10 % 10));
+        text[22] = (byte)('0' + (ms % 10));
+        text[23] = (byte)'Z';
+
+        static void Two(Span<byte> text, int at, int n)
+        {
+            text[at] = (byte)('0' + (n / 10));
+            text[at + 1] = (byte)('0' + (n % 10));
+        }
     }
 
     private static void Reject(CollectOutcome outcome, int index, string reason, string field, string detail, JsonElement item) =>

@@ -21,6 +21,7 @@ internal sealed class CollectMetrics : IDisposable
         _deduplicated = _meter.CreateCounter<long>("tandem.collect.deduplicated", "{event}", "Events dropped as retries of a stored messageId");
         _throttled = _meter.CreateCounter<long>("tandem.collect.throttled", "{request}", "Requests answered 429 because the log backlog was past its bound");
         _meter.CreateObservableGauge("tandem.log.head", () => log.Head, "{event}", "Sequence number of the newest durable event");
+        _meter.CreateObservableCounter("tandem.log.commits", () => log.Commits, "{commit}", "Group commits (one fsync each)");
         _meter.CreateObservableGauge("tandem.log.backlog", () => log.PendingEvents, "{event}", "Events waiting for a group commit");
         _meter.CreateObservableGauge("tandem.log.lag", () => Lag(log, control), "{event}", "Events in the log not yet read by each consumer");
     }

@@ -52,6 +52,7 @@ internal sealed class IngestLog : IDisposable
     private readonly Queue<(UInt128 Key, long ReceivedAtMs)> _dedupOrder = new();
     private long _head;
     private long _pendingEvents;
+    private long _commits;
     private volatile Exception? _fault;
 
     public IngestLog(string dataDirectory, IngestLogOptions options, TimeProvider time)
@@ -79,6 +80,9 @@ internal sealed class IngestLog : IDisposable
 
     /// <summary>Sequence number of the newest durable event (0 when the log is empty).</summary>
     public long Head => Interlocked.Read(ref _head);
+
+    /// <summary>Group commits done since start: events stored ÷ commits is the mean group size.</summary>
+    public long Commits => Interlocked.Read(ref _commits);
 
     /// <summary>Events and rejections queued and not yet committed.</summary>
     public long PendingEvents => Interlocked.Read(ref _pendingEvents);
@@ -315,6 +319,7 @@ internal sealed class IngestLog : IDisposable
                 }
 
                 Interlocked.Exchange(ref _head, head);
+                Interlocked.Increment(ref _commits);
                 var receivedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
                 foreach (var key in groupKeys)
                 {

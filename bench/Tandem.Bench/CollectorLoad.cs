@@ -1,0 +1,173 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Http;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Tandem.Collect;
+using Tandem.Hosting;
+
+namespace Tandem.Bench;
+
+/// <summary>
+/// End-to-end collector load with wrk over loopback: durable <c>/v1/batch</c> throughput, and single
+/// <c>/v1/track</c> requests per second beside a bare endpoint that reads and discards the body, all
+/// in the same run on the same machine.
+/// </summary>
+internal static partial class CollectorLoad
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var seconds = Option(args, "--seconds", 10);
+        var connections = Option(args, "--connections", 32);
+        var threads = Option(args, "--threads", 2);
+        if (!File.Exists("/usr/bin/wrk"))
+        {
+            Console.Error.WriteLine("wrk is missing: apt-get install -y wrk");
+            return 1;
+        }
+
+        var data = Path.Combine(Path.GetTempPath(), "tandem-bench-" + Guid.NewGuid().ToString("N"));
+        await using var tandem = TandemHost.Build(new TandemOptions
+        {
+            DataDirectory = data,
+            Urls = "http://127.0.0.1:0",
+            AdminToken = "bench-admin",
+            Announce = TextWriter.Null,
+        }, logging: l => l.SetMinimumLevel(LogLevel.Warning));
+        await tandem.StartAsync();
+        var tandemUrl = tandem.Urls.First();
+        var writeKey = tandem.Services.GetRequiredService<Tandem.Sources.SourceRegistry>().All.First().WriteKey;
+        var basic = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(writeKey + ":"));
+
+        await using var bare = BareEndpoint();
+        await bare.StartAsync();
+        var bareUrl = bare.Urls.First();
+
+        var track = Payloads.Track(1);
+        var batch = Payloads.Batch(100);
+        var scenarios = new (string Name, string Url, string Body, int EventsPerRequest, bool Auth)[]
+        {
+            ("bare endpoint (reads, discards)", bareUrl + "/bare", track, 1, false),
+            ("/v1/track, single event, durable", tandemUrl + "/v1/track", track, 1, true),
+            ("/v1/batch, 100 events, durable", tandemUrl + "/v1/batch", batch, 100, true),
+        };
+
+        Console.WriteLine($"# Collector load: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
+        Console.WriteLine($"# wrk -t{threads} -c{connections} -d{seconds}s, each scenario warmed up for 3 s first; event ~{Encoding.UTF8.GetByteCount(track)} B, batch {Encoding.UTF8.GetByteCount(batch) / 1024} KB");
+        Console.WriteLine();
+        Console.WriteLine("| scenario | requests/s | events/s | p50 | p99 | non-2xx | fsyncs/s |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        var results = new Dictionary<string, WrkResult>();
+        var log = tandem.Services.GetRequiredService<IngestLog>();
+        var only = Option(args, "--only", "");
+        foreach (var (name, url, body, perRequest, auth) in scenarios.Where(s => only.Length == 0 || s.Name.Contains(only, StringComparison.Ordinal) || !s.Auth))
+        {
+            var script = WriteScript(body, auth ? basic : null);
+            await Wrk(url, script, threads, connections, 3);
+            var headBefore = log.Head;
+            var commitsBefore = log.Commits;
+            var result = await Wrk(url, script, threads, connections, seconds);
+            results[name] = result;
+            var stored = log.Head - headBefore;
+            var fsyncs = auth ? ((log.Commits - commitsBefore) / (double)seconds).ToString("N0", CultureInfo.InvariantCulture) : "–";
+            Console.WriteLine($"| {name} | {result.RequestsPerSecond:N0} | {result.RequestsPerSecond * perRequest:N0} | {result.P50} | {result.P99} | {result.Non2xx} | {fsyncs} |");
+            if (auth && stored < (long)(result.Requests - result.Non2xx) * perRequest)
+            {
+                Console.Error.WriteLine($"! {name}: {stored} events stored for {result.Requests - result.Non2xx} acknowledged requests");
+            }
+        }
+
+        if (only.Length > 0)
+        {
+            return 0;
+        }
+
+        var ratio = results[scenarios[1].Name].RequestsPerSecond / results[scenarios[0].Name].RequestsPerSecond;
+        var eventsPerSecond = results[scenarios[2].Name].RequestsPerSecond * 100;
+        Console.WriteLine();
+        Console.WriteLine($"single /v1/track ÷ bare endpoint: {ratio:F2} (target ≥ 0.60)");
+        Console.WriteLine($"/v1/batch durable events/s: {eventsPerSecond:N0} (target ≥ 100,000)");
+        await tandem.StopAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(data, recursive: true);
+        return 0;
+    }
+
+    private static WebApplication BareEndpoint()
+    {
+        var builder = WebApplication.CreateSlimBuilder();
+        builder.WebHost.UseUrls("http://127.0.0.1:0");
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        var app = builder.Build();
+        app.MapPost("/bare", async (HttpContext context) =>
+        {
+            var buffer = new byte[16 * 1024];
+            while (await context.Request.Body.ReadAsync(buffer) > 0)
+            {
+            }
+
+            return Results.Ok();
+        });
+        return app;
+    }
+
+    private static string WriteScript(string body, string? authorization)
+    {
+        var path = Path.Combine(Path.GetTempPath(), $"tandem-wrk-{Guid.NewGuid():N}.lua");
+        var lua = new StringBuilder();
+        lua.AppendLine("wrk.method = \"POST\"");
+        lua.AppendLine("wrk.headers[\"Content-Type\"] = \"application/json\"");
+        if (authorization is not null)
+        {
+            lua.AppendLine(CultureInfo.InvariantCulture, $"wrk.headers[\"Authorization\"] = \"{authorization}\"");
+        }
+
+        lua.AppendLine(CultureInfo.InvariantCulture, $"wrk.body = [==[{body}]==]");
+        File.WriteAllText(path, lua.ToString());
+        return path;
+    }
+
+    private sealed record WrkResult(double RequestsPerSecond, long Requests, long Non2xx, string P50, string P99);
+
+    private static async Task<WrkResult> Wrk(string url, string script, int threads, int connections, int seconds)
+    {
+        var info = new ProcessStartInfo("/usr/bin/wrk") { RedirectStandardOutput = true, UseShellExecute = false };
+        foreach (var arg in new[] { $"-t{threads}", $"-c{connections}", $"-d{seconds}s", "--latency", "-s", script, url })
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        var output = await process.StandardOutput.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        var rps = double.Parse(RequestsPerSecond().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+        var requests = long.Parse(TotalRequests().Match(output).Groups[1].Value, CultureInfo.InvariantCulture);
+        var non2xx = NonSuccess().Match(output) is { Success: true } m ? long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture) : 0;
+        return new WrkResult(rps, requests, non2xx, Percentile(output, "50%"), Percentile(output, "99%"));
+    }
+
+    private static string Percentile(string output, string label) =>
+        Regex.Match(output, @"^\s*" + Regex.Escape(label) + @"\s+(\S+)", RegexOptions.Multiline).Groups[1].Value;
+
+    private static int Option(string[] args, string name, int fallback) =>
+        int.Parse(Option(args, name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
+
+    private static string Option(string[] args, string name, string fallback)
+    {
+        var i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
+    }
+
+    [GeneratedRegex(@"Requests/sec:\s+([\d.]+)")]
+    private static partial Regex RequestsPerSecond();
+
+    [GeneratedRegex(@"(\d+) requests in")]
+    private static partial Regex TotalRequests();
+
+    [GeneratedRegex(@"Non-2xx or 3xx responses:\s+(\d+)")]
+    private static partial Regex NonSuccess();
+}

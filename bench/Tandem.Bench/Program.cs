@@ -1,0 +1,12 @@
+using BenchmarkDotNet.Running;
+using Tandem.Bench;
+
+// dotnet run -c Release --project bench/Tandem.Bench -- load [--seconds N] [--connections N]
+// dotnet run -c Release --project bench/Tandem.Bench -- micro [BenchmarkDotNet arguments]
+if (args.Length > 0 && args[0] == "load")
+{
+    return await CollectorLoad.RunAsync(args[1..]);
+}
+
+BenchmarkSwitcher.FromAssembly(typeof(CollectorLoad).Assembly).Run(args.Length > 0 && args[0] == "micro" ? args[1..] : args);
+return 0;

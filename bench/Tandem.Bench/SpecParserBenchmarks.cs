@@ -1,0 +1,38 @@
+using System.Text;
+using BenchmarkDotNet.Attributes;
+using Tandem.Collect;
+
+namespace Tandem.Bench;
+
+/// <summary>The collector's per-request CPU work: Spec validation and stamping of one body.</summary>
+[MemoryDiagnoser]
+public class SpecParserBenchmarks
+{
+    private static readonly DateTimeOffset ReceivedAt = new(2026, 11, 23, 12, 0, 0, TimeSpan.Zero);
+    private readonly SpecParser _parser = new(CollectLimits.Default);
+    private ReadOnlyMemory<byte> _batch;
+    private ReadOnlyMemory<byte> _track;
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _batch = Encoding.UTF8.GetBytes(Payloads.Batch(100));
+        _track = Encoding.UTF8.GetBytes(Payloads.Track(0));
+    }
+
+    [Benchmark(Description = "batch of 100 events (~300 B each)")]
+    public int Batch100() => _parser.Parse(_batch, null, ReceivedAt, null).Accepted.Count;
+
+    [Benchmark(Description = "single track event")]
+    public int Track() => _parser.Parse(_track, MessageType.Track, ReceivedAt, "203.0.113.7").Accepted.Count;
+}
+
+/// <summary>The event used by every benchmark: a realistic ~300-byte track call.</summary>
+internal static class Payloads
+{
+    public static string Track(int i) =>
+        $$$"""{"type":"track","userId":"user-{{{i % 5000}}}","event":"Product Viewed","properties":{"productId":"sku-{{{i % 977}}}","name":"Trail runner","price":19.99,"currency":"EUR","category":"shoes"},"context":{"library":{"name":"analytics-node","version":"3.1.0"},"locale":"fr-FR","page":{"path":"/p/trail"}},"timestamp":"2026-11-23T11:59:58.120Z"}""";
+
+    public static string Batch(int events) =>
+        "{\"batch\":[" + string.Join(',', Enumerable.Range(0, events).Select(Track)) + "],\"sentAt\":\"2026-11-23T11:59:59.000Z\"}";
+}
