@@ -8,7 +8,7 @@ namespace Tandem.Tests.Collect;
 /// into the same instruments while it reads exact values.
 /// </summary>
 [CollectionDefinition(nameof(MetricsTests), DisableParallelization = true)]
-public sealed class MetricsCollection;
+public sealed class MetricsRunAlone;
 
 [Collection(nameof(MetricsTests))]
 public sealed class MetricsTests
