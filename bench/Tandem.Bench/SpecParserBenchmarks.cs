@@ -20,6 +20,14 @@ public class SpecParserBenchmarks
         _track = Encoding.UTF8.GetBytes(Payloads.Track(0));
     }
 
+    /// <summary>Reference in the same run: parsing the same body into a JsonDocument and nothing else.</summary>
+    [Benchmark(Baseline = true, Description = "reference: JsonDocument.Parse of the batch only")]
+    public int ParseOnly()
+    {
+        using var document = System.Text.Json.JsonDocument.Parse(_batch);
+        return document.RootElement.GetProperty("batch"u8).GetArrayLength();
+    }
+
     [Benchmark(Description = "batch of 100 events (~300 B each)")]
     public int Batch100() => _parser.Parse(_batch, null, ReceivedAt, null).Accepted.Count;
 

@@ -20,8 +20,9 @@ internal sealed class Workspace(ControlStore store, SourceRegistry sources, Tand
         var token = string.IsNullOrWhiteSpace(options.AdminToken)
             ? "tdm_admin_" + RandomNumberGenerator.GetHexString(40, lowercase: true)
             : options.AdminToken.Trim();
+        // The workspace row is written last: a first start cut short is simply done again.
         store.InsertToken("tok_admin", "First admin token", token, AdminAuthorization.AllScopes, now);
-        var (source, _) = sources.Create(DefaultSourceName);
+        var source = sources.All.FirstOrDefault(s => s.Name == DefaultSourceName) ?? sources.Create(DefaultSourceName).Source;
         store.CreateWorkspace("ws_" + RandomNumberGenerator.GetHexString(12, lowercase: true), "Default workspace", now);
         Log.WorkspaceCreated(logger, Path.GetFullPath(options.DataDirectory));
 

@@ -143,7 +143,8 @@ internal static class SourcesApi
             string? raw = null;
             try
             {
-                json = JsonDocument.Parse(r.Payload).RootElement.Clone();
+                using var document = JsonDocument.Parse(r.Payload);
+                json = document.RootElement.Clone();
             }
             catch (JsonException)
             {

@@ -116,7 +116,7 @@ internal sealed class ControlStore : IDisposable
         {
             using var command = _connection.CreateCommand();
             command.CommandText = """
-                INSERT INTO api_tokens(id, name, token_hash, scopes, created_at) VALUES ($id, $name, $hash, $scopes, $now)
+                INSERT OR REPLACE INTO api_tokens(id, name, token_hash, scopes, created_at) VALUES ($id, $name, $hash, $scopes, $now)
                 """;
             command.Parameters.AddWithValue("$id", id);
             command.Parameters.AddWithValue("$name", name);
