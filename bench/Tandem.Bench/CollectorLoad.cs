@@ -59,8 +59,8 @@ internal static partial class CollectorLoad
         Console.WriteLine($"# Collector load: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
         Console.WriteLine($"# wrk -t{threads} -c{connections} -d{seconds}s, each scenario warmed up for 3 s first; event ~{Encoding.UTF8.GetByteCount(track)} B, batch {Encoding.UTF8.GetByteCount(batch) / 1024} KB");
         Console.WriteLine();
-        Console.WriteLine("| scenario | requests/s | events/s | p50 | p99 | non-2xx | fsyncs/s |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| scenario | requests/s | events/s | p50 | p99 | non-2xx | fsyncs/s | server CPU µs/request |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
         var results = new Dictionary<string, WrkResult>();
         var log = tandem.Services.GetRequiredService<IngestLog>();
         var only = Option(args, "--only", "");
@@ -70,11 +70,13 @@ internal static partial class CollectorLoad
             await Wrk(url, script, threads, connections, 3);
             var headBefore = log.Head;
             var commitsBefore = log.Commits;
+            var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
             var result = await Wrk(url, script, threads, connections, seconds);
+            var cpuPerRequest = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMicroseconds / Math.Max(1, result.Requests);
             results[name] = result;
             var stored = log.Head - headBefore;
             var fsyncs = auth ? ((log.Commits - commitsBefore) / (double)seconds).ToString("N0", CultureInfo.InvariantCulture) : "–";
-            Console.WriteLine($"| {name} | {result.RequestsPerSecond:N0} | {result.RequestsPerSecond * perRequest:N0} | {result.P50} | {result.P99} | {result.Non2xx} | {fsyncs} |");
+            Console.WriteLine($"| {name} | {result.RequestsPerSecond:N0} | {result.RequestsPerSecond * perRequest:N0} | {result.P50} | {result.P99} | {result.Non2xx} | {fsyncs} | {cpuPerRequest:N0} |");
             if (auth && stored < (long)(result.Requests - result.Non2xx) * perRequest)
             {
                 Console.Error.WriteLine($"! {name}: {stored} events stored for {result.Requests - result.Non2xx} acknowledged requests");
