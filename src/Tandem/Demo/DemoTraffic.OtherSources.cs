@@ -1,11 +1,6 @@
-using System.Buffers;
-using System.Globalization;
-using System.Net.Http.Headers;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Bogus;
 
 namespace Tandem.Demo;
 
