@@ -53,8 +53,7 @@ internal static class DemoCommand
             var keys = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var name in DemoSources.All)
             {
-                var source = registry.All.FirstOrDefault(s => s.Name == name) ?? registry.Create(name).Source!;
-                keys[name] = source.WriteKey;
+                keys[name] = registry.GetOrCreate(name).WriteKey;
             }
 
             var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();

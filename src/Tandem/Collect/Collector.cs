@@ -123,40 +123,21 @@ internal sealed class Collector(
             return;
         }
 
+        // Only Segment.io is listed: any other integration makes analytics-next load device-mode code.
         var request = context.Request;
-        context.Response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
-        writer.WriteStartObject();
-        writer.WriteStartObject("integrations");
-        writer.WriteStartObject("Segment.io");
-        writer.WriteString("apiKey", writeKey);
-        writer.WriteString("apiHost", request.Host + "/v1");
-        writer.WriteString("protocol", request.Scheme);
-        writer.WriteStartArray("unbundledIntegrations");
-        writer.WriteEndArray();
-        writer.WriteBoolean("addBundledMetadata", true);
-        writer.WriteEndObject();
-        writer.WriteEndObject();
-        writer.WriteStartObject("plan");
-        writer.WriteStartObject("track");
-        writer.WriteStartObject("__default");
-        writer.WriteBoolean("enabled", true);
-        writer.WriteStartObject("integrations");
-        writer.WriteEndObject();
-        writer.WriteEndObject();
-        writer.WriteEndObject();
-        writer.WriteEndObject();
-        writer.WriteBoolean("analyticsNextEnabled", true);
-        writer.WriteStartObject("middlewareSettings");
-        writer.WriteEndObject();
-        writer.WriteStartObject("enabledMiddleware");
-        writer.WriteEndObject();
-        writer.WriteStartObject("metrics");
-        writer.WriteNumber("sampleRate", 0);
-        writer.WriteEndObject();
-        writer.WriteStartArray("remotePlugins");
-        writer.WriteEndArray();
-        writer.WriteEndObject();
+        await TypedResults.Json(new
+        {
+            integrations = new Dictionary<string, object>
+            {
+                ["Segment.io"] = new { apiKey = writeKey, apiHost = request.Host + "/v1", protocol = request.Scheme, unbundledIntegrations = Array.Empty<string>(), addBundledMetadata = true },
+            },
+            plan = new { track = new { __default = new { enabled = true, integrations = new { } } } },
+            analyticsNextEnabled = true,
+            middlewareSettings = new { },
+            enabledMiddleware = new { },
+            metrics = new { sampleRate = 0 }, // no beacon to Segment's own metrics host
+            remotePlugins = Array.Empty<object>(),
+        }).ExecuteAsync(context);
     }
 
     private bool TryResolve(string writeKey, out Source? source, out IResult? problem)
@@ -211,14 +192,11 @@ internal sealed class Collector(
             .ExecuteAsync(context);
     }
 
-    private static List<Dictionary<string, object?>> Describe(List<Rejection> rejected) =>
-        rejected.ConvertAll(r => new Dictionary<string, object?>
-        {
-            ["index"] = r.Index,
-            ["reason"] = r.Reason,
-            ["field"] = r.Field,
-            ["detail"] = r.Detail,
-        });
+    /// <summary>How a refused event is reported, in a 200 with <c>rejected</c> and in a 400 problem alike.</summary>
+    private sealed record RefusedEvent(int? Index, string Reason, string Field, string Detail);
+
+    private static List<RefusedEvent> Describe(List<Rejection> rejected) =>
+        rejected.ConvertAll(r => new RefusedEvent(r.Index, r.Reason, r.Field, r.Detail));
 
     private static async Task WriteAcceptedAsync(HttpResponse response, AppendResult result, List<Rejection> rejected)
     {
@@ -230,18 +208,8 @@ internal sealed class Collector(
         writer.WriteNumber("deduplicated"u8, result.Deduplicated);
         if (rejected.Count > 0)
         {
-            writer.WriteStartArray("rejected"u8);
-            foreach (var r in rejected)
-            {
-                writer.WriteStartObject();
-                writer.WriteNumber("index"u8, r.Index ?? 0);
-                writer.WriteString("reason"u8, r.Reason);
-                writer.WriteString("field"u8, r.Field);
-                writer.WriteString("detail"u8, r.Detail);
-                writer.WriteEndObject();
-            }
-
-            writer.WriteEndArray();
+            writer.WritePropertyName("rejected"u8);
+            JsonSerializer.Serialize(writer, Describe(rejected), JsonSerializerOptions.Web);
         }
 
         writer.WriteEndObject();

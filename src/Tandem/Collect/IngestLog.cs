@@ -236,7 +236,6 @@ internal sealed class IngestLog : IDisposable
     private void WriteLoop()
     {
         var group = new List<PendingAppend>();
-        var groupKeys = new List<UInt128>();
         var seen = new HashSet<UInt128>();
         using var insertEvent = _writer.CreateCommand();
         insertEvent.CommandText = "INSERT INTO events(seq, source_key, message_id, type, received_at, payload) VALUES ($seq, $source, $mid, $type, $at, $payload)";
@@ -291,7 +290,6 @@ internal sealed class IngestLog : IDisposable
                                 continue;
                             }
 
-                            groupKeys.Add(key);
                             eSeq.Value = ++head;
                             eMid.Value = message.MessageId;
                             eType.Value = (int)message.Type;
@@ -321,7 +319,7 @@ internal sealed class IngestLog : IDisposable
                 Interlocked.Exchange(ref _head, head);
                 Interlocked.Increment(ref _commits);
                 var receivedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
-                foreach (var key in groupKeys)
+                foreach (var key in seen)
                 {
                     _dedup[key] = receivedAt;
                     _dedupOrder.Enqueue((key, receivedAt));
@@ -346,7 +344,6 @@ internal sealed class IngestLog : IDisposable
             {
                 Interlocked.Add(ref _pendingEvents, -queued);
                 group.Clear();
-                groupKeys.Clear();
                 seen.Clear();
             }
         }

@@ -54,29 +54,28 @@ internal sealed partial class DemoTraffic
             Page(visit, "Home", "/", $"{StoreName} – Everything for home and work");
             Page(visit, "Sign Up", "/signup", $"Create your account | {StoreName}");
             visit.UserId = person.UserId;
-            Identify(visit, new JsonObject
-            {
-                ["email"] = person.Email,
-                ["firstName"] = person.FirstName,
-                ["lastName"] = person.LastName,
-                ["plan"] = person.Plan,
-                ["createdAt"] = null, // the identify's own timestamp, once the timeline is final
-            });
+            var traits = Contact(person);
+            traits["plan"] = person.Plan;
+            traits["createdAt"] = null; // the identify's own timestamp, once the timeline is final
+            Identify(visit, traits);
             Track(visit, "Signed Up", new JsonObject { ["method"] = _random.ArrayElement(SignUpMethods), ["plan"] = person.Plan });
             Page(visit, "Account", "/account", $"Your account | {StoreName}");
         }
+
+        /// <summary>The traits a signed-in visitor is identified with.</summary>
+        private static JsonObject Contact(Person person) => new()
+        {
+            ["email"] = person.Email,
+            ["firstName"] = person.FirstName,
+            ["lastName"] = person.LastName,
+        };
 
         private void LogIn(Person person, Visit visit)
         {
             visit.Referrer = _random.ArrayElement(Referrers);
             Page(visit, "Log In", "/login", $"Log in | {StoreName}");
             visit.UserId = person.UserId;
-            Identify(visit, new JsonObject
-            {
-                ["email"] = person.Email,
-                ["firstName"] = person.FirstName,
-                ["lastName"] = person.LastName,
-            });
+            Identify(visit, Contact(person));
             Page(visit, "Account", "/account", $"Your account | {StoreName}");
         }
 

@@ -55,7 +55,7 @@ public static class TandemHost
 
         var app = builder.Build();
         app.Services.GetRequiredService<Workspace>().EnsureCreated();
-        app.Services.GetRequiredService<CollectMetrics>();
+        app.Services.GetRequiredService<CollectMetrics>(); // instruments exist from the first scrape, not the first event
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();

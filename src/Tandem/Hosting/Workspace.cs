@@ -22,7 +22,7 @@ internal sealed class Workspace(ControlStore store, SourceRegistry sources, Tand
             : options.AdminToken.Trim();
         // The workspace row is written last: a first start cut short is simply done again.
         store.InsertToken("tok_admin", "First admin token", token, AdminAuthorization.AllScopes, now);
-        var source = sources.All.FirstOrDefault(s => s.Name == DefaultSourceName) ?? sources.Create(DefaultSourceName).Source;
+        var source = sources.GetOrCreate(DefaultSourceName);
         store.CreateWorkspace("ws_" + RandomNumberGenerator.GetHexString(12, lowercase: true), "Default workspace", now);
         Log.WorkspaceCreated(logger, Path.GetFullPath(options.DataDirectory));
 
@@ -31,7 +31,7 @@ internal sealed class Workspace(ControlStore store, SourceRegistry sources, Tand
         announce.WriteLine(string.IsNullOrWhiteSpace(options.AdminToken)
             ? $"  admin token (shown once, keep it safe): {token}"
             : "  admin token: the value of TANDEM_ADMIN_TOKEN");
-        announce.WriteLine($"  default source '{source!.Name}' ({source.Id}), write key: {source.WriteKey}");
+        announce.WriteLine($"  default source '{source.Name}' ({source.Id}), write key: {source.WriteKey}");
         announce.Flush();
     }
 }

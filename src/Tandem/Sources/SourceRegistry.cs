@@ -57,6 +57,15 @@ internal sealed class SourceRegistry
         }
     }
 
+    /// <summary>The source with exactly this name, created when there is none (first start, demo sources).</summary>
+    public Source GetOrCreate(string name)
+    {
+        lock (_gate)
+        {
+            return _byId.Values.FirstOrDefault(s => s.Name == name) ?? Create(name).Source!;
+        }
+    }
+
     public (Source? Source, SourceChangeError Error) Change(string id, Func<Source, Source> change)
     {
         lock (_gate)
