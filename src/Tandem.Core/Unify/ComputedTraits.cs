@@ -1,0 +1,526 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Tandem.Collect;
+
+namespace Tandem.Unify;
+
+/// <summary>How a computed trait folds the matching events into one value.</summary>
+public enum Aggregation
+{
+    Count,
+    Sum,
+    Min,
+    Max,
+    Avg,
+    First,
+    Last,
+    MostFrequent,
+    UniqueCount,
+    UniqueList,
+}
+
+/// <summary>How a condition compares an event property with a value.</summary>
+public enum ConditionOperator
+{
+    Equals,
+    NotEquals,
+    GreaterThan,
+    GreaterOrEqual,
+    LessThan,
+    LessOrEqual,
+    Contains,
+    Exists,
+    NotExists,
+}
+
+/// <summary>A filter on one event property (dotted path inside <c>properties</c>); <see cref="Value"/> is raw JSON.</summary>
+public sealed record PropertyCondition(string Property, ConditionOperator Operator, string? Value = null);
+
+/// <summary>
+/// A trait computed from a customer's events: the aggregation of <see cref="Property"/> (or just the
+/// number of events, for <see cref="Aggregation.Count"/>) over the events of <see cref="Type"/> and, for
+/// track, named <see cref="Event"/> (<c>*</c> for any), that pass every condition, over all time or
+/// over the last <see cref="Window"/>.
+/// </summary>
+public sealed record ComputedTraitDefinition(
+    string Name,
+    Aggregation Aggregation,
+    MessageType Type = MessageType.Track,
+    string? Event = null,
+    string? Property = null,
+    IReadOnlyList<PropertyCondition>? Where = null,
+    TimeSpan? Window = null)
+{
+    /// <summary>Null when the definition is usable; else what to fix.</summary>
+    public string? Problem()
+    {
+        if (Type == MessageType.Track && string.IsNullOrWhiteSpace(Event))
+        {
+            return "A computed trait over track events needs \"event\": the event name, or \"*\" for every track event.";
+        }
+
+        if (Aggregation != Aggregation.Count && string.IsNullOrWhiteSpace(Property))
+        {
+            return $"The {Aggregation} aggregation needs \"property\": the event property it reads.";
+        }
+
+        if (Window is { } w && w <= TimeSpan.Zero)
+        {
+            return "The window must be positive, such as \"7d\" or \"24h\".";
+        }
+
+        foreach (var condition in Where ?? [])
+        {
+            if (condition.Operator is not (ConditionOperator.Exists or ConditionOperator.NotExists) && condition.Value is null)
+            {
+                return $"The condition on '{condition.Property}' needs a value.";
+            }
+        }
+
+        return null;
+    }
+}
+
+/// <summary>
+/// The running state of one computed trait on one profile. All-time traits keep running aggregates;
+/// windowed traits keep the matching events inside the window (value and time) and fold them when read,
+/// dropping what the clock has moved past. Sums use decimal so that any order of arrival gives the
+/// same digits.
+/// </summary>
+public sealed class ComputedState
+{
+    internal long Count;
+    internal long NumericCount;
+    internal decimal Sum;
+    internal decimal? Min;
+    internal decimal? Max;
+    internal Observation? First;
+    internal Observation? Last;
+    internal Dictionary<string, long>? Frequencies;
+    internal List<Observation>? Window;
+
+    /// <summary>One matching event: its time, its tie-break and the property read (raw JSON, and as a number when it is one).</summary>
+    internal readonly record struct Observation(long TimestampMs, ulong Tie, string? Json, decimal? Number)
+    {
+        public bool IsAfter(Observation other) =>
+            TimestampMs > other.TimestampMs || (TimestampMs == other.TimestampMs && Tie > other.Tie);
+    }
+
+    internal void Add(Observation o, bool windowed)
+    {
+        if (windowed)
+        {
+            var list = Window ??= [];
+            var i = list.Count;
+            while (i > 0 && list[i - 1].IsAfter(o))
+            {
+                i--;
+            }
+
+            list.Insert(i, o);
+            return;
+        }
+
+        Fold(o);
+    }
+
+    private void Fold(Observation o)
+    {
+        Count++;
+        if (o.Number is { } n)
+        {
+            NumericCount++;
+            Sum += n;
+            Min = Min is { } min && min <= n ? min : n;
+            Max = Max is { } max && max >= n ? max : n;
+        }
+
+        if (First is not { } first || first.IsAfter(o))
+        {
+            First = o;
+        }
+
+        if (Last is not { } last || o.IsAfter(last))
+        {
+            Last = o;
+        }
+
+        if (o.Json is { } json)
+        {
+            Frequencies ??= new(StringComparer.Ordinal);
+            Frequencies[json] = Frequencies.GetValueOrDefault(json) + 1;
+        }
+    }
+
+    internal void Absorb(ComputedState other)
+    {
+        if (other.Window is { } window)
+        {
+            foreach (var o in window)
+            {
+                Add(o, windowed: true);
+            }
+
+            return;
+        }
+
+        Count += other.Count;
+        NumericCount += other.NumericCount;
+        Sum += other.Sum;
+        if (other.Min is { } min)
+        {
+            Min = Min is { } m && m <= min ? m : min;
+        }
+
+        if (other.Max is { } max)
+        {
+            Max = Max is { } m && m >= max ? m : max;
+        }
+
+        if (other.First is { } first && (First is not { } f || f.IsAfter(first)))
+        {
+            First = first;
+        }
+
+        if (other.Last is { } last && (Last is not { } l || last.IsAfter(l)))
+        {
+            Last = last;
+        }
+
+        if (other.Frequencies is { } frequencies)
+        {
+            Frequencies ??= new(StringComparer.Ordinal);
+            foreach (var (json, count) in frequencies)
+            {
+                Frequencies[json] = Frequencies.GetValueOrDefault(json) + count;
+            }
+        }
+    }
+
+    /// <summary>Drops windowed observations older than <paramref name="fromMs"/>; says how many went.</summary>
+    internal int Expire(long fromMs)
+    {
+        if (Window is not { Count: > 0 } list || list[0].TimestampMs >= fromMs)
+        {
+            return 0;
+        }
+
+        var n = 0;
+        while (n < list.Count && list[n].TimestampMs < fromMs)
+        {
+            n++;
+        }
+
+        list.RemoveRange(0, n);
+        return n;
+    }
+
+    /// <summary>The trait's value as JSON, at <paramref name="nowMs"/> for windowed traits.</summary>
+    internal string Evaluate(ComputedTraitDefinition definition, long nowMs)
+    {
+        var state = this;
+        if (definition.Window is { } window)
+        {
+            state = new ComputedState();
+            var from = nowMs - (long)window.TotalMilliseconds;
+            foreach (var o in Window ?? [])
+            {
+                if (o.TimestampMs >= from && o.TimestampMs <= nowMs)
+                {
+                    state.Fold(o);
+                }
+            }
+        }
+
+        return definition.Aggregation switch
+        {
+            Aggregation.Count => state.Count.ToString(CultureInfo.InvariantCulture),
+            Aggregation.Sum => Number(state.Sum),
+            Aggregation.Min => state.Min is { } min ? Number(min) : "null",
+            Aggregation.Max => state.Max is { } max ? Number(max) : "null",
+            Aggregation.Avg => state.NumericCount > 0 ? Number(state.Sum / state.NumericCount) : "null",
+            Aggregation.First => state.First?.Json ?? "null",
+            Aggregation.Last => state.Last?.Json ?? "null",
+            Aggregation.MostFrequent => state.Frequencies is { Count: > 0 } f
+                ? f.OrderByDescending(kv => kv.Value).ThenBy(kv => kv.Key, StringComparer.Ordinal).First().Key
+                : "null",
+            Aggregation.UniqueCount => (state.Frequencies?.Count ?? 0).ToString(CultureInfo.InvariantCulture),
+            Aggregation.UniqueList => "[" + string.Join(",", (state.Frequencies?.Keys ?? Enumerable.Empty<string>()).Order(StringComparer.Ordinal)) + "]",
+            _ => "null",
+        };
+    }
+
+    private static string Number(decimal d) => d.ToString("0.############################", CultureInfo.InvariantCulture);
+}
+
+public sealed partial class ProfileEngine
+{
+    private readonly List<ComputedTraitDefinition?> _computed = [];
+
+    /// <summary>The computed traits in force, by name.</summary>
+    public IEnumerable<ComputedTraitDefinition> ComputedTraits => _computed.OfType<ComputedTraitDefinition>();
+
+    /// <summary>
+    /// Starts computing a trait. <paramref name="history"/> must be the events already applied (the log up
+    /// to <see cref="Position"/>); each is folded into the profile it resolved to, so the trait holds
+    /// for the past as if it had always been defined.
+    /// </summary>
+    public void DefineComputedTrait(ComputedTraitDefinition definition, IEnumerable<(long Seq, byte[] Payload)> history)
+    {
+        if (definition.Problem() is { } problem)
+        {
+            throw new ArgumentException(problem, nameof(definition));
+        }
+
+        RemoveComputedTrait(definition.Name);
+        var slot = _computed.IndexOf(null);
+        if (slot < 0)
+        {
+            slot = _computed.Count;
+            _computed.Add(definition);
+        }
+        else
+        {
+            _computed[slot] = definition;
+        }
+
+        var owners = new Dictionary<long, Profile>();
+        foreach (var profile in _profiles.Values)
+        {
+            foreach (var seq in profile.EventSeqs)
+            {
+                owners[seq] = profile;
+            }
+        }
+
+        foreach (var (seq, payload) in history)
+        {
+            if (seq > Position || !owners.TryGetValue(seq, out var profile))
+            {
+                continue;
+            }
+
+            using var document = JsonDocument.Parse(payload);
+            var facts = EventFacts.Read(document.RootElement);
+            Observe(profile, slot, definition, document.RootElement, facts, facts.TimestampMs, Tie(facts.MessageId));
+        }
+    }
+
+    public bool RemoveComputedTrait(string name)
+    {
+        var slot = _computed.FindIndex(d => d?.Name == name);
+        if (slot < 0)
+        {
+            return false;
+        }
+
+        _computed[slot] = null;
+        foreach (var profile in _profiles.Values)
+        {
+            if (profile.Computed is { } states && slot < states.Length)
+            {
+                states[slot] = null;
+            }
+        }
+
+        return true;
+    }
+
+    /// <summary>The profile's computed traits as raw JSON values, evaluated at <paramref name="now"/>.</summary>
+    public IEnumerable<(string Name, string Json)> ComputedValues(Profile profile, DateTimeOffset now)
+    {
+        var nowMs = now.ToUnixTimeMilliseconds();
+        for (var slot = 0; slot < _computed.Count; slot++)
+        {
+            if (_computed[slot] is not { } definition)
+            {
+                continue;
+            }
+
+            var state = profile.Computed is { } states && slot < states.Length ? states[slot] : null;
+            yield return (definition.Name, (state ?? new ComputedState()).Evaluate(definition, nowMs));
+        }
+    }
+
+    /// <summary>Drops windowed observations the clock has moved past, so memory follows the window; returns how many.</summary>
+    public long ExpireWindows(DateTimeOffset now)
+    {
+        var nowMs = now.ToUnixTimeMilliseconds();
+        long dropped = 0;
+        for (var slot = 0; slot < _computed.Count; slot++)
+        {
+            if (_computed[slot] is not { Window: { } window })
+            {
+                continue;
+            }
+
+            var from = nowMs - (long)window.TotalMilliseconds;
+            foreach (var profile in _profiles.Values)
+            {
+                if (profile.Computed is { } states && slot < states.Length && states[slot] is { } state)
+                {
+                    dropped += state.Expire(from);
+                }
+            }
+        }
+
+        return dropped;
+    }
+
+    private void ApplyComputed(Profile profile, JsonElement root, in EventFacts facts, long when, ulong tie)
+    {
+        for (var slot = 0; slot < _computed.Count; slot++)
+        {
+            if (_computed[slot] is { } definition)
+            {
+                Observe(profile, slot, definition, root, facts, when, tie);
+            }
+        }
+    }
+
+    private static void Observe(Profile profile, int slot, ComputedTraitDefinition definition, JsonElement root, in EventFacts facts, long when, ulong tie)
+    {
+        if (facts.Type != definition.Type
+            || (definition.Type == MessageType.Track && definition.Event != "*" && !string.Equals(definition.Event, facts.EventName, StringComparison.Ordinal)))
+        {
+            return;
+        }
+
+        var properties = root.TryGetProperty("properties"u8, out var p) && p.ValueKind == JsonValueKind.Object ? p : default;
+        foreach (var condition in definition.Where ?? [])
+        {
+            if (!Holds(condition, Find(properties, condition.Property)))
+            {
+                return;
+            }
+        }
+
+        string? json = null;
+        decimal? number = null;
+        if (definition.Property is { } property)
+        {
+            if (Find(properties, property) is not { } value || value.ValueKind == JsonValueKind.Null)
+            {
+                return;
+            }
+
+            json = Encoding.UTF8.GetString(JsonMarshal.GetRawUtf8Value(value));
+            number = value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var d) ? d : null;
+            if (definition.Aggregation is Aggregation.Sum or Aggregation.Min or Aggregation.Max or Aggregation.Avg && number is null)
+            {
+                return;
+            }
+        }
+
+        var states = profile.Computed;
+        if (states is null || states.Length <= slot)
+        {
+            Array.Resize(ref states, slot + 1);
+            profile.Computed = states;
+        }
+
+        (states[slot] ??= new ComputedState()).Add(new ComputedState.Observation(when, tie, json, number), definition.Window is not null);
+    }
+
+    private static void MergeComputed(Profile survivor, Profile absorbed)
+    {
+        if (absorbed.Computed is not { } theirs)
+        {
+            return;
+        }
+
+        var ours = survivor.Computed;
+        if (ours is null || ours.Length < theirs.Length)
+        {
+            Array.Resize(ref ours, theirs.Length);
+            survivor.Computed = ours;
+        }
+
+        for (var slot = 0; slot < theirs.Length; slot++)
+        {
+            if (theirs[slot] is { } state)
+            {
+                if (ours[slot] is { } mine)
+                {
+                    mine.Absorb(state);
+                }
+                else
+                {
+                    ours[slot] = state;
+                }
+            }
+        }
+    }
+
+    private static JsonElement? Find(JsonElement properties, string path)
+    {
+        if (properties.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
+        var current = properties;
+        foreach (var part in path.Split('.'))
+        {
+            if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(part, out current))
+            {
+                return null;
+            }
+        }
+
+        return current;
+    }
+
+    private static bool Holds(PropertyCondition condition, JsonElement? found)
+    {
+        if (condition.Operator == ConditionOperator.Exists)
+        {
+            return found is { ValueKind: not JsonValueKind.Null };
+        }
+
+        if (condition.Operator == ConditionOperator.NotExists)
+        {
+            return found is null or { ValueKind: JsonValueKind.Null };
+        }
+
+        if (found is not { } value)
+        {
+            return condition.Operator == ConditionOperator.NotEquals;
+        }
+
+        using var expected = JsonDocument.Parse(condition.Value!);
+        var want = expected.RootElement;
+        if (value.ValueKind == JsonValueKind.Number && want.ValueKind == JsonValueKind.Number
+            && value.TryGetDecimal(out var a) && want.TryGetDecimal(out var b))
+        {
+            var c = a.CompareTo(b);
+            return condition.Operator switch
+            {
+                ConditionOperator.Equals => c == 0,
+                ConditionOperator.NotEquals => c != 0,
+                ConditionOperator.GreaterThan => c > 0,
+                ConditionOperator.GreaterOrEqual => c >= 0,
+                ConditionOperator.LessThan => c < 0,
+                ConditionOperator.LessOrEqual => c <= 0,
+                _ => false,
+            };
+        }
+
+        var actualText = value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
+        var wantText = want.ValueKind == JsonValueKind.String ? want.GetString()! : want.GetRawText();
+        var cmp = string.CompareOrdinal(actualText, wantText);
+        return condition.Operator switch
+        {
+            ConditionOperator.Equals => cmp == 0,
+            ConditionOperator.NotEquals => cmp != 0,
+            ConditionOperator.GreaterThan => cmp > 0,
+            ConditionOperator.GreaterOrEqual => cmp >= 0,
+            ConditionOperator.LessThan => cmp < 0,
+            ConditionOperator.LessOrEqual => cmp <= 0,
+            ConditionOperator.Contains => actualText.Contains(wantText, StringComparison.OrdinalIgnoreCase),
+            _ => false,
+        };
+    }
+}

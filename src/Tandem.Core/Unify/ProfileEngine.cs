@@ -1,0 +1,471 @@
+using System.Globalization;
+using System.IO.Hashing;
+using System.Runtime.InteropServices;
+using System.Text;
+using System.Text.Json;
+using Tandem.Collect;
+
+namespace Tandem.Unify;
+
+/// <summary>What applying one event did.</summary>
+public readonly record struct ApplyResult(Profile? Profile, int Merges, int Declined)
+{
+    /// <summary>False when the event carried no usable identifier (all blocked or unknown).</summary>
+    public bool Attributed => Profile is not null;
+}
+
+/// <summary>
+/// Identity resolution and profiles, in memory: the deterministic heart of the processor. Fed the
+/// log's events in sequence order, it links identifiers into profiles, merges profiles an event
+/// proves to be one customer (unless a limit forbids it), and keeps traits, counters, accounts, the
+/// event timeline and computed traits. Given the same events and rules it always ends in the same
+/// state, which is what makes a replay of the log equal the live state.
+/// </summary>
+/// <remarks>Not thread-safe: one writer applies events; readers take the host's lock.</remarks>
+public sealed partial class ProfileEngine
+{
+    private const int MaxDeclinedKept = 50;
+
+    private readonly Dictionary<Identifier, Profile> _index = [];
+    private readonly Dictionary<string, Profile> _byId = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _interned = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, Profile> _profiles = [];
+    private readonly List<Identifier> _eventIds = new(8);
+    private long _nextNumber = 1;
+
+    public ProfileEngine(IdentityRules? rules = null) => Rules = rules ?? IdentityRules.Default;
+
+    /// <summary>The identity configuration applied to the next events (changes are not retroactive).</summary>
+    public IdentityRules Rules { get; set; }
+
+    /// <summary>The last log sequence number applied.</summary>
+    public long Position { get; private set; }
+
+    public long EventsApplied { get; private set; }
+
+    /// <summary>Events with no usable identifier: kept in the log, attributed to no profile.</summary>
+    public long EventsUnattributed { get; private set; }
+
+    public long MergeCount { get; private set; }
+
+    public int ProfileCount => _profiles.Count;
+
+    public int IdentifierCount => _index.Count;
+
+    public int AccountCount => _accounts.Count;
+
+    /// <summary>Every live profile, oldest first.</summary>
+    public IEnumerable<Profile> Profiles => _profiles.Values.OrderBy(p => p.Number);
+
+    public Profile? Find(Identifier identifier) => _index.GetValueOrDefault(identifier);
+
+    /// <summary>A profile by its id, or by the id of a profile that was merged into it.</summary>
+    public Profile? FindById(string profileId) => _byId.GetValueOrDefault(profileId);
+
+    public Account? FindAccount(string groupId) => _accounts.GetValueOrDefault(groupId);
+
+    public IEnumerable<Account> Accounts => _accounts.Values;
+
+    /// <summary>Applies one stored event. Events must come in sequence order.</summary>
+    public ApplyResult Apply(long seq, int sourceKey, byte[] payload)
+    {
+        using var document = JsonDocument.Parse(payload);
+        var root = document.RootElement;
+        var facts = EventFacts.Read(root);
+        Position = seq;
+        EventsApplied++;
+
+        _eventIds.Clear();
+        CollectIdentifiers(root, facts);
+        if (_eventIds.Count == 0)
+        {
+            EventsUnattributed++;
+            return new ApplyResult(null, 0, 0);
+        }
+
+        var merges = 0;
+        var declined = 0;
+        var when = facts.TimestampMs;
+        var tie = Tie(facts.MessageId);
+        Profile? target = null;
+        foreach (var id in _eventIds)
+        {
+            var owner = _index.GetValueOrDefault(id);
+            if (target is null)
+            {
+                target = owner ?? NewProfile(seq);
+                if (owner is null)
+                {
+                    Link(target, id, when, sourceKey, seq);
+                }
+
+                continue;
+            }
+
+            if (owner == target)
+            {
+                continue;
+            }
+
+            if (owner is null)
+            {
+                if (target.CountOfType(id.Type) < Rules.Limit(id.Type))
+                {
+                    Link(target, id, when, sourceKey, seq);
+                }
+                else
+                {
+                    Decline(target, new DeclinedLink(seq, facts.MessageId, id, null,
+                        $"{target.Id} already holds {Rules.Limit(id.Type)} {id.Type} value(s), the limit"));
+                    declined++;
+                }
+
+                continue;
+            }
+
+            if (WhyNotMergeable(target, owner) is { } why)
+            {
+                Decline(target, new DeclinedLink(seq, facts.MessageId, id, owner.Id, why));
+                Decline(owner, new DeclinedLink(seq, facts.MessageId, id, target.Number == 0 ? null : target.Id, why));
+                declined++;
+                continue;
+            }
+
+            var rule = facts.Type == MessageType.Alias ? "alias" : "shared_identifier";
+            target = Merge(target, owner, id, rule, seq, facts, sourceKey);
+            merges++;
+        }
+
+        var profile = target!;
+        if (profile.Number == 0)
+        {
+            Register(profile);
+        }
+
+        Record(profile, root, facts, seq, sourceKey, when, tie);
+        return new ApplyResult(profile, merges, declined);
+    }
+
+    private void CollectIdentifiers(JsonElement root, in EventFacts facts)
+    {
+        AddIdentifier(IdentifierType.UserId, facts.UserId);
+        if (facts.Type == MessageType.Alias && facts.PreviousId is { } previous)
+        {
+            // previousId names whoever the customer was before: a known user id, else an anonymous id.
+            var asUser = Rules.Normalize(IdentifierType.UserId, previous);
+            AddIdentifier(asUser is { } u && _index.ContainsKey(u) ? IdentifierType.UserId : IdentifierType.AnonymousId, previous);
+        }
+
+        if (facts.Type == MessageType.Identify && root.TryGetProperty("traits"u8, out var traits) && traits.ValueKind == JsonValueKind.Object)
+        {
+            AddTraitIdentifiers(traits);
+        }
+
+        if (root.TryGetProperty("context"u8, out var context) && context.ValueKind == JsonValueKind.Object)
+        {
+            if (context.TryGetProperty("traits"u8, out var contextTraits) && contextTraits.ValueKind == JsonValueKind.Object)
+            {
+                AddTraitIdentifiers(contextTraits);
+            }
+
+            if (context.TryGetProperty("externalIds"u8, out var external) && external.ValueKind == JsonValueKind.Array)
+            {
+                foreach (var item in external.EnumerateArray())
+                {
+                    if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("type"u8, out var type) && type.ValueKind == JsonValueKind.String
+                        && item.TryGetProperty("id"u8, out var value))
+                    {
+                        AddIdentifier(type.GetString()!, ScalarText(value));
+                    }
+                }
+            }
+        }
+
+        AddIdentifier(IdentifierType.AnonymousId, facts.AnonymousId);
+
+        // Strongest first; within a type, the order the event gave them.
+        var ordered = _eventIds.Select((id, i) => (id, i)).OrderBy(x => Rules.Priority(x.id.Type)).ThenBy(x => x.i).Select(x => x.id).ToArray();
+        _eventIds.Clear();
+        _eventIds.AddRange(ordered);
+    }
+
+    private void AddTraitIdentifiers(JsonElement traits)
+    {
+        if (traits.TryGetProperty("email"u8, out var email))
+        {
+            AddIdentifier(IdentifierType.Email, ScalarText(email));
+        }
+
+        if (traits.TryGetProperty("phone"u8, out var phone))
+        {
+            AddIdentifier(IdentifierType.Phone, ScalarText(phone));
+        }
+
+        foreach (var custom in Rules.TraitKeyed)
+        {
+            if (traits.TryGetProperty(custom.TraitKey!, out var value))
+            {
+                AddIdentifier(custom.Name, ScalarText(value));
+            }
+        }
+    }
+
+    private void AddIdentifier(string type, string? raw)
+    {
+        if (Rules.Normalize(type, raw) is { } id && !_eventIds.Contains(id))
+        {
+            _eventIds.Add(new Identifier(Intern(id.Type), id.Value));
+        }
+    }
+
+    private static Profile NewProfile(long seq) => new(0, "") { CreatedSeq = seq };
+
+    private void Register(Profile profile)
+    {
+        profile.Number = _nextNumber++;
+        profile.Id = "prf_" + profile.Number.ToString("x8", CultureInfo.InvariantCulture);
+        _profiles[profile.Number] = profile;
+        _byId[profile.Id] = profile;
+    }
+
+    private void Link(Profile profile, Identifier id, long when, int sourceKey, long seq)
+    {
+        profile.IdentifierList.Add(new LinkedIdentifier(id, when, sourceKey, seq));
+        _index[id] = profile;
+    }
+
+    private static void Decline(Profile profile, DeclinedLink link)
+    {
+        var list = profile.DeclinedList ??= [];
+        if (list.Count == MaxDeclinedKept)
+        {
+            list.RemoveAt(0);
+        }
+
+        list.Add(link);
+    }
+
+    /// <summary>Null when one customer may hold both profiles' identifiers; else the limit that forbids it.</summary>
+    private string? WhyNotMergeable(Profile a, Profile b)
+    {
+        foreach (var type in Rules.Types)
+        {
+            var total = a.CountOfType(type.Name) + b.CountOfType(type.Name);
+            if (total > type.Limit)
+            {
+                return $"merging {Describe(a)} and {Describe(b)} would give one profile {total} {type.Name} values; the limit is {type.Limit}";
+            }
+        }
+
+        return null;
+    }
+
+    private static string Describe(Profile p) => p.Number == 0 ? "the event's new identifiers" : p.Id;
+
+    private Profile Merge(Profile target, Profile owner, Identifier via, string rule, long seq, in EventFacts facts, int sourceKey)
+    {
+        // The older profile survives, so a customer's id is stable as new identifiers join; a profile
+        // this event has only just started (number 0) is always the one absorbed, and leaves no record.
+        var (survivor, absorbed) = target.Number != 0 && target.Number < owner.Number ? (target, owner) : (owner, target);
+        var wasReal = absorbed.Number != 0;
+        var absorbedIds = absorbed.IdentifierList.Select(l => l.Identifier).ToArray();
+
+        foreach (var linked in absorbed.IdentifierList)
+        {
+            survivor.IdentifierList.Add(linked);
+            _index[linked.Identifier] = survivor;
+        }
+
+        survivor.Traits.OfferAll(absorbed.Traits);
+        survivor.FirstSeenMs = Math.Min(survivor.FirstSeenMs, absorbed.FirstSeenMs);
+        survivor.LastSeenMs = Math.Max(survivor.LastSeenMs, absorbed.LastSeenMs);
+        survivor.CreatedSeq = Math.Min(survivor.CreatedSeq, absorbed.CreatedSeq);
+        for (var i = 0; i < survivor.CountsByType.Length; i++)
+        {
+            survivor.CountsByType[i] += absorbed.CountsByType[i];
+        }
+
+        foreach (var (source, count) in absorbed.CountsBySource)
+        {
+            survivor.CountsBySource[source] = survivor.CountsBySource.GetValueOrDefault(source) + count;
+        }
+
+        survivor.EventSeqs = MergeSorted(survivor.EventSeqs, absorbed.EventSeqs);
+        if (absorbed.AccountIds is { } accounts)
+        {
+            survivor.AccountIds ??= new HashSet<string>(StringComparer.Ordinal);
+            foreach (var groupId in accounts)
+            {
+                survivor.AccountIds.Add(groupId);
+                var account = _accounts[groupId];
+                account.Members.Remove(absorbed);
+                account.Members.Add(survivor);
+            }
+        }
+
+        MergeComputed(survivor, absorbed);
+        if (absorbed.MergeList is { } olderMerges)
+        {
+            (survivor.MergeList ??= []).AddRange(olderMerges);
+        }
+
+        if (absorbed.DeclinedList is { } declined)
+        {
+            foreach (var link in declined)
+            {
+                Decline(survivor, link);
+            }
+        }
+
+        if (wasReal)
+        {
+            (survivor.MergeList ??= []).Add(new MergeRecord(seq, facts.MessageId, facts.TimestampMs, sourceKey, survivor.Id, absorbed.Id,
+                via, rule, [.. _eventIds], absorbedIds));
+            (survivor.AbsorbedIds ??= []).Add(absorbed.Id);
+            if (absorbed.AbsorbedIds is { } older)
+            {
+                survivor.AbsorbedIds.AddRange(older);
+                foreach (var id in older)
+                {
+                    _byId[id] = survivor;
+                }
+            }
+
+            _byId[absorbed.Id] = survivor;
+            _profiles.Remove(absorbed.Number);
+            MergeCount++;
+        }
+
+        return survivor;
+    }
+
+    private static List<long> MergeSorted(List<long> a, List<long> b)
+    {
+        var result = new List<long>(a.Count + b.Count);
+        int i = 0, j = 0;
+        while (i < a.Count && j < b.Count)
+        {
+            result.Add(a[i] <= b[j] ? a[i++] : b[j++]);
+        }
+
+        for (; i < a.Count; i++)
+        {
+            result.Add(a[i]);
+        }
+
+        for (; j < b.Count; j++)
+        {
+            result.Add(b[j]);
+        }
+
+        return result;
+    }
+
+    private void Record(Profile profile, JsonElement root, in EventFacts facts, long seq, int sourceKey, long when, ulong tie)
+    {
+        profile.EventSeqs.Add(seq);
+        profile.CountsByType[(int)facts.Type]++;
+        profile.CountsBySource[sourceKey] = profile.CountsBySource.GetValueOrDefault(sourceKey) + 1;
+        profile.FirstSeenMs = Math.Min(profile.FirstSeenMs, when);
+        profile.LastSeenMs = Math.Max(profile.LastSeenMs, when);
+
+        if (facts.Type == MessageType.Identify && root.TryGetProperty("traits"u8, out var traits) && traits.ValueKind == JsonValueKind.Object)
+        {
+            OfferTraits(profile.Traits, traits, when, tie);
+        }
+
+        if (root.TryGetProperty("context"u8, out var context) && context.ValueKind == JsonValueKind.Object
+            && context.TryGetProperty("traits"u8, out var contextTraits) && contextTraits.ValueKind == JsonValueKind.Object)
+        {
+            OfferTraits(profile.Traits, contextTraits, when, tie);
+        }
+
+        if (facts.Type == MessageType.Group && facts.GroupId is { Length: > 0 } groupId)
+        {
+            if (!_accounts.TryGetValue(groupId, out var account))
+            {
+                account = new Account(groupId);
+                _accounts[groupId] = account;
+            }
+
+            account.FirstSeenMs = Math.Min(account.FirstSeenMs, when);
+            account.LastSeenMs = Math.Max(account.LastSeenMs, when);
+            account.Members.Add(profile);
+            (profile.AccountIds ??= new HashSet<string>(StringComparer.Ordinal)).Add(groupId);
+            if (root.TryGetProperty("traits"u8, out var accountTraits) && accountTraits.ValueKind == JsonValueKind.Object)
+            {
+                OfferTraits(account.Traits, accountTraits, when, tie);
+            }
+        }
+
+        ApplyComputed(profile, root, facts, when, tie);
+    }
+
+    private void OfferTraits(TraitBag bag, JsonElement traits, long when, ulong tie)
+    {
+        foreach (var trait in traits.EnumerateObject())
+        {
+            bag.Offer(Intern(trait.Name), new TraitValue(when, tie, JsonMarshal.GetRawUtf8Value(trait.Value).ToArray()));
+        }
+    }
+
+    private string Intern(string s)
+    {
+        if (_interned.TryGetValue(s, out var interned))
+        {
+            return interned;
+        }
+
+        _interned[s] = s;
+        return s;
+    }
+
+    /// <summary>A stable 64-bit hash of the messageId, settling equal timestamps the same way in any order.</summary>
+    internal static ulong Tie(string messageId) => XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(messageId));
+
+    /// <summary>A string or number identifier as text; anything else is not an identifier.</summary>
+    internal static string? ScalarText(JsonElement value) => value.ValueKind switch
+    {
+        JsonValueKind.String => value.GetString(),
+        JsonValueKind.Number => value.GetRawText(),
+        _ => null,
+    };
+}
+
+/// <summary>The few fields of an event the engine needs, read once.</summary>
+internal readonly record struct EventFacts(
+    MessageType Type,
+    string MessageId,
+    long TimestampMs,
+    string? UserId,
+    string? AnonymousId,
+    string? PreviousId,
+    string? GroupId,
+    string? EventName)
+{
+    public static EventFacts Read(JsonElement root)
+    {
+        var typeName = root.TryGetProperty("type"u8, out var t) ? t.GetString() : null;
+        if (!MessageTypes.TryParse(typeName, out var type))
+        {
+            throw new InvalidDataException($"A stored event has an unknown type '{typeName}'.");
+        }
+
+        var timestamp = root.TryGetProperty("timestamp"u8, out var ts) && IsoTime.TryParse(ts, out var parsed)
+            ? parsed.ToUnixTimeMilliseconds()
+            : 0;
+        return new EventFacts(
+            type,
+            root.TryGetProperty("messageId"u8, out var m) ? ProfileEngine.ScalarText(m) ?? "" : "",
+            timestamp,
+            Text(root, "userId"u8),
+            Text(root, "anonymousId"u8),
+            Text(root, "previousId"u8),
+            Text(root, "groupId"u8),
+            Text(root, "event"u8));
+    }
+
+    private static string? Text(JsonElement root, ReadOnlySpan<byte> name) =>
+        root.TryGetProperty(name, out var value) ? ProfileEngine.ScalarText(value) : null;
+}
