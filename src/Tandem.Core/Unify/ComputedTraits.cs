@@ -269,6 +269,19 @@ public sealed partial class ProfileEngine
     /// </summary>
     public void DefineComputedTrait(ComputedTraitDefinition definition, IEnumerable<(long Seq, byte[] Payload)> history)
     {
+        var backfill = StartComputedTrait(definition);
+        foreach (var (seq, payload) in history)
+        {
+            backfill.Apply(seq, payload);
+        }
+    }
+
+    /// <summary>
+    /// Starts computing a trait from now on, and returns what folds the past events in: feed it the log
+    /// up to <see cref="Position"/>, in any number of steps, before applying newer events.
+    /// </summary>
+    public ComputedBackfill StartComputedTrait(ComputedTraitDefinition definition)
+    {
         if (definition.Problem() is { } problem)
         {
             throw new ArgumentException(problem, nameof(definition));
@@ -295,16 +308,35 @@ public sealed partial class ProfileEngine
             }
         }
 
-        foreach (var (seq, payload) in history)
+        return new ComputedBackfill(slot, definition, owners, Position);
+    }
+
+    /// <summary>Folds past events into a newly defined computed trait; each event once, to the profile it resolved to.</summary>
+    public sealed class ComputedBackfill
+    {
+        private readonly int _slot;
+        private readonly ComputedTraitDefinition _definition;
+        private readonly Dictionary<long, Profile> _owners;
+        private readonly long _upTo;
+
+        internal ComputedBackfill(int slot, ComputedTraitDefinition definition, Dictionary<long, Profile> owners, long upTo)
         {
-            if (seq > Position || !owners.TryGetValue(seq, out var profile))
+            _slot = slot;
+            _definition = definition;
+            _owners = owners;
+            _upTo = upTo;
+        }
+
+        public void Apply(long seq, byte[] payload)
+        {
+            if (seq > _upTo || !_owners.Remove(seq, out var profile))
             {
-                continue;
+                return;
             }
 
             using var document = JsonDocument.Parse(payload);
             var facts = EventFacts.Read(document.RootElement);
-            Observe(profile, slot, definition, document.RootElement, facts, facts.TimestampMs, Tie(facts.MessageId));
+            Observe(profile, _slot, _definition, document.RootElement, facts, facts.TimestampMs, Tie(facts.MessageId));
         }
     }
 

@@ -124,6 +124,8 @@ public sealed class Account(string groupId)
     internal HashSet<Profile> Members { get; } = [];
 
     public int MemberCount => Members.Count;
+
+    public IEnumerable<string> MemberIds => Members.Select(p => p.Id);
 }
 
 /// <summary>One customer: every identifier, trait and event that resolved to them.</summary>
@@ -179,6 +181,20 @@ public sealed class Profile
     public IReadOnlyList<string> MergedIds => (IReadOnlyList<string>?)AbsorbedIds ?? [];
 
     public long EventCount => EventSeqs.Count;
+
+    /// <summary>Up to <paramref name="max"/> event sequence numbers below <paramref name="before"/>, newest first.</summary>
+    public List<long> EventSeqsSnapshot(long before, int max)
+    {
+        var end = EventSeqs.BinarySearch(before);
+        end = end < 0 ? ~end : end;
+        var result = new List<long>(Math.Min(max, end));
+        for (var i = end - 1; i >= 0 && result.Count < max; i--)
+        {
+            result.Add(EventSeqs[i]);
+        }
+
+        return result;
+    }
 
     public long CountOf(MessageType type) => CountsByType[(int)type];
 

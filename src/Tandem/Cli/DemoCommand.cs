@@ -2,6 +2,7 @@ using System.CommandLine;
 using Tandem.Demo;
 using Tandem.Hosting;
 using Tandem.Sources;
+using Tandem.Unify;
 
 namespace Tandem.Cli;
 
@@ -31,6 +32,13 @@ internal static class DemoCommand
                     keys[name] = created.GetProperty("writeKey").GetString()!;
                 }
 
+                var types = await api.SendAsync(HttpMethod.Get, "api/v1/identity/types", null, cancellationToken);
+                var known = types.EnumerateArray().Select(t => t.GetProperty("name").GetString()).ToHashSet(StringComparer.Ordinal);
+                foreach (var type in DemoSources.IdentifierTypes.Where(t => !known.Contains(t.Name)))
+                {
+                    await api.SendAsync(HttpMethod.Put, $"api/v1/identity/types/{type.Name}", new { limit = type.Limit, priority = type.Priority }, cancellationToken);
+                }
+
                 var sent = await new DemoTraffic(Seed, TimeProvider.System.GetUtcNow()).SendAsync(api.Http, baseUrl, keys, result.GetValue(people), cancellationToken);
                 result.InvocationConfiguration.Output.WriteLine($"Sent {sent} demo events from {DemoSources.All.Length} sources to {baseUrl}.");
                 return 0;
@@ -56,6 +64,8 @@ internal static class DemoCommand
                 keys[name] = registry.GetOrCreate(name).WriteKey;
             }
 
+            await AddIdentifierTypesAsync(app.Services.GetRequiredService<ProfileProcessor>(), app.Services.GetRequiredService<UnifySettings>());
+
             var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
             using var http = new HttpClient();
             var sent = await new DemoTraffic(Seed, now).SendAsync(http, LocalAddress(app), keys, DefaultPeople, cancellationToken);
@@ -67,6 +77,19 @@ internal static class DemoCommand
             Log.DemoFailed(logger, ex);
             return 0;
         }
+    }
+
+    private static async Task AddIdentifierTypesAsync(ProfileProcessor processor, UnifySettings settings)
+    {
+        var rules = processor.Read(e => e.Rules);
+        if (DemoSources.IdentifierTypes.All(t => rules.Find(t.Name) is not null))
+        {
+            return;
+        }
+
+        rules = new IdentityRules(rules.Types.Concat(DemoSources.IdentifierTypes.Where(t => rules.Find(t.Name) is null)));
+        settings.SaveRules(rules);
+        await processor.ChangeAsync(e => e.Rules = rules);
     }
 
     /// <summary>The first bound address, with wildcard hosts replaced by loopback.</summary>

@@ -51,6 +51,7 @@ internal sealed class IngestLog : IDisposable
     private readonly Dictionary<UInt128, long> _dedup = [];
     private readonly Queue<(UInt128 Key, long ReceivedAtMs)> _dedupOrder = new();
     private long _head;
+    private TaskCompletionSource _committed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _pendingEvents;
     private long _commits;
     private volatile Exception? _fault;
@@ -114,6 +115,13 @@ internal sealed class IngestLog : IDisposable
         return pending.Completion.Task;
     }
 
+    /// <summary>Completes once the log holds an event after <paramref name="seq"/>: how consumers wait for new events without polling.</summary>
+    public Task WhenHeadPastAsync(long seq, CancellationToken cancellationToken)
+    {
+        var committed = Volatile.Read(ref _committed);
+        return Head > seq ? Task.CompletedTask : committed.Task.WaitAsync(cancellationToken);
+    }
+
     /// <summary>Raised after a request's events are queued; lets tests observe a backlog without polling.</summary>
     internal event Action? Enqueued;
 
@@ -126,6 +134,22 @@ internal sealed class IngestLog : IDisposable
         command.Parameters.AddWithValue("$after", afterSeq);
         command.Parameters.AddWithValue("$max", max);
         return ReadEntries(command);
+    }
+
+    /// <summary>The events with these sequence numbers, in the order asked (missing ones are left out).</summary>
+    public IReadOnlyList<LogEntry> ReadSeqs(IReadOnlyList<long> seqs)
+    {
+        if (seqs.Count == 0)
+        {
+            return [];
+        }
+
+        using var connection = SqliteDatabase.Open(_path, reader: true);
+        using var command = connection.CreateCommand();
+        command.CommandText = "SELECT seq, source_key, received_at, payload FROM events WHERE seq IN (SELECT value FROM json_each($seqs))";
+        command.Parameters.AddWithValue("$seqs", "[" + string.Join(',', seqs) + "]");
+        var bySeq = ReadEntries(command).ToDictionary(e => e.Seq);
+        return [.. seqs.Where(bySeq.ContainsKey).Select(s => bySeq[s])];
     }
 
     /// <summary>A source's newest events, newest first, optionally only those after a sequence number.</summary>
@@ -318,6 +342,7 @@ internal sealed class IngestLog : IDisposable
 
                 Interlocked.Exchange(ref _head, head);
                 Interlocked.Increment(ref _commits);
+                Interlocked.Exchange(ref _committed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
                 var receivedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
                 foreach (var key in seen)
                 {

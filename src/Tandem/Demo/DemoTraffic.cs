@@ -13,6 +13,13 @@ internal static class DemoSources
     // The four demo source names, in this order:
     public const string Website = "Website", Cms = "CMS", MarketingAutomation = "Marketing automation", Crm = "CRM";
     public static readonly string[] All = [Website, Cms, MarketingAutomation, Crm];
+
+    /// <summary>The CRM's ids, which the demo adds as custom identifier types so that CRM records join the customers they belong to.</summary>
+    public static readonly Unify.IdentifierType[] IdentifierTypes =
+    [
+        new("salesforce_contact_id", Limit: 1, Priority: 4),
+        new("salesforce_lead_id", Limit: 1, Priority: 5),
+    ];
 }
 
 /// <summary>One request body for <c>/v1/batch</c>: a complete <c>{"batch":[...],"sentAt":"..."}</c> object.</summary>

@@ -3,14 +3,18 @@ using Tandem.Storage;
 namespace Tandem.Hosting;
 
 /// <summary>
-/// Guards the management API with a Bearer API token. Until members and scoped tokens arrive, the
-/// admin token created on first start is the one that opens it.
+/// Guards APIs with a Bearer API token and a scope. The admin token created on first start holds
+/// every scope (<c>*</c>); other tokens hold a space-separated list such as <c>profiles:read</c>.
+/// Until members and scoped tokens arrive (issue 4), the management API asks for the admin token.
 /// </summary>
 internal static class AdminAuthorization
 {
     public const string AllScopes = "*";
+    public const string ProfilesRead = "profiles:read";
 
-    public static RouteGroupBuilder RequireAdminToken(this RouteGroupBuilder group)
+    public static RouteGroupBuilder RequireAdminToken(this RouteGroupBuilder group) => group.RequireScope(AllScopes);
+
+    public static RouteGroupBuilder RequireScope(this RouteGroupBuilder group, string scope)
     {
         group.AddEndpointFilter(async (context, next) =>
         {
@@ -27,13 +31,39 @@ internal static class AdminAuthorization
 
             var store = context.HttpContext.RequestServices.GetRequiredService<ControlStore>();
             var scopes = store.FindTokenScopes(header[7..].Trim());
-            if (scopes != AllScopes)
+            if (scopes is null)
             {
                 return Problems.Unauthorized("The API token is not valid. Check for a copy-paste error, or ask an admin for a token.");
+            }
+
+            if (!Grants(scopes, scope))
+            {
+                return Problems.Create(StatusCodes.Status403Forbidden, "missing_scope", "The token lacks a scope this call needs",
+                    scope == AllScopes
+                        ? "This call needs the admin token until scoped management tokens arrive."
+                        : $"This call needs a token with the '{scope}' scope. Ask an admin for one.", "Authorization");
             }
 
             return await next(context);
         });
         return group;
+    }
+
+    private static bool Grants(string scopes, string scope)
+    {
+        if (scopes == AllScopes)
+        {
+            return true;
+        }
+
+        foreach (var held in scopes.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+        {
+            if (held == scope)
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 }

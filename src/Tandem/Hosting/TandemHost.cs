@@ -4,6 +4,7 @@ using OpenTelemetry.Metrics;
 using Tandem.Collect;
 using Tandem.Sources;
 using Tandem.Storage;
+using Tandem.Unify;
 
 namespace Tandem.Hosting;
 
@@ -18,6 +19,8 @@ public sealed record TandemOptions
     public string? AdminToken { get; init; }
 
     public IngestLogOptions IngestLog { get; init; } = new();
+
+    public ProcessorOptions Processor { get; init; } = new();
 
     /// <summary>Where first-start secrets are printed (stdout by default).</summary>
     public TextWriter? Announce { get; init; }
@@ -42,12 +45,17 @@ public static class TandemHost
         services.AddSingleton<SourceRegistry>();
         services.AddSingleton<Workspace>();
         services.AddCollector();
+        services.AddSingleton<UnifySettings>();
+        services.AddSingleton<ProfileProcessor>();
+        services.AddHostedService(sp => sp.GetRequiredService<ProfileProcessor>());
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ExplainBadRequest);
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         // A client's malformed parameter is answered with a problem; it is not a server error to log.
         services.Configure<ExceptionHandlerOptions>(o => o.SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException);
         services.AddOpenApi();
-        services.AddHealthChecks().AddCheck<IngestLogHealthCheck>("ingest-log", tags: ["ready"]);
+        services.AddHealthChecks()
+            .AddCheck<IngestLogHealthCheck>("ingest-log", tags: ["ready"])
+            .AddCheck<ProcessorHealthCheck>("profile-processor", tags: ["ready"]);
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
             .AddMeter(CollectMetrics.MeterName)
             .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
@@ -61,7 +69,8 @@ public static class TandemHost
         app.UseStatusCodePages();
         app.UseCors();
         app.MapCollectorApi();
-        app.MapGroup("/api/v1").RequireAdminToken().MapSourcesApi();
+        app.MapProfileApi();
+        app.MapGroup("/api/v1").RequireAdminToken().MapSourcesApi().MapUnifyApi();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") });
@@ -91,6 +100,16 @@ public static class TandemHost
             context.ProblemDetails.Detail = $"{context.HttpContext.Request.Method} is not allowed on {context.HttpContext.Request.Path}. The API is described at /openapi/v1.json.";
             context.ProblemDetails.Extensions["reason"] = "method_not_allowed";
         }
+    }
+
+    private sealed class ProcessorHealthCheck(ProfileProcessor processor) : IHealthCheck
+    {
+        public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
+            Task.FromResult(processor.Fault is { } fault
+                ? HealthCheckResult.Unhealthy("The profile processor stopped: " + fault.Message)
+                : processor.Loaded
+                    ? HealthCheckResult.Healthy($"position {processor.Position}")
+                    : HealthCheckResult.Degraded("Loading profiles from the snapshot"));
     }
 
     private sealed class IngestLogHealthCheck(IngestLog log) : IHealthCheck

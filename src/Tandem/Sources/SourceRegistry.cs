@@ -42,6 +42,20 @@ internal sealed class SourceRegistry
 
     public Source? FindById(string id) => _byId.GetValueOrDefault(id);
 
+    /// <summary>A source by the small number the log stores with each event (few sources: a scan of the snapshot).</summary>
+    public Source? FindByKey(int key)
+    {
+        foreach (var source in _byId.Values)
+        {
+            if (source.Key == key)
+            {
+                return source;
+            }
+        }
+
+        return null;
+    }
+
     public (Source? Source, SourceChangeError Error) Create(string name)
     {
         lock (_gate)

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Data.Sqlite;
@@ -13,6 +14,7 @@ internal sealed class ControlStore : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
+    private readonly ConcurrentDictionary<string, string> _tokenCache = new(StringComparer.Ordinal);
 
     public ControlStore(string dataDirectory)
     {
@@ -29,6 +31,8 @@ internal sealed class ControlStore : IDisposable
                 scopes TEXT NOT NULL, created_at INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS checkpoints(
                 consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);
+            CREATE TABLE IF NOT EXISTS settings(
+                key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);
             """);
     }
 
@@ -124,18 +128,60 @@ internal sealed class ControlStore : IDisposable
             command.Parameters.AddWithValue("$scopes", scopes);
             command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
             command.ExecuteNonQuery();
+            _tokenCache.Clear();
         }
     }
 
     /// <summary>The scopes of the token, or null when no such token exists.</summary>
+    /// <remarks>Known tokens are cached by digest: the Profile API checks one per request at thousands per second.</remarks>
     public string? FindTokenScopes(string token)
     {
+        var hash = HashToken(token);
+        if (_tokenCache.TryGetValue(hash, out var cached))
+        {
+            return cached;
+        }
+
         lock (_gate)
         {
             using var command = _connection.CreateCommand();
             command.CommandText = "SELECT scopes FROM api_tokens WHERE token_hash = $hash";
-            command.Parameters.AddWithValue("$hash", HashToken(token));
+            command.Parameters.AddWithValue("$hash", hash);
+            var scopes = command.ExecuteScalar() as string;
+            if (scopes is not null)
+            {
+                _tokenCache[hash] = scopes;
+            }
+
+            return scopes;
+        }
+    }
+
+    /// <summary>A workspace setting stored as JSON text (identity rules, computed traits), or null when never set.</summary>
+    public string? Setting(string key)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT value FROM settings WHERE key = $key";
+            command.Parameters.AddWithValue("$key", key);
             return command.ExecuteScalar() as string;
+        }
+    }
+
+    public void SaveSetting(string key, string value, DateTimeOffset now)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO settings(key, value, updated_at) VALUES ($key, $value, $now)
+                ON CONFLICT(key) DO UPDATE SET value = excluded.value, updated_at = excluded.updated_at
+                """;
+            command.Parameters.AddWithValue("$key", key);
+            command.Parameters.AddWithValue("$value", value);
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            command.ExecuteNonQuery();
         }
     }
 

@@ -2,6 +2,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Collect;
 using Tandem.Hosting;
@@ -55,10 +56,12 @@ public sealed class TandemServer : IAsyncDisposable
     }
 
     /// <summary>Stops the server and starts a new one on the same data folder: what a restart does.</summary>
-    public async Task RestartAsync()
+    /// <param name="whileStopped">Runs between stop and start, e.g. to remove a file as a crash would have left it.</param>
+    public async Task RestartAsync(Action? whileStopped = null)
     {
         await _app.StopAsync();
         await _app.DisposeAsync();
+        whileStopped?.Invoke();
         _app = BuildApp();
         await StartAppAsync();
     }
@@ -86,6 +89,11 @@ public sealed class TandemServer : IAsyncDisposable
     }
 
     public Uri Url(string path) => new(BaseAddress, path);
+
+    /// <summary>Waits until the profile processor has applied every event the log holds now.</summary>
+    public Task CaughtUpAsync() =>
+        Services.GetRequiredService<Tandem.Unify.ProfileProcessor>().WhenProcessedAsync(Services.GetRequiredService<IngestLog>().Head)
+            .WaitAsync(TimeSpan.FromSeconds(30));
 
     /// <summary>POSTs a body to a collector route with the write key as the Basic user name.</summary>
     public Task<HttpResponseMessage> CollectAsync(string route, string json, string? writeKey = null)

@@ -1,0 +1,269 @@
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using Tandem.Collect;
+using Tandem.Hosting;
+using Tandem.Sources;
+
+namespace Tandem.Unify;
+
+/// <summary>
+/// The Profile API: a customer's traits, events, identifiers, audiences and metadata by any of their
+/// identifiers (<c>user_id:42</c>, <c>email:a@b.c</c>, <c>profile_id:prf_…</c>). Answers from memory;
+/// needs a token with the <c>profiles:read</c> scope.
+/// </summary>
+internal static class ProfileApi
+{
+    private const int DefaultEvents = 20;
+    private const int MaxEvents = 200;
+
+    public static IEndpointRouteBuilder MapProfileApi(this IEndpointRouteBuilder app)
+    {
+        var profiles = app.MapGroup("/v1/profiles/{identifier}").RequireScope(AdminAuthorization.ProfilesRead).WithTags("Profile API");
+        profiles.MapGet("/traits", Traits).WithSummary("The customer's traits, computed traits included; ?include=a,b keeps only those");
+        profiles.MapGet("/events", Events).WithSummary("The customer's events as stored, newest first; ?limit=N (≤ 200) and ?cursor= from the previous page");
+        profiles.MapGet("/identifiers", Identifiers).WithSummary("Every identifier linked to the customer, with when and where it was first seen");
+        profiles.MapGet("/audiences", Audiences).WithSummary("The audiences the customer is in");
+        profiles.MapGet("/metadata", Metadata).WithSummary("Profile id, first and last seen, event counts by type and source, accounts, merged profiles");
+        return app;
+    }
+
+    private static IResult Traits(string identifier, string? include, ProfileProcessor processor, TimeProvider time)
+    {
+        var keep = include?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
+        return Answer(identifier, processor, (engine, profile, w) =>
+        {
+            w.WriteStartObject("traits"u8);
+            foreach (var (key, value) in profile.Traits.Entries())
+            {
+                if (keep is null || keep.Contains(key))
+                {
+                    w.WritePropertyName(key);
+                    w.WriteRawValue(value.Json, skipInputValidation: true);
+                }
+            }
+
+            foreach (var (name, json) in engine.ComputedValues(profile, time.GetUtcNow()))
+            {
+                if (keep is null || keep.Contains(name))
+                {
+                    w.WritePropertyName(name);
+                    w.WriteRawValue(json, skipInputValidation: true);
+                }
+            }
+
+            w.WriteEndObject();
+        });
+    }
+
+    private static IResult Events(string identifier, int? limit, string? cursor, ProfileProcessor processor, IngestLog log)
+    {
+        var size = limit ?? DefaultEvents;
+        if (size is < 1 or > MaxEvents)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "invalid_limit", "The limit is out of range",
+                $"Ask for between 1 and {MaxEvents} events per page.", "limit");
+        }
+
+        var before = long.MaxValue;
+        if (cursor is not null && (!long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out before) || before <= 0))
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "invalid_cursor", "The cursor is not one this API gave",
+                "Pass back the cursor.next value of the previous page unchanged, or leave cursor out for the newest events.", "cursor");
+        }
+
+        var (found, problem) = Resolve(identifier, processor, (_, profile) =>
+        {
+            var seqs = profile.EventSeqsSnapshot(before, size + 1);
+            return (profile.Id, seqs);
+        });
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var (profileId, page) = found;
+        var more = page.Count > size;
+        var seqs = more ? page.Take(size).ToList() : page;
+        var entries = log.ReadSeqs(seqs);
+        return Json(w =>
+        {
+            w.WriteString("profileId"u8, profileId);
+            w.WriteStartArray("data"u8);
+            foreach (var entry in entries)
+            {
+                w.WriteRawValue(entry.Payload, skipInputValidation: true);
+            }
+
+            w.WriteEndArray();
+            w.WriteStartObject("cursor"u8);
+            if (more)
+            {
+                w.WriteString("next"u8, seqs[^1].ToString(CultureInfo.InvariantCulture));
+            }
+            else
+            {
+                w.WriteNull("next"u8);
+            }
+
+            w.WriteBoolean("hasMore"u8, more);
+            w.WriteEndObject();
+        });
+    }
+
+    private static IResult Identifiers(string identifier, ProfileProcessor processor, SourceRegistry sources) =>
+        Answer(identifier, processor, (_, profile, w) =>
+        {
+            w.WriteStartArray("data"u8);
+            foreach (var linked in profile.Identifiers)
+            {
+                w.WriteStartObject();
+                w.WriteString("type"u8, linked.Identifier.Type);
+                w.WriteString("value"u8, linked.Identifier.Value);
+                w.WriteString("firstSeen"u8, DateTimeOffset.FromUnixTimeMilliseconds(linked.FirstSeenMs));
+                WriteSource(w, sources, linked.SourceKey);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+        });
+
+    private static IResult Audiences(string identifier, ProfileProcessor processor) =>
+        Answer(identifier, processor, (_, _, w) =>
+        {
+            // Audiences arrive with the Segment capability; until then no customer is in any.
+            w.WriteStartArray("data"u8);
+            w.WriteEndArray();
+        });
+
+    private static IResult Metadata(string identifier, ProfileProcessor processor, SourceRegistry sources) =>
+        Answer(identifier, processor, (_, profile, w) =>
+        {
+            w.WriteString("firstSeen"u8, DateTimeOffset.FromUnixTimeMilliseconds(profile.FirstSeenMs));
+            w.WriteString("lastSeen"u8, DateTimeOffset.FromUnixTimeMilliseconds(profile.LastSeenMs));
+            w.WriteNumber("eventCount"u8, profile.EventCount);
+            w.WriteStartObject("eventsByType"u8);
+            foreach (var type in Enum.GetValues<MessageType>())
+            {
+                if (profile.CountOf(type) > 0)
+                {
+                    w.WriteNumber(type.Name(), profile.CountOf(type));
+                }
+            }
+
+            w.WriteEndObject();
+            w.WriteStartArray("eventsBySource"u8);
+            foreach (var (key, count) in profile.EventsBySource.OrderBy(kv => kv.Key))
+            {
+                w.WriteStartObject();
+                WriteSource(w, sources, key);
+                w.WriteNumber("events"u8, count);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("accounts"u8);
+            foreach (var account in profile.Accounts.Order(StringComparer.Ordinal))
+            {
+                w.WriteStringValue(account);
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray("mergedProfileIds"u8);
+            foreach (var merged in profile.MergedIds)
+            {
+                w.WriteStringValue(merged);
+            }
+
+            w.WriteEndArray();
+            w.WriteNumber("identifierCount"u8, profile.Identifiers.Count);
+        });
+
+    internal static void WriteSource(Utf8JsonWriter w, SourceRegistry sources, int key)
+    {
+        var source = sources.FindByKey(key);
+        w.WriteString("sourceId"u8, source?.Id);
+        w.WriteString("sourceName"u8, source?.Name);
+    }
+
+    /// <summary>Finds the profile and writes <c>{"profileId": …, …}</c> with the section, all under the reader lock.</summary>
+    private static IResult Answer(string identifier, ProfileProcessor processor, Action<Unify.ProfileEngine, Profile, Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        var (_, problem) = Resolve(identifier, processor, (engine, profile) =>
+        {
+            using var w = new Utf8JsonWriter(buffer);
+            w.WriteStartObject();
+            w.WriteString("profileId"u8, profile.Id);
+            write(engine, profile, w);
+            w.WriteEndObject();
+            w.Flush();
+            return 0;
+        });
+        return problem ?? TypedResults.Bytes(buffer.WrittenMemory.ToArray(), "application/json");
+    }
+
+    private static IResult Json(Action<Utf8JsonWriter> write)
+    {
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            write(w);
+            w.WriteEndObject();
+        }
+
+        return TypedResults.Bytes(buffer.WrittenMemory.ToArray(), "application/json");
+    }
+
+    /// <summary>Parses <c>type:value</c>, finds the profile and runs <paramref name="read"/> on it under the reader lock.</summary>
+    internal static (T Value, IResult? Problem) Resolve<T>(string identifier, ProfileProcessor processor, Func<Unify.ProfileEngine, Profile, T> read)
+    {
+        if (!processor.Loaded)
+        {
+            return (default!, Problems.Create(StatusCodes.Status503ServiceUnavailable, "profiles_loading", "Profiles are loading",
+                "Tandem is loading profiles from its snapshot; try again in a few seconds.", null));
+        }
+
+        var colon = identifier.IndexOf(':', StringComparison.Ordinal);
+        if (colon <= 0 || colon == identifier.Length - 1)
+        {
+            return (default!, Problems.Create(StatusCodes.Status400BadRequest, "invalid_identifier", "The identifier is not type:value",
+                $"Write the identifier as type:value, such as user_id:42, email:ada@example.com or profile_id:prf_00000001; got '{identifier}'.", "identifier"));
+        }
+
+        var type = identifier[..colon];
+        var value = identifier[(colon + 1)..];
+        var result = processor.Read<(bool Found, bool UnknownType, T? Value)>(engine =>
+        {
+            Profile? profile;
+            if (type == "profile_id")
+            {
+                profile = engine.FindById(value);
+            }
+            else if (engine.Rules.Find(type) is null)
+            {
+                return (false, true, default);
+            }
+            else
+            {
+                var normalized = engine.Rules.Normalize(type, value);
+                profile = normalized is { } id ? engine.Find(id) : null;
+            }
+
+            return profile is null ? (false, false, default) : (true, false, read(engine, profile));
+        });
+
+        if (result.UnknownType)
+        {
+            var known = processor.Read(engine => string.Join(", ", engine.Rules.Types.Select(t => t.Name)));
+            return (default!, Problems.Create(StatusCodes.Status400BadRequest, "unknown_identifier_type", "Unknown identifier type",
+                $"'{type}' is not an identifier type of this workspace. Use profile_id or one of: {known}.", "identifier"));
+        }
+
+        return result.Found
+            ? (result.Value!, null)
+            : (default!, Problems.Create(StatusCodes.Status404NotFound, "profile_not_found", "No profile has this identifier",
+                $"No customer is known by {type}:{value}. Identifiers are linked once an event carrying them is processed; check the type and the exact value.", "identifier"));
+    }
+}

@@ -1,0 +1,275 @@
+using System.Text;
+using System.Text.Json;
+using Tandem.Collect;
+using Tandem.Hosting;
+using Tandem.Sources;
+
+namespace Tandem.Unify;
+
+/// <summary>
+/// Management of unification: find profiles, explain merges, read accounts, configure identifier
+/// types and computed traits, and see how far the processor has read the log.
+/// </summary>
+internal static class UnifyApi
+{
+    private const int MaxSearchResults = 100;
+    private const int MaxNameLength = 100;
+
+    public sealed record ProfileSummary(string ProfileId, IReadOnlyList<string> Identifiers, IReadOnlyDictionary<string, JsonElement> Traits,
+        DateTimeOffset FirstSeen, DateTimeOffset LastSeen, long EventCount);
+
+    public sealed record MergeView(long Seq, string MessageId, DateTimeOffset EventTimestamp, string? SourceId, string? SourceName, string Rule,
+        string Survivor, string Absorbed, string Via, IReadOnlyList<string> EventIdentifiers, IReadOnlyList<string> AbsorbedIdentifiers, string Explanation);
+
+    public sealed record DeclinedView(long Seq, string MessageId, string Identifier, string? OtherProfileId, string Reason);
+
+    public sealed record MergeHistory(string ProfileId, IReadOnlyList<string> MergedProfileIds, IReadOnlyList<MergeView> Merges, IReadOnlyList<DeclinedView> Declined);
+
+    public sealed record AccountView(string GroupId, IReadOnlyDictionary<string, JsonElement> Traits, DateTimeOffset FirstSeen, DateTimeOffset LastSeen,
+        IReadOnlyList<string> Members);
+
+    public sealed record ProcessorView(bool Loaded, long Position, long Head, long Lag, long EventsApplied, long EventsUnattributed,
+        int Profiles, int Identifiers, long Merges, int Accounts, string? Fault);
+
+    public sealed record IdentifierTypeRequest(int? Limit, int? Priority, IReadOnlyList<string>? BlockedValues, IReadOnlyList<string>? BlockedPatterns, string? TraitKey);
+
+    public static RouteGroupBuilder MapUnifyApi(this RouteGroupBuilder api)
+    {
+        var profiles = api.MapGroup("/profiles").WithTags("Profiles");
+        profiles.MapGet("/", Search).WithSummary("Finds profiles by identifier value prefix or trait value (?search=, ?limit= ≤ 100)");
+        profiles.MapGet("/{profileId}/merges", Merges).WithSummary("Why this is one customer: every merge with the event and rule that made it, and links declined by a limit");
+
+        api.MapGet("/accounts/{groupId}", Account).WithTags("Profiles").WithSummary("An account from group calls: traits and member profiles");
+        api.MapGet("/processor", Processor).WithTags("Profiles").WithSummary("How far the profile processor has read the log");
+
+        var types = api.MapGroup("/identity/types").WithTags("Identity");
+        types.MapGet("/", (ProfileProcessor p) => TypedResults.Ok(p.Read(e => e.Rules.Types.Select(IdentifierTypeView.From).ToArray())))
+            .WithSummary("Identifier types with their limits, priorities and blocked values");
+        types.MapPut("/{name}", PutTypeAsync).WithSummary("Adds a custom identifier type or changes one (limit, priority, blocked values and patterns, trait key)");
+        types.MapDelete("/{name}", DeleteTypeAsync).WithSummary("Removes a custom identifier type (built-in ones can be changed, not removed)");
+
+        var computed = api.MapGroup("/computed-traits").WithTags("Computed traits");
+        computed.MapGet("/", (ProfileProcessor p) => TypedResults.Ok(p.Read(e => e.ComputedTraits.Select(UnifySettings.ToView).ToArray())))
+            .WithSummary("Computed traits in force");
+        computed.MapPut("/{name}", PutComputedAsync).WithSummary("Defines or redefines a computed trait; past events are folded in before the call returns");
+        computed.MapDelete("/{name}", DeleteComputedAsync).WithSummary("Stops computing a trait and drops its values");
+        return api;
+    }
+
+    private static IResult Search(string? search, int? limit, ProfileProcessor processor)
+    {
+        if (string.IsNullOrWhiteSpace(search))
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "missing_search", "Nothing to search for",
+                "Pass ?search= with the start of an identifier value (an email, a user id…) or a trait value.", "search");
+        }
+
+        var max = limit ?? 20;
+        if (max is < 1 or > MaxSearchResults)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "invalid_limit", "The limit is out of range",
+                $"Ask for between 1 and {MaxSearchResults} profiles.", "limit");
+        }
+
+        var term = search.Trim();
+        var found = processor.Read(engine => engine.Profiles.Where(p => Matches(p, term)).Take(max).Select(Summary).ToArray());
+        return TypedResults.Ok(new { data = found });
+    }
+
+    private static bool Matches(Profile profile, string term)
+    {
+        foreach (var linked in profile.Identifiers)
+        {
+            if (linked.Identifier.Value.StartsWith(term, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        foreach (var (_, value) in profile.Traits.Entries())
+        {
+            // A string trait matches when its text starts with the term (the JSON quote is skipped).
+            if (value.Json.Length > term.Length && value.Json[0] == '"'
+                && Encoding.UTF8.GetString(value.Json, 1, value.Json.Length - 2).StartsWith(term, StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static ProfileSummary Summary(Profile p) => new(
+        p.Id,
+        [.. p.Identifiers.Select(l => l.Identifier.ToString())],
+        Traits(p.Traits),
+        DateTimeOffset.FromUnixTimeMilliseconds(p.FirstSeenMs),
+        DateTimeOffset.FromUnixTimeMilliseconds(p.LastSeenMs),
+        p.EventCount);
+
+    private static Dictionary<string, JsonElement> Traits(TraitBag bag) =>
+        bag.Entries().ToDictionary(e => e.Key, e => JsonDocument.Parse(e.Value.Json).RootElement.Clone(), StringComparer.Ordinal);
+
+    private static IResult Merges(string profileId, ProfileProcessor processor, SourceRegistry sources)
+    {
+        var history = processor.Read(engine => engine.FindById(profileId) is { } p
+            ? new MergeHistory(p.Id, p.MergedIds, [.. p.Merges.OrderBy(m => m.Seq).ThenBy(m => m.AbsorbedId, StringComparer.Ordinal).Select(m => View(m, sources))],
+                [.. p.Declined.Select(d => new DeclinedView(d.Seq, d.MessageId, d.Identifier.ToString(), d.OtherProfileId, d.Reason))])
+            : null);
+        return history is null ? Problems.NotFound("Profile", profileId) : TypedResults.Ok(history);
+    }
+
+    private static MergeView View(MergeRecord m, SourceRegistry sources)
+    {
+        var source = sources.FindByKey(m.SourceKey);
+        var at = DateTimeOffset.FromUnixTimeMilliseconds(m.EventTimestampMs);
+        var why = m.Rule == "alias"
+            ? $"An alias call ({m.MessageId}) said {m.Via} is the same customer as {m.EventIdentifiers[0]}."
+            : $"Event {m.MessageId} carried {string.Join(", ", m.EventIdentifiers)} together, so the profiles holding them are one customer; {m.Via} linked the second profile.";
+        var explanation = $"{why} No identifier limit was exceeded, so {m.AbsorbedId} (with {string.Join(", ", m.AbsorbedIdentifiers)}) was merged into {m.SurvivorId}, the older profile, at {at:u} from {source?.Name ?? "an unknown source"}.";
+        return new MergeView(m.Seq, m.MessageId, at, source?.Id, source?.Name, m.Rule, m.SurvivorId, m.AbsorbedId, m.Via.ToString(),
+            [.. m.EventIdentifiers.Select(i => i.ToString())], [.. m.AbsorbedIdentifiers.Select(i => i.ToString())], explanation);
+    }
+
+    private static IResult Account(string groupId, ProfileProcessor processor)
+    {
+        var view = processor.Read(engine => engine.FindAccount(groupId) is { } a
+            ? new AccountView(a.GroupId, Traits(a.Traits), DateTimeOffset.FromUnixTimeMilliseconds(a.FirstSeenMs), DateTimeOffset.FromUnixTimeMilliseconds(a.LastSeenMs),
+                [.. a.MemberIds.Order(StringComparer.Ordinal)])
+            : null);
+        return view is null ? Problems.NotFound("Account", groupId) : TypedResults.Ok(view);
+    }
+
+    private static IResult Processor(ProfileProcessor processor, IngestLog log) => TypedResults.Ok(processor.Read(engine =>
+    {
+        var head = log.Head;
+        return new ProcessorView(processor.Loaded, processor.Position, head, Math.Max(0, head - processor.Position), engine.EventsApplied,
+            engine.EventsUnattributed, engine.ProfileCount, engine.IdentifierCount, engine.MergeCount, engine.AccountCount, processor.Fault?.Message);
+    }));
+
+    private static async Task<IResult> PutTypeAsync(string name, HttpRequest request, ProfileProcessor processor, UnifySettings settings)
+    {
+        if (!IsName(name))
+        {
+            return InvalidName("name", name);
+        }
+
+        var (body, problem) = await JsonBody.ReadAsync<IdentifierTypeRequest>(request);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        var current = processor.Read(e => e.Rules);
+        var existing = current.Find(name);
+        var limit = body!.Limit ?? existing?.Limit ?? 5;
+        var priority = body.Priority ?? existing?.Priority ?? 5;
+        if (limit is < 1 or > 1000)
+        {
+            return Invalid("limit", "The limit is how many values of this type one profile may hold: between 1 and 1000.");
+        }
+
+        if (priority is < 1 or > 1000)
+        {
+            return Invalid("priority", "The priority orders identifier types, 1 the strongest: between 1 and 1000.");
+        }
+
+        var patterns = body.BlockedPatterns ?? existing?.BlockedPatterns ?? [];
+        for (var i = 0; i < patterns.Count; i++)
+        {
+            if (Tandem.Unify.IdentityRules.CheckPattern(patterns[i]) is { } error)
+            {
+                return Invalid($"blockedPatterns[{i}]", $"This is not a pattern Tandem can run in linear time: {error}");
+            }
+        }
+
+        if (body.TraitKey is { } traitKey && (traitKey.Length == 0 || traitKey.Length > MaxNameLength))
+        {
+            return Invalid("traitKey", "The trait key is the name of a trait whose value is also this identifier, such as \"salesforceId\".");
+        }
+
+        if (existing?.BuiltIn == true && body.TraitKey is not null)
+        {
+            return Invalid("traitKey", $"{name} is built in and read from its own fields; a trait key is only for custom types.");
+        }
+
+        var type = new IdentifierType(name, limit, priority, body.BlockedValues ?? existing?.BlockedValues ?? [], patterns, body.TraitKey ?? existing?.TraitKey);
+        var rules = new Tandem.Unify.IdentityRules(current.Types.Where(t => t.Name != name).Append(type));
+        settings.SaveRules(rules);
+        await processor.ChangeAsync(e => e.Rules = rules);
+        var view = IdentifierTypeView.From(type);
+        return existing is null ? TypedResults.Created($"/api/v1/identity/types/{name}", view) : TypedResults.Ok(view);
+    }
+
+    private static async Task<IResult> DeleteTypeAsync(string name, ProfileProcessor processor, UnifySettings settings)
+    {
+        var current = processor.Read(e => e.Rules);
+        var existing = current.Find(name);
+        if (existing is null)
+        {
+            return Problems.NotFound("Identifier type", name);
+        }
+
+        if (existing.BuiltIn)
+        {
+            return Problems.Create(StatusCodes.Status409Conflict, "built_in_type", "Built-in identifier types cannot be removed",
+                $"{name} is built in. Change its limit, priority or blocked values with PUT instead.", "name");
+        }
+
+        var rules = new Tandem.Unify.IdentityRules(current.Types.Where(t => t.Name != name));
+        settings.SaveRules(rules);
+        await processor.ChangeAsync(e => e.Rules = rules);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> PutComputedAsync(string name, HttpRequest request, ProfileProcessor processor, UnifySettings settings)
+    {
+        if (!IsName(name))
+        {
+            return InvalidName("name", name);
+        }
+
+        var (body, problem) = await JsonBody.ReadAsync<ComputedTraitView>(request);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (body!.Name is { } given && given != name)
+        {
+            return Invalid("name", $"The body names '{given}' but the path names '{name}'. Leave \"name\" out of the body or make them match.");
+        }
+
+        var definition = UnifySettings.ToDefinition(body with { Name = name }, out var invalid);
+        if (definition is null)
+        {
+            return Invalid(invalid!.Value.Field, invalid.Value.Detail);
+        }
+
+        var existed = processor.Read(e => e.ComputedTraits.Any(d => d.Name == name));
+        await processor.DefineComputedTraitAsync(definition);
+        settings.SaveComputedTraits(processor.Read(e => e.ComputedTraits.ToArray()));
+        var view = UnifySettings.ToView(definition);
+        return existed ? TypedResults.Ok(view) : TypedResults.Created($"/api/v1/computed-traits/{name}", view);
+    }
+
+    private static async Task<IResult> DeleteComputedAsync(string name, ProfileProcessor processor, UnifySettings settings)
+    {
+        if (!await processor.ChangeAsync(e => e.RemoveComputedTrait(name)))
+        {
+            return Problems.NotFound("Computed trait", name);
+        }
+
+        settings.SaveComputedTraits(processor.Read(e => e.ComputedTraits.ToArray()));
+        return TypedResults.NoContent();
+    }
+
+    private static bool IsName(string name) =>
+        name.Length is > 0 and <= MaxNameLength && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.');
+
+    private static IResult InvalidName(string field, string name) =>
+        Invalid(field, $"'{name}' is not a usable name: use 1 to {MaxNameLength} letters, digits, '_', '-' or '.'.");
+
+    private static IResult Invalid(string field, string detail) =>
+        Problems.Create(StatusCodes.Status400BadRequest, "invalid_field", $"'{field}' is not valid", detail, field);
+}
