@@ -133,9 +133,9 @@ internal static partial class CollectorLoad
         return path;
     }
 
-    private sealed record WrkResult(double RequestsPerSecond, long Requests, long Non2xx, string P50, string P99);
+    internal sealed record WrkResult(double RequestsPerSecond, long Requests, long Non2xx, string P50, string P99);
 
-    private static async Task<WrkResult> Wrk(string url, string script, int threads, int connections, int seconds)
+    internal static async Task<WrkResult> Wrk(string url, string script, int threads, int connections, int seconds)
     {
         var info = new ProcessStartInfo("/usr/bin/wrk") { RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var arg in new[] { $"-t{threads}", $"-c{connections}", $"-d{seconds}s", "--latency", "-s", script, url })
@@ -155,10 +155,10 @@ internal static partial class CollectorLoad
     private static string Percentile(string output, string label) =>
         Regex.Match(output, @"^\s*" + Regex.Escape(label) + @"\s+(\S+)", RegexOptions.Multiline).Groups[1].Value;
 
-    private static int Option(string[] args, string name, int fallback) =>
+    internal static int Option(string[] args, string name, int fallback) =>
         int.Parse(Option(args, name, fallback.ToString(CultureInfo.InvariantCulture)), CultureInfo.InvariantCulture);
 
-    private static string Option(string[] args, string name, string fallback)
+    internal static string Option(string[] args, string name, string fallback)
     {
         var i = Array.IndexOf(args, name);
         return i >= 0 && i + 1 < args.Length ? args[i + 1] : fallback;
