@@ -29,12 +29,18 @@ public sealed partial class ProfileEngine
     private readonly Dictionary<Identifier, Profile> _index = [];
     private readonly Dictionary<string, Profile> _byId = new(StringComparer.Ordinal);
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, string> _interned = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, string> _interned;
+    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _internedBySpan;
     private readonly Dictionary<long, Profile> _profiles = [];
     private readonly List<Identifier> _eventIds = new(8);
     private long _nextNumber = 1;
 
-    public ProfileEngine(IdentityRules? rules = null) => Rules = rules ?? IdentityRules.Default;
+    public ProfileEngine(IdentityRules? rules = null)
+    {
+        Rules = rules ?? IdentityRules.Default;
+        _interned = new(StringComparer.Ordinal);
+        _internedBySpan = _interned.GetAlternateLookup<ReadOnlySpan<char>>();
+    }
 
     /// <summary>The identity configuration applied to the next events (changes are not retroactive).</summary>
     public IdentityRules Rules { get; set; }
@@ -185,9 +191,20 @@ public sealed partial class ProfileEngine
         AddIdentifier(IdentifierType.AnonymousId, facts.AnonymousId);
 
         // Strongest first; within a type, the order the event gave them.
-        var ordered = _eventIds.Select((id, i) => (id, i)).OrderBy(x => Rules.Priority(x.id.Type)).ThenBy(x => x.i).Select(x => x.id).ToArray();
-        _eventIds.Clear();
-        _eventIds.AddRange(ordered);
+        // Insertion sort: stable, and events carry a handful of identifiers.
+        for (var i = 1; i < _eventIds.Count; i++)
+        {
+            var id = _eventIds[i];
+            var priority = Rules.Priority(id.Type);
+            var j = i - 1;
+            while (j >= 0 && Rules.Priority(_eventIds[j].Type) > priority)
+            {
+                _eventIds[j + 1] = _eventIds[j];
+                j--;
+            }
+
+            _eventIds[j + 1] = id;
+        }
     }
 
     private void AddTraitIdentifiers(JsonElement traits)
@@ -406,7 +423,22 @@ public sealed partial class ProfileEngine
     {
         foreach (var trait in traits.EnumerateObject())
         {
-            bag.Offer(Intern(trait.Name), new TraitValue(when, tie, JsonMarshal.GetRawUtf8Value(trait.Value).ToArray()));
+            var key = Intern(JsonMarshal.GetRawUtf8PropertyName(trait));
+            var raw = JsonMarshal.GetRawUtf8Value(trait.Value);
+            if (bag.TryGet(key, out var held))
+            {
+                var offered = new TraitValue(when, tie, held.Json);
+                if (!offered.IsNewerThan(held))
+                {
+                    continue;
+                }
+
+                // Most updates repeat the value: keep the bytes already held, move only the time.
+                bag.Offer(key, raw.SequenceEqual(held.Json) ? offered : offered with { Json = raw.ToArray() });
+                continue;
+            }
+
+            bag.Offer(key, new TraitValue(when, tie, raw.ToArray()));
         }
     }
 
@@ -421,8 +453,31 @@ public sealed partial class ProfileEngine
         return s;
     }
 
+    /// <summary>The interned string for a UTF-8 name (escaped names are unescaped first); no allocation once seen.</summary>
+    private string Intern(ReadOnlySpan<byte> utf8)
+    {
+        if (utf8.IndexOf((byte)'\\') < 0 && utf8.Length <= 256)
+        {
+            Span<char> chars = stackalloc char[utf8.Length];
+            var n = Encoding.UTF8.GetChars(utf8, chars);
+            if (_internedBySpan.TryGetValue(chars[..n], out var found))
+            {
+                return found;
+            }
+
+            return Intern(new string(chars[..n]));
+        }
+
+        return Intern(JsonSerializer.Deserialize<string>("\"" + Encoding.UTF8.GetString(utf8) + "\"")!);
+    }
+
     /// <summary>A stable 64-bit hash of the messageId, settling equal timestamps the same way in any order.</summary>
-    internal static ulong Tie(string messageId) => XxHash64.HashToUInt64(Encoding.UTF8.GetBytes(messageId));
+    internal static ulong Tie(string messageId)
+    {
+        var max = Encoding.UTF8.GetMaxByteCount(messageId.Length);
+        Span<byte> bytes = max <= 512 ? stackalloc byte[max] : new byte[max];
+        return XxHash64.HashToUInt64(bytes[..Encoding.UTF8.GetBytes(messageId, bytes)]);
+    }
 
     /// <summary>A string or number identifier as text; anything else is not an identifier.</summary>
     internal static string? ScalarText(JsonElement value) => value.ValueKind switch
