@@ -63,6 +63,39 @@ internal sealed class ApiClient(Uri baseUrl, string? token) : IDisposable
     }
 
     public void Dispose() => _http.Dispose();
+
+    /// <summary>A subcommand that calls the API once and prints the answer; errors become exit code 1 with the server's explanation.</summary>
+    public static Command Leaf(string name, string description, Argument<string>[] arguments, Option<string> url, Option<string?> token,
+        Action<JsonElement, TextWriter> print, Func<ApiClient, ParseResult, CancellationToken, Task<JsonElement>> call)
+    {
+        var command = new Command(name, description);
+        foreach (var argument in arguments)
+        {
+            command.Arguments.Add(argument);
+        }
+
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            using var api = new ApiClient(new Uri(result.GetValue(url)!), result.GetValue(token));
+            try
+            {
+                var answer = await call(api, result, cancellationToken);
+                print(answer, result.InvocationConfiguration.Output);
+                return 0;
+            }
+            catch (ApiException ex)
+            {
+                await result.InvocationConfiguration.Error.WriteLineAsync($"error ({ex.Status}): {ex.Message}");
+                return 1;
+            }
+            catch (HttpRequestException ex)
+            {
+                await result.InvocationConfiguration.Error.WriteLineAsync($"error: cannot reach {result.GetValue(url)}: {ex.Message}");
+                return 1;
+            }
+        });
+        return command;
+    }
 }
 
 internal sealed class ApiException(int status, string message) : Exception(message)

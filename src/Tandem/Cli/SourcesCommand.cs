@@ -19,51 +19,19 @@ internal static class SourcesCommand
         var name = new Argument<string>("name") { Description = "Source name" };
         var id = new Argument<string>("id") { Description = "Source id (src_...)" };
 
-        command.Subcommands.Add(Leaf("list", "Lists sources with their write keys", [], url, token,
+        command.Subcommands.Add(ApiClient.Leaf("list", "Lists sources with their write keys", [], url, token, Print,
             (api, _, ct) => api.SendAsync(HttpMethod.Get, "api/v1/sources", null, ct)));
-        command.Subcommands.Add(Leaf("create", "Creates a source and prints its write key", [name], url, token,
+        command.Subcommands.Add(ApiClient.Leaf("create", "Creates a source and prints its write key", [name], url, token, Print,
             (api, r, ct) => api.SendAsync(HttpMethod.Post, "api/v1/sources", new { name = r.GetValue(name) }, ct)));
         var newName = new Argument<string>("new-name") { Description = "New name" };
-        command.Subcommands.Add(Leaf("rename", "Renames a source", [id, newName], url, token,
+        command.Subcommands.Add(ApiClient.Leaf("rename", "Renames a source", [id, newName], url, token, Print,
             (api, r, ct) => api.SendAsync(HttpMethod.Patch, $"api/v1/sources/{r.GetValue(id)}", new { name = r.GetValue(newName) }, ct)));
-        command.Subcommands.Add(Leaf("disable", "Disables a source: its write key is refused", [id], url, token,
+        command.Subcommands.Add(ApiClient.Leaf("disable", "Disables a source: its write key is refused", [id], url, token, Print,
             (api, r, ct) => api.SendAsync(HttpMethod.Patch, $"api/v1/sources/{r.GetValue(id)}", new { enabled = false }, ct)));
-        command.Subcommands.Add(Leaf("enable", "Enables a disabled source", [id], url, token,
+        command.Subcommands.Add(ApiClient.Leaf("enable", "Enables a disabled source", [id], url, token, Print,
             (api, r, ct) => api.SendAsync(HttpMethod.Patch, $"api/v1/sources/{r.GetValue(id)}", new { enabled = true }, ct)));
-        command.Subcommands.Add(Leaf("rotate-key", "Gives a source a new write key (the old one stops working)", [id], url, token,
+        command.Subcommands.Add(ApiClient.Leaf("rotate-key", "Gives a source a new write key (the old one stops working)", [id], url, token, Print,
             (api, r, ct) => api.SendAsync(HttpMethod.Post, $"api/v1/sources/{r.GetValue(id)}/rotate-key", null, ct)));
-        return command;
-    }
-
-    private static Command Leaf(string name, string description, Argument<string>[] arguments, Option<string> url, Option<string?> token,
-        Func<ApiClient, ParseResult, CancellationToken, Task<JsonElement>> call)
-    {
-        var command = new Command(name, description);
-        foreach (var argument in arguments)
-        {
-            command.Arguments.Add(argument);
-        }
-
-        command.SetAction(async (result, cancellationToken) =>
-        {
-            using var api = new ApiClient(new Uri(result.GetValue(url)!), result.GetValue(token));
-            try
-            {
-                var answer = await call(api, result, cancellationToken);
-                Print(answer, result.InvocationConfiguration.Output);
-                return 0;
-            }
-            catch (ApiException ex)
-            {
-                await result.InvocationConfiguration.Error.WriteLineAsync($"error ({ex.Status}): {ex.Message}");
-                return 1;
-            }
-            catch (HttpRequestException ex)
-            {
-                await result.InvocationConfiguration.Error.WriteLineAsync($"error: cannot reach {result.GetValue(url)}: {ex.Message}");
-                return 1;
-            }
-        });
         return command;
     }
 

@@ -18,6 +18,7 @@ public static class TandemCli
         root.Subcommands.Add(ServeCommand());
         root.Subcommands.Add(DemoCommand.Build());
         root.Subcommands.Add(SourcesCommand.Build());
+        root.Subcommands.Add(ProfilesCommand.Build());
         return root;
     }
 

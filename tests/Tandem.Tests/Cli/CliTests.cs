@@ -11,7 +11,7 @@ public sealed class CliTests
     {
         var (code, output, _) = await RunAsync("--help");
         Assert.Equal(0, code);
-        foreach (var command in new[] { "serve", "demo", "sources" })
+        foreach (var command in new[] { "serve", "demo", "sources", "profiles" })
         {
             Assert.Contains(command, output, StringComparison.Ordinal);
         }
@@ -76,6 +76,35 @@ public sealed class CliTests
             Assert.All(events, e => Assert.True(e.TryGetProperty("receivedAt", out _)));
             Assert.Empty(await server.RejectionsAsync(source.GetProperty("id").GetString()));
         }
+    }
+
+    [Fact]
+    public async Task Profiles_GetSearchAndMerges_WorkAgainstARunningServer()
+    {
+        await using var server = await TandemServer.StartAsync();
+        await Tandem.Tests.Profiles.ProfileApiTests.SendAsync(server,
+            """{"type":"page","anonymousId":"a-1","messageId":"1"}""",
+            """{"type":"identify","userId":"u-1","traits":{"email":"ada@example.com","plan":"pro"},"messageId":"2"}""",
+            """{"type":"track","userId":"u-1","anonymousId":"a-1","event":"Signed In","messageId":"3"}""");
+        string[] connection = ["--url", server.BaseAddress.ToString(), "--token", TandemServer.AdminToken];
+
+        var traits = await RunAsync(["profiles", "get", "email:ada@example.com", .. connection]);
+        Assert.True(traits.Code == 0, traits.Error);
+        var profileId = JsonDocument.Parse(traits.Output).RootElement.GetProperty("profileId").GetString()!;
+        Assert.Equal("pro", JsonDocument.Parse(traits.Output).RootElement.GetProperty("traits").GetProperty("plan").GetString());
+
+        var metadata = await RunAsync(["profiles", "get", "user_id:u-1", "metadata", .. connection]);
+        Assert.Equal(3, JsonDocument.Parse(metadata.Output).RootElement.GetProperty("eventCount").GetInt32());
+
+        var search = await RunAsync(["profiles", "search", "ada", .. connection]);
+        Assert.Contains(profileId, search.Output, StringComparison.Ordinal);
+
+        var merges = await RunAsync(["profiles", "merges", profileId, .. connection]);
+        Assert.Equal("3", JsonDocument.Parse(merges.Output).RootElement.GetProperty("merges")[0].GetProperty("messageId").GetString());
+
+        var unknown = await RunAsync(["profiles", "get", "user_id:nobody", .. connection]);
+        Assert.Equal(1, unknown.Code);
+        Assert.Contains("404", unknown.Error, StringComparison.Ordinal);
     }
 
     private static Task<(int Code, string Output, string Error)> RunAsync(params string[] args) => RunAsync(args.AsEnumerable());
