@@ -86,23 +86,23 @@ public sealed record ComputedTraitDefinition(
 /// <summary>
 /// The running state of one computed trait on one profile. All-time traits keep running aggregates;
 /// windowed traits keep the matching events inside the window (value and time) and fold them when read,
-/// dropping what the clock has moved past. Sums use decimal so that any order of arrival gives the
-/// same digits.
+/// dropping what the clock has moved past. Numbers are kept exactly (<see cref="ExactNumber"/>), so
+/// any order of arrival gives the same digits.
 /// </summary>
 public sealed class ComputedState
 {
     internal long Count;
     internal long NumericCount;
-    internal decimal Sum;
-    internal decimal? Min;
-    internal decimal? Max;
+    internal ExactNumber Sum = ExactNumber.Zero;
+    internal ExactNumber? Min;
+    internal ExactNumber? Max;
     internal Observation? First;
     internal Observation? Last;
     internal Dictionary<string, long>? Frequencies;
     internal List<Observation>? Window;
 
     /// <summary>One matching event: its time, its tie-break and the property read (raw JSON, and as a number when it is one).</summary>
-    internal readonly record struct Observation(long TimestampMs, ulong Tie, string? Json, decimal? Number)
+    internal readonly record struct Observation(long TimestampMs, ulong Tie, string? Json, ExactNumber? Number)
     {
         public bool IsAfter(Observation other) =>
             TimestampMs > other.TimestampMs || (TimestampMs == other.TimestampMs && Tie > other.Tie);
@@ -237,10 +237,10 @@ public sealed class ComputedState
         return definition.Aggregation switch
         {
             Aggregation.Count => state.Count.ToString(CultureInfo.InvariantCulture),
-            Aggregation.Sum => Number(state.Sum),
-            Aggregation.Min => state.Min is { } min ? Number(min) : "null",
-            Aggregation.Max => state.Max is { } max ? Number(max) : "null",
-            Aggregation.Avg => state.NumericCount > 0 ? Number(state.Sum / state.NumericCount) : "null",
+            Aggregation.Sum => state.Sum.ToString(),
+            Aggregation.Min => state.Min?.ToString() ?? "null",
+            Aggregation.Max => state.Max?.ToString() ?? "null",
+            Aggregation.Avg => state.NumericCount > 0 ? state.Sum.DividedBy(state.NumericCount) : "null",
             Aggregation.First => state.First?.Json ?? "null",
             Aggregation.Last => state.Last?.Json ?? "null",
             Aggregation.MostFrequent => state.Frequencies is { Count: > 0 } f
@@ -251,8 +251,6 @@ public sealed class ComputedState
             _ => "null",
         };
     }
-
-    private static string Number(decimal d) => d.ToString("0.############################", CultureInfo.InvariantCulture);
 }
 
 public sealed partial class ProfileEngine
@@ -430,7 +428,7 @@ public sealed partial class ProfileEngine
         }
 
         string? json = null;
-        decimal? number = null;
+        ExactNumber? number = null;
         if (definition.Property is { } property)
         {
             if (Find(properties, property) is not { } value || value.ValueKind == JsonValueKind.Null)
@@ -439,7 +437,7 @@ public sealed partial class ProfileEngine
             }
 
             json = Encoding.UTF8.GetString(JsonMarshal.GetRawUtf8Value(value));
-            number = value.ValueKind == JsonValueKind.Number && value.TryGetDecimal(out var d) ? d : null;
+            number = value.ValueKind == JsonValueKind.Number && ExactNumber.TryParse(JsonMarshal.GetRawUtf8Value(value), out var exact) ? exact : null;
             if (definition.Aggregation is Aggregation.Sum or Aggregation.Min or Aggregation.Max or Aggregation.Avg && number is null)
             {
                 return;

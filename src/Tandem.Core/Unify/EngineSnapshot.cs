@@ -380,7 +380,7 @@ public sealed partial class ProfileEngine
     {
         w.Write(s.Count);
         w.Write(s.NumericCount);
-        w.Write(s.Sum);
+        WriteNumber(w, s.Sum);
         WriteNullable(w, s.Min);
         WriteNullable(w, s.Max);
         WriteObservation(w, s.First);
@@ -405,7 +405,7 @@ public sealed partial class ProfileEngine
         {
             Count = r.ReadInt64(),
             NumericCount = r.ReadInt64(),
-            Sum = r.ReadDecimal(),
+            Sum = ReadNumber(r),
             Min = ReadNullable(r),
             Max = ReadNullable(r),
             First = ReadObservation(r),
@@ -434,16 +434,30 @@ public sealed partial class ProfileEngine
         return s;
     }
 
-    private static void WriteNullable(BinaryWriter w, decimal? d)
+    private static void WriteNullable(BinaryWriter w, ExactNumber? d)
     {
         w.Write(d.HasValue);
         if (d is { } value)
         {
-            w.Write(value);
+            WriteNumber(w, value);
         }
     }
 
-    private static decimal? ReadNullable(BinaryReader r) => r.ReadBoolean() ? r.ReadDecimal() : null;
+    private static ExactNumber? ReadNullable(BinaryReader r) => r.ReadBoolean() ? ReadNumber(r) : null;
+
+    private static void WriteNumber(BinaryWriter w, ExactNumber n)
+    {
+        var bytes = n.Unscaled.ToByteArray();
+        w.Write(n.Scale);
+        w.Write(bytes.Length);
+        w.Write(bytes);
+    }
+
+    private static ExactNumber ReadNumber(BinaryReader r)
+    {
+        var scale = r.ReadInt32();
+        return new ExactNumber(new System.Numerics.BigInteger(r.ReadBytes(r.ReadInt32())), scale);
+    }
 
     private static void WriteObservation(BinaryWriter w, ComputedState.Observation? o)
     {

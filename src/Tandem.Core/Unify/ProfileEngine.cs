@@ -33,6 +33,7 @@ public sealed partial class ProfileEngine
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _internedBySpan;
     private readonly Dictionary<long, Profile> _profiles = [];
     private readonly List<Identifier> _eventIds = new(8);
+    private readonly List<Profile> _awaitingId = [];
     private long _nextNumber = 1;
 
     public ProfileEngine(IdentityRules? rules = null)
@@ -87,6 +88,12 @@ public sealed partial class ProfileEngine
         if (_eventIds.Count == 0)
         {
             EventsUnattributed++;
+            if (facts.Type == MessageType.Group && facts.GroupId is { Length: > 0 } orphanGroup)
+            {
+                // The account is still described, even if no customer can be named.
+                TouchAccount(orphanGroup, root, facts.TimestampMs, Tie(facts.MessageId));
+            }
+
             return new ApplyResult(null, 0, 0);
         }
 
@@ -105,12 +112,17 @@ public sealed partial class ProfileEngine
                 {
                     Link(target, id, when, sourceKey, seq);
                 }
+                else
+                {
+                    EarlierSighting(target, id, when, sourceKey, seq);
+                }
 
                 continue;
             }
 
             if (owner == target)
             {
+                EarlierSighting(target, id, when, sourceKey, seq);
                 continue;
             }
 
@@ -123,7 +135,7 @@ public sealed partial class ProfileEngine
                 else
                 {
                     Decline(target, new DeclinedLink(seq, facts.MessageId, id, null,
-                        $"{target.Id} already holds {Rules.Limit(id.Type)} {id.Type} value(s), the limit"));
+                        $"{Describe(target)} already holds {Rules.Limit(id.Type)} {id.Type} value(s), the limit"));
                     declined++;
                 }
 
@@ -134,20 +146,43 @@ public sealed partial class ProfileEngine
             {
                 Decline(target, new DeclinedLink(seq, facts.MessageId, id, owner.Id, why));
                 Decline(owner, new DeclinedLink(seq, facts.MessageId, id, target.Number == 0 ? null : target.Id, why));
+                if (target.Number == 0)
+                {
+                    _awaitingId.Add(owner);
+                }
+
                 declined++;
                 continue;
             }
 
             var rule = facts.Type == MessageType.Alias ? "alias" : "shared_identifier";
+            if (target.Number != 0)
+            {
+                merges++;
+            }
+
             target = Merge(target, owner, id, rule, seq, facts, sourceKey);
-            merges++;
         }
 
         var profile = target!;
         if (profile.Number == 0)
         {
             Register(profile);
+            foreach (var other in _awaitingId)
+            {
+                // Links declined against this event's new profile can name it now that it has an id.
+                var list = other.DeclinedList!;
+                for (var i = 0; i < list.Count; i++)
+                {
+                    if (list[i].Seq == seq && list[i].OtherProfileId is null)
+                    {
+                        list[i] = list[i] with { OtherProfileId = profile.Id };
+                    }
+                }
+            }
         }
+
+        _awaitingId.Clear();
 
         Record(profile, root, facts, seq, sourceKey, when, tie);
         return new ApplyResult(profile, merges, declined);
@@ -250,6 +285,24 @@ public sealed partial class ProfileEngine
     {
         profile.IdentifierList.Add(new LinkedIdentifier(id, when, sourceKey, seq));
         _index[id] = profile;
+    }
+
+    /// <summary>An identifier's first sighting is the earliest event time it was seen at, whatever the arrival order.</summary>
+    private static void EarlierSighting(Profile profile, Identifier id, long when, int sourceKey, long seq)
+    {
+        var list = profile.IdentifierList;
+        for (var i = 0; i < list.Count; i++)
+        {
+            if (list[i].Identifier == id)
+            {
+                if (when < list[i].FirstSeenMs)
+                {
+                    list[i] = new LinkedIdentifier(id, when, sourceKey, seq);
+                }
+
+                return;
+            }
+        }
     }
 
     private static void Decline(Profile profile, DeclinedLink link)
@@ -400,23 +453,30 @@ public sealed partial class ProfileEngine
 
         if (facts.Type == MessageType.Group && facts.GroupId is { Length: > 0 } groupId)
         {
-            if (!_accounts.TryGetValue(groupId, out var account))
-            {
-                account = new Account(groupId);
-                _accounts[groupId] = account;
-            }
-
-            account.FirstSeenMs = Math.Min(account.FirstSeenMs, when);
-            account.LastSeenMs = Math.Max(account.LastSeenMs, when);
+            var account = TouchAccount(groupId, root, when, tie);
             account.Members.Add(profile);
             (profile.AccountIds ??= new HashSet<string>(StringComparer.Ordinal)).Add(groupId);
-            if (root.TryGetProperty("traits"u8, out var accountTraits) && accountTraits.ValueKind == JsonValueKind.Object)
-            {
-                OfferTraits(account.Traits, accountTraits, when, tie);
-            }
         }
 
         ApplyComputed(profile, root, facts, when, tie);
+    }
+
+    private Account TouchAccount(string groupId, JsonElement root, long when, ulong tie)
+    {
+        if (!_accounts.TryGetValue(groupId, out var account))
+        {
+            account = new Account(groupId);
+            _accounts[groupId] = account;
+        }
+
+        account.FirstSeenMs = Math.Min(account.FirstSeenMs, when);
+        account.LastSeenMs = Math.Max(account.LastSeenMs, when);
+        if (root.TryGetProperty("traits"u8, out var accountTraits) && accountTraits.ValueKind == JsonValueKind.Object)
+        {
+            OfferTraits(account.Traits, accountTraits, when, tie);
+        }
+
+        return account;
     }
 
     private void OfferTraits(TraitBag bag, JsonElement traits, long when, ulong tie)
