@@ -48,6 +48,7 @@ public static class TandemHost
         services.AddSingleton<UnifySettings>();
         services.AddSingleton<ProfileProcessor>();
         services.AddHostedService(sp => sp.GetRequiredService<ProfileProcessor>());
+        services.AddSingleton<UnifyMetrics>();
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ExplainBadRequest);
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         // A client's malformed parameter is answered with a problem; it is not a server error to log.
@@ -57,13 +58,14 @@ public static class TandemHost
             .AddCheck<IngestLogHealthCheck>("ingest-log", tags: ["ready"])
             .AddCheck<ProcessorHealthCheck>("profile-processor", tags: ["ready"]);
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(CollectMetrics.MeterName)
+            .AddMeter(CollectMetrics.MeterName, UnifyMetrics.MeterName)
             .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter());
 
         var app = builder.Build();
         app.Services.GetRequiredService<Workspace>().EnsureCreated();
         app.Services.GetRequiredService<CollectMetrics>(); // instruments exist from the first scrape, not the first event
+        app.Services.GetRequiredService<UnifyMetrics>();
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();

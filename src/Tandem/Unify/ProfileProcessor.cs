@@ -24,6 +24,9 @@ public sealed record ProcessorOptions
     public TimeSpan ExpireEvery { get; init; } = TimeSpan.FromMinutes(1);
 }
 
+/// <summary>Counts of the profile state, for metrics.</summary>
+internal sealed record ProcessorStats(int Profiles, int Identifiers, long Merges, long Unattributed);
+
 /// <summary>
 /// The processor: reads the ingest log in sequence order from where it stopped, and applies each
 /// event to the <see cref="ProfileEngine"/>. One loop owns all writes; readers (the Profile API)
@@ -72,6 +75,9 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     public bool Loaded => _loaded;
 
     public Exception? Fault => _fault;
+
+    /// <summary>Counts as of the last applied chunk; read without the lock (for metrics).</summary>
+    public ProcessorStats Stats { get; private set; } = new(0, 0, 0, 0);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -291,6 +297,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             }
 
             Interlocked.Exchange(ref _position, entries[end - 1].Seq);
+            Stats = new ProcessorStats(_engine.ProfileCount, _engine.IdentifierCount, _engine.MergeCount, _engine.EventsUnattributed);
             Interlocked.Exchange(ref _progressed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
 

@@ -21,10 +21,15 @@ public sealed class MetricsTests
         Assert.Equal(HttpStatusCode.OK, (await server.Http.GetAsync(server.Url("/health/ready"))).StatusCode);
 
         await server.CollectAsync("/v1/batch", """{"batch":[{"type":"track","userId":"u","event":"E","messageId":"same"},{"type":"track","userId":"u","event":"E","messageId":"same"},{"type":"track","event":"NoId"}]}""");
+        await server.CaughtUpAsync();
         var metrics = await server.Http.GetStringAsync(server.Url("/metrics"));
         Assert.Matches(@"tandem_collect_received_total\{[^}]*\} 1\b", metrics);
         Assert.Matches(@"tandem_collect_deduplicated_total\{[^}]*\} 1\b", metrics);
         Assert.Matches(@"tandem_collect_refused_total\{[^}]*reason=""missing_identity""[^}]*\} 1\b", metrics);
         Assert.Matches(@"tandem_log_head\{[^}]*\} 1\b", metrics);
+        Assert.Matches(@"tandem_profiles_count\{[^}]*\} 1\b", metrics);
+        Assert.Matches(@"tandem_profiles_identifiers\{[^}]*\} 1\b", metrics);
+        Assert.Matches(@"tandem_profiles_position\{[^}]*\} 1\b", metrics);
+        Assert.Matches(@"tandem_log_lag\{[^}]*consumer=""profiles""[^}]*\} 0\b", metrics);
     }
 }

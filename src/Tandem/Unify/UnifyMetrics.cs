@@ -1,0 +1,22 @@
+using System.Diagnostics.Metrics;
+
+namespace Tandem.Unify;
+
+/// <summary>The processor's OpenTelemetry instruments, exported at <c>/metrics</c> beside the collector's.</summary>
+internal sealed class UnifyMetrics : IDisposable
+{
+    public const string MeterName = "Tandem.Unify";
+    private readonly Meter _meter;
+
+    public UnifyMetrics(IMeterFactory meters, ProfileProcessor processor)
+    {
+        _meter = meters.Create(MeterName);
+        _meter.CreateObservableGauge("tandem.profiles.position", () => processor.Position, "{event}", "Log sequence number the profile processor has applied up to");
+        _meter.CreateObservableGauge("tandem.profiles.count", () => processor.Stats.Profiles, "{profile}", "Customer profiles");
+        _meter.CreateObservableGauge("tandem.profiles.identifiers", () => processor.Stats.Identifiers, "{identifier}", "Identifiers linked to profiles");
+        _meter.CreateObservableCounter("tandem.profiles.merges", () => processor.Stats.Merges, "{merge}", "Profiles merged into another");
+        _meter.CreateObservableCounter("tandem.profiles.unattributed", () => processor.Stats.Unattributed, "{event}", "Events with no usable identifier");
+    }
+
+    public void Dispose() => _meter.Dispose();
+}
