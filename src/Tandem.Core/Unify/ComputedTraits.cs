@@ -53,6 +53,19 @@ public sealed record ComputedTraitDefinition(
     IReadOnlyList<PropertyCondition>? Where = null,
     TimeSpan? Window = null)
 {
+    /// <summary>Value equality, conditions compared item by item (a record compares lists by reference).</summary>
+    public bool Equals(ComputedTraitDefinition? other) =>
+        other is not null && Name == other.Name && Aggregation == other.Aggregation && Type == other.Type && Event == other.Event
+        && Property == other.Property && Window == other.Window && (Where ?? []).SequenceEqual(other.Where ?? []);
+
+    public override int GetHashCode() => HashCode.Combine(Name, Aggregation, Type, Event, Property, Window, (Where ?? []).Count);
+
+    internal bool NeedsJson => Aggregation is Aggregation.First or Aggregation.Last or Aggregation.MostFrequent or Aggregation.UniqueCount or Aggregation.UniqueList;
+
+    internal bool NeedsFrequencies => Aggregation is Aggregation.MostFrequent or Aggregation.UniqueCount or Aggregation.UniqueList;
+
+    internal bool NeedsNumber => Aggregation is Aggregation.Sum or Aggregation.Min or Aggregation.Max or Aggregation.Avg;
+
     /// <summary>Null when the definition is usable; else what to fix.</summary>
     public string? Problem()
     {
@@ -108,11 +121,13 @@ public sealed class ComputedState
             TimestampMs > other.TimestampMs || (TimestampMs == other.TimestampMs && Tie > other.Tie);
     }
 
-    internal void Add(Observation o, bool windowed)
+    /// <summary>Adds a matching event. Windowed traits first drop what is older than <paramref name="staleBeforeMs"/>.</summary>
+    internal void Add(Observation o, bool windowed, bool frequencies, long staleBeforeMs = long.MinValue)
     {
         if (windowed)
         {
             var list = Window ??= [];
+            Expire(staleBeforeMs);
             var i = list.Count;
             while (i > 0 && list[i - 1].IsAfter(o))
             {
@@ -123,10 +138,10 @@ public sealed class ComputedState
             return;
         }
 
-        Fold(o);
+        Fold(o, frequencies);
     }
 
-    private void Fold(Observation o)
+    private void Fold(Observation o, bool frequencies)
     {
         Count++;
         if (o.Number is { } n)
@@ -147,20 +162,20 @@ public sealed class ComputedState
             Last = o;
         }
 
-        if (o.Json is { } json)
+        if (frequencies && o.Json is { } json)
         {
             Frequencies ??= new(StringComparer.Ordinal);
             Frequencies[json] = Frequencies.GetValueOrDefault(json) + 1;
         }
     }
 
-    internal void Absorb(ComputedState other)
+    internal void Absorb(ComputedState other, long staleBeforeMs)
     {
         if (other.Window is { } window)
         {
             foreach (var o in window)
             {
-                Add(o, windowed: true);
+                Add(o, windowed: true, frequencies: false, staleBeforeMs);
             }
 
             return;
@@ -229,7 +244,7 @@ public sealed class ComputedState
             {
                 if (o.TimestampMs >= from && o.TimestampMs <= nowMs)
                 {
-                    state.Fold(o);
+                    state.Fold(o, definition.NeedsFrequencies);
                 }
             }
         }
@@ -253,12 +268,63 @@ public sealed class ComputedState
     }
 }
 
+/// <summary>A definition prepared for the hot path: property paths split, condition values parsed once.</summary>
+internal sealed class CompiledTrait
+{
+    public CompiledTrait(ComputedTraitDefinition definition)
+    {
+        Definition = definition;
+        Path = definition.Property?.Split('.');
+        Conditions = [.. (definition.Where ?? []).Select(c => new CompiledCondition(c))];
+        WindowMs = definition.Window is { } w ? (long)w.TotalMilliseconds : null;
+    }
+
+    public ComputedTraitDefinition Definition { get; }
+
+    public string[]? Path { get; }
+
+    public CompiledCondition[] Conditions { get; }
+
+    public long? WindowMs { get; }
+
+    /// <summary>Event times before this can never be inside the window again, given the log's clock (none, for all-time traits).</summary>
+    public long StaleBefore(long clock) => WindowMs is { } w && clock != long.MinValue ? clock - w : long.MinValue;
+}
+
+/// <summary>A condition with its path split and its value parsed: a number, a text, or absent.</summary>
+internal sealed class CompiledCondition
+{
+    public CompiledCondition(PropertyCondition condition)
+    {
+        Operator = condition.Operator;
+        Path = condition.Property.Split('.');
+        if (condition.Value is { } raw)
+        {
+            using var document = JsonDocument.Parse(raw);
+            var value = document.RootElement;
+            Number = value.ValueKind == JsonValueKind.Number && ExactNumber.TryParse(JsonMarshal.GetRawUtf8Value(value), out var n) ? n : null;
+            Text = value.ValueKind == JsonValueKind.String ? value.GetString() : value.GetRawText();
+        }
+    }
+
+    public ConditionOperator Operator { get; }
+
+    public string[] Path { get; }
+
+    public ExactNumber? Number { get; }
+
+    public string? Text { get; }
+}
+
 public sealed partial class ProfileEngine
 {
-    private readonly List<ComputedTraitDefinition?> _computed = [];
+    private readonly List<CompiledTrait?> _computed = [];
 
-    /// <summary>The computed traits in force, by name.</summary>
-    public IEnumerable<ComputedTraitDefinition> ComputedTraits => _computed.OfType<ComputedTraitDefinition>();
+    /// <summary>The newest <c>receivedAt</c> applied: the log's own clock, so pruning is the same in every replay.</summary>
+    public long LogClockMs { get; private set; } = long.MinValue;
+
+    /// <summary>The computed traits in force.</summary>
+    public IEnumerable<ComputedTraitDefinition> ComputedTraits => _computed.OfType<CompiledTrait>().Select(c => c.Definition);
 
     /// <summary>
     /// Starts computing a trait. <paramref name="history"/> must be the events already applied (the log up
@@ -286,15 +352,16 @@ public sealed partial class ProfileEngine
         }
 
         RemoveComputedTrait(definition.Name);
+        var compiled = new CompiledTrait(definition);
         var slot = _computed.IndexOf(null);
         if (slot < 0)
         {
             slot = _computed.Count;
-            _computed.Add(definition);
+            _computed.Add(compiled);
         }
         else
         {
-            _computed[slot] = definition;
+            _computed[slot] = compiled;
         }
 
         var owners = new Dictionary<long, Profile>();
@@ -306,23 +373,25 @@ public sealed partial class ProfileEngine
             }
         }
 
-        return new ComputedBackfill(slot, definition, owners, Position);
+        return new ComputedBackfill(slot, compiled, owners, Position, LogClockMs);
     }
 
     /// <summary>Folds past events into a newly defined computed trait; each event once, to the profile it resolved to.</summary>
     public sealed class ComputedBackfill
     {
         private readonly int _slot;
-        private readonly ComputedTraitDefinition _definition;
+        private readonly CompiledTrait _trait;
         private readonly Dictionary<long, Profile> _owners;
         private readonly long _upTo;
+        private readonly long _clock;
 
-        internal ComputedBackfill(int slot, ComputedTraitDefinition definition, Dictionary<long, Profile> owners, long upTo)
+        internal ComputedBackfill(int slot, CompiledTrait trait, Dictionary<long, Profile> owners, long upTo, long clock)
         {
             _slot = slot;
-            _definition = definition;
+            _trait = trait;
             _owners = owners;
             _upTo = upTo;
+            _clock = clock;
         }
 
         public void Apply(long seq, byte[] payload)
@@ -334,13 +403,13 @@ public sealed partial class ProfileEngine
 
             using var document = JsonDocument.Parse(payload);
             var facts = EventFacts.Read(document.RootElement);
-            Observe(profile, _slot, _definition, document.RootElement, facts, facts.TimestampMs, Tie(facts.MessageId));
+            Observe(profile, _slot, _trait, document.RootElement, facts, facts.TimestampMs, Tie(facts.MessageId), _clock);
         }
     }
 
     public bool RemoveComputedTrait(string name)
     {
-        var slot = _computed.FindIndex(d => d?.Name == name);
+        var slot = _computed.FindIndex(d => d?.Definition.Name == name);
         if (slot < 0)
         {
             return false;
@@ -364,54 +433,30 @@ public sealed partial class ProfileEngine
         var nowMs = now.ToUnixTimeMilliseconds();
         for (var slot = 0; slot < _computed.Count; slot++)
         {
-            if (_computed[slot] is not { } definition)
+            if (_computed[slot] is not { } trait)
             {
                 continue;
             }
 
             var state = profile.Computed is { } states && slot < states.Length ? states[slot] : null;
-            yield return (definition.Name, (state ?? new ComputedState()).Evaluate(definition, nowMs));
+            yield return (trait.Definition.Name, (state ?? new ComputedState()).Evaluate(trait.Definition, nowMs));
         }
-    }
-
-    /// <summary>Drops windowed observations the clock has moved past, so memory follows the window; returns how many.</summary>
-    public long ExpireWindows(DateTimeOffset now)
-    {
-        var nowMs = now.ToUnixTimeMilliseconds();
-        long dropped = 0;
-        for (var slot = 0; slot < _computed.Count; slot++)
-        {
-            if (_computed[slot] is not { Window: { } window })
-            {
-                continue;
-            }
-
-            var from = nowMs - (long)window.TotalMilliseconds;
-            foreach (var profile in _profiles.Values)
-            {
-                if (profile.Computed is { } states && slot < states.Length && states[slot] is { } state)
-                {
-                    dropped += state.Expire(from);
-                }
-            }
-        }
-
-        return dropped;
     }
 
     private void ApplyComputed(Profile profile, JsonElement root, in EventFacts facts, long when, ulong tie)
     {
         for (var slot = 0; slot < _computed.Count; slot++)
         {
-            if (_computed[slot] is { } definition)
+            if (_computed[slot] is { } trait)
             {
-                Observe(profile, slot, definition, root, facts, when, tie);
+                Observe(profile, slot, trait, root, facts, when, tie, LogClockMs);
             }
         }
     }
 
-    private static void Observe(Profile profile, int slot, ComputedTraitDefinition definition, JsonElement root, in EventFacts facts, long when, ulong tie)
+    private static void Observe(Profile profile, int slot, CompiledTrait trait, JsonElement root, in EventFacts facts, long when, ulong tie, long clock)
     {
+        var definition = trait.Definition;
         if (facts.Type != definition.Type
             || (definition.Type == MessageType.Track && definition.Event != "*" && !string.Equals(definition.Event, facts.EventName, StringComparison.Ordinal)))
         {
@@ -419,9 +464,9 @@ public sealed partial class ProfileEngine
         }
 
         var properties = root.TryGetProperty("properties"u8, out var p) && p.ValueKind == JsonValueKind.Object ? p : default;
-        foreach (var condition in definition.Where ?? [])
+        foreach (var condition in trait.Conditions)
         {
-            if (!Holds(condition, Find(properties, condition.Property)))
+            if (!Holds(condition, Find(properties, condition.Path)))
             {
                 return;
             }
@@ -429,19 +474,33 @@ public sealed partial class ProfileEngine
 
         string? json = null;
         ExactNumber? number = null;
-        if (definition.Property is { } property)
+        if (trait.Path is { } path)
         {
-            if (Find(properties, property) is not { } value || value.ValueKind == JsonValueKind.Null)
+            if (Find(properties, path) is not { } value || value.ValueKind == JsonValueKind.Null)
             {
                 return;
             }
 
-            json = Encoding.UTF8.GetString(JsonMarshal.GetRawUtf8Value(value));
-            number = value.ValueKind == JsonValueKind.Number && ExactNumber.TryParse(JsonMarshal.GetRawUtf8Value(value), out var exact) ? exact : null;
-            if (definition.Aggregation is Aggregation.Sum or Aggregation.Min or Aggregation.Max or Aggregation.Avg && number is null)
+            if (definition.NeedsNumber)
             {
-                return;
+                if (value.ValueKind != JsonValueKind.Number || !ExactNumber.TryParse(JsonMarshal.GetRawUtf8Value(value), out var exact))
+                {
+                    return;
+                }
+
+                number = exact;
             }
+
+            if (definition.NeedsJson)
+            {
+                json = Encoding.UTF8.GetString(JsonMarshal.GetRawUtf8Value(value));
+            }
+        }
+
+        var staleBefore = trait.StaleBefore(clock);
+        if (when < staleBefore)
+        {
+            return; // already outside the window by the log's clock: it could never count again
         }
 
         var states = profile.Computed;
@@ -451,10 +510,11 @@ public sealed partial class ProfileEngine
             profile.Computed = states;
         }
 
-        (states[slot] ??= new ComputedState()).Add(new ComputedState.Observation(when, tie, json, number), definition.Window is not null);
+        (states[slot] ??= new ComputedState()).Add(new ComputedState.Observation(when, tie, json, number), trait.WindowMs is not null,
+            definition.NeedsFrequencies, staleBefore);
     }
 
-    private static void MergeComputed(Profile survivor, Profile absorbed)
+    private void MergeComputed(Profile survivor, Profile absorbed)
     {
         if (absorbed.Computed is not { } theirs)
         {
@@ -474,7 +534,7 @@ public sealed partial class ProfileEngine
             {
                 if (ours[slot] is { } mine)
                 {
-                    mine.Absorb(state);
+                    mine.Absorb(state, _computed[slot]?.StaleBefore(LogClockMs) ?? long.MinValue);
                 }
                 else
                 {
@@ -484,7 +544,7 @@ public sealed partial class ProfileEngine
         }
     }
 
-    private static JsonElement? Find(JsonElement properties, string path)
+    private static JsonElement? Find(JsonElement properties, string[] path)
     {
         if (properties.ValueKind != JsonValueKind.Object)
         {
@@ -492,7 +552,7 @@ public sealed partial class ProfileEngine
         }
 
         var current = properties;
-        foreach (var part in path.Split('.'))
+        foreach (var part in path)
         {
             if (current.ValueKind != JsonValueKind.Object || !current.TryGetProperty(part, out current))
             {
@@ -503,7 +563,7 @@ public sealed partial class ProfileEngine
         return current;
     }
 
-    private static bool Holds(PropertyCondition condition, JsonElement? found)
+    private static bool Holds(CompiledCondition condition, JsonElement? found)
     {
         if (condition.Operator == ConditionOperator.Exists)
         {
@@ -520,12 +580,10 @@ public sealed partial class ProfileEngine
             return condition.Operator == ConditionOperator.NotEquals;
         }
 
-        using var expected = JsonDocument.Parse(condition.Value!);
-        var want = expected.RootElement;
-        if (value.ValueKind == JsonValueKind.Number && want.ValueKind == JsonValueKind.Number
-            && value.TryGetDecimal(out var a) && want.TryGetDecimal(out var b))
+        if (value.ValueKind == JsonValueKind.Number && condition.Number is { } want
+            && ExactNumber.TryParse(JsonMarshal.GetRawUtf8Value(value), out var actual))
         {
-            var c = a.CompareTo(b);
+            var c = actual.CompareTo(want);
             return condition.Operator switch
             {
                 ConditionOperator.Equals => c == 0,
@@ -539,7 +597,7 @@ public sealed partial class ProfileEngine
         }
 
         var actualText = value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
-        var wantText = want.ValueKind == JsonValueKind.String ? want.GetString()! : want.GetRawText();
+        var wantText = condition.Text ?? "";
         var cmp = string.CompareOrdinal(actualText, wantText);
         return condition.Operator switch
         {

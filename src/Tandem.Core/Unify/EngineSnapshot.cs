@@ -24,22 +24,23 @@ public sealed partial class ProfileEngine
         w.Write(EventsUnattributed);
         w.Write(MergeCount);
         w.Write(_nextNumber);
+        w.Write(LogClockMs);
 
-        w.Write(_computed.Count);
-        foreach (var definition in _computed)
+        // Computed traits by name, without the gaps removals leave, so that the same definitions always
+        // write the same bytes whatever order they were defined in.
+        var slots = Enumerable.Range(0, _computed.Count).Where(i => _computed[i] is not null)
+            .OrderBy(i => _computed[i]!.Definition.Name, StringComparer.Ordinal).ToArray();
+        w.Write(slots.Length);
+        foreach (var slot in slots)
         {
-            w.Write(definition is not null);
-            if (definition is not null)
-            {
-                WriteDefinition(w, definition);
-            }
+            WriteDefinition(w, _computed[slot]!.Definition);
         }
 
         var profiles = _profiles.Values.OrderBy(p => p.Number).ToList();
         w.Write(profiles.Count);
         foreach (var p in profiles)
         {
-            WriteProfile(w, p);
+            WriteProfile(w, p, slots);
         }
 
         var accounts = _accounts.Values.OrderBy(a => a.GroupId, StringComparer.Ordinal).ToList();
@@ -70,11 +71,12 @@ public sealed partial class ProfileEngine
             MergeCount = r.ReadInt64(),
         };
         engine._nextNumber = r.ReadInt64();
+        engine.LogClockMs = r.ReadInt64();
 
         var definitions = r.ReadInt32();
         for (var i = 0; i < definitions; i++)
         {
-            engine._computed.Add(r.ReadBoolean() ? ReadDefinition(r) : null);
+            engine._computed.Add(new CompiledTrait(ReadDefinition(r)));
         }
 
         var profiles = r.ReadInt32();
@@ -113,7 +115,7 @@ public sealed partial class ProfileEngine
         return engine;
     }
 
-    private static void WriteProfile(BinaryWriter w, Profile p)
+    private void WriteProfile(BinaryWriter w, Profile p, int[] slots)
     {
         w.Write(p.Number);
         w.Write(p.Id);
@@ -125,8 +127,8 @@ public sealed partial class ProfileEngine
             w.Write(count);
         }
 
-        w.Write(p.CountsBySource.Count);
-        foreach (var (source, count) in p.CountsBySource.OrderBy(kv => kv.Key))
+        w.Write(p.CountsBySource.Length);
+        foreach (var (source, count) in p.CountsBySource)
         {
             w.Write(source);
             w.Write(count);
@@ -139,6 +141,7 @@ public sealed partial class ProfileEngine
             w.Write(l.FirstSeenMs);
             w.Write(l.SourceKey);
             w.Write(l.Seq);
+            w.Write(l.Tie);
         }
 
         WriteTraits(w, p.Traits);
@@ -179,13 +182,15 @@ public sealed partial class ProfileEngine
             w.Write(d.Reason);
         }
 
-        w.Write(p.Computed?.Length ?? 0);
-        foreach (var state in p.Computed ?? [])
+        var computed = p.Computed is { } states && slots.Any(slot => slot < states.Length && states[slot] is not null) ? states : null;
+        w.Write(computed is null ? 0 : slots.Length);
+        foreach (var slot in computed is null ? [] : slots)
         {
+            var state = slot < computed!.Length ? computed[slot] : null;
             w.Write(state is not null);
             if (state is not null)
             {
-                WriteState(w, state);
+                WriteState(w, state, _computed[slot]!.StaleBefore(LogClockMs));
             }
         }
     }
@@ -206,16 +211,17 @@ public sealed partial class ProfileEngine
         var sources = r.ReadInt32();
         for (var i = 0; i < sources; i++)
         {
-            p.CountsBySource[r.ReadInt32()] = r.ReadInt64();
+            p.CountSource(r.ReadInt32(), r.ReadInt64());
         }
 
         var identifiers = r.ReadInt32();
         for (var i = 0; i < identifiers; i++)
         {
-            p.IdentifierList.Add(new LinkedIdentifier(ReadIdentifier(r), r.ReadInt64(), r.ReadInt32(), r.ReadInt64()));
+            p.IdentifierList.Add(new LinkedIdentifier(ReadIdentifier(r), r.ReadInt64(), r.ReadInt32(), r.ReadInt64(), r.ReadUInt64()));
         }
 
         ReadTraits(r, p.Traits);
+        p.Traits.Trim();
 
         var events = r.ReadInt32();
         p.EventSeqs = new List<long>(events);
@@ -280,7 +286,7 @@ public sealed partial class ProfileEngine
             var key = Intern(r.ReadString());
             var ts = r.ReadInt64();
             var tie = r.ReadUInt64();
-            bag.Offer(key, new TraitValue(ts, tie, r.ReadBytes(r.ReadInt32())));
+            bag.Offer(key, new TraitValue(ts, tie, _values.Get(r.ReadBytes(r.ReadInt32()))));
         }
     }
 
@@ -376,7 +382,8 @@ public sealed partial class ProfileEngine
             property.Length == 0 ? null : property, where, window < 0 ? null : TimeSpan.FromTicks(window));
     }
 
-    private static void WriteState(BinaryWriter w, ComputedState s)
+    /// <summary>Writes a state; window entries older than <paramref name="staleBeforeMs"/> are left out (no read can count them).</summary>
+    private static void WriteState(BinaryWriter w, ComputedState s, long staleBeforeMs)
     {
         w.Write(s.Count);
         w.Write(s.NumericCount);
@@ -392,8 +399,9 @@ public sealed partial class ProfileEngine
             w.Write(count);
         }
 
-        w.Write(s.Window?.Count ?? -1);
-        foreach (var o in s.Window ?? [])
+        var window = s.Window?.Where(o => o.TimestampMs >= staleBeforeMs).ToList();
+        w.Write(window?.Count ?? -1);
+        foreach (var o in window ?? [])
         {
             WriteObservation(w, o);
         }

@@ -24,7 +24,7 @@ public readonly record struct ExactNumber(BigInteger Unscaled, int Scale) : ICom
         var e = text.IndexOfAny(['e', 'E']);
         if (e >= 0)
         {
-            if (!int.TryParse(text.AsSpan(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out exponent) || Math.Abs(exponent) > MaxScale)
+            if (!int.TryParse(text.AsSpan(e + 1), NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out exponent) || exponent is < -MaxScale or > MaxScale)
             {
                 return false;
             }

@@ -2,8 +2,14 @@ using Tandem.Collect;
 
 namespace Tandem.Unify;
 
-/// <summary>An identifier held by a profile, with when and where it was first seen.</summary>
-public sealed record LinkedIdentifier(Identifier Identifier, long FirstSeenMs, int SourceKey, long Seq);
+/// <summary>
+/// An identifier held by a profile, with when and where it was first seen: the earliest event time
+/// it came with (equal times settled by the messageId hash <see cref="Tie"/>, so arrival order never matters).
+/// </summary>
+public readonly record struct LinkedIdentifier(Identifier Identifier, long FirstSeenMs, int SourceKey, long Seq, ulong Tie)
+{
+    public bool SeenBefore(long timestampMs, ulong tie) => FirstSeenMs < timestampMs || (FirstSeenMs == timestampMs && Tie <= tie);
+}
 
 /// <summary>
 /// A trait as kept: its raw JSON value and the event time it was set at. The newest
@@ -16,11 +22,13 @@ public readonly record struct TraitValue(long TimestampMs, ulong Tie, byte[] Jso
         TimestampMs > other.TimestampMs || (TimestampMs == other.TimestampMs && Tie > other.Tie);
 }
 
-/// <summary>Traits kept last-write-wins by event time, per top-level key. Small and flat: profiles hold a handful.</summary>
+/// <summary>
+/// Traits kept last-write-wins by event time, per top-level key. Small and flat: profiles hold a
+/// handful, in one exactly sized array (memory per profile matters at millions of profiles).
+/// </summary>
 public sealed class TraitBag
 {
-    private string[] _keys = [];
-    private TraitValue[] _values = [];
+    private Entry[] _entries = [];
 
     public int Count { get; private set; }
 
@@ -28,15 +36,24 @@ public sealed class TraitBag
     {
         for (var i = 0; i < Count; i++)
         {
-            yield return (_keys[i], _values[i]);
+            yield return (_entries[i].Key, _entries[i].Value);
         }
     }
 
     public bool TryGet(string key, out TraitValue value)
     {
         var i = IndexOf(key);
-        value = i >= 0 ? _values[i] : default;
+        value = i >= 0 ? _entries[i].Value : default;
         return i >= 0;
+    }
+
+    /// <summary>Makes room for <paramref name="more"/> new keys at once, so one identify grows the array once.</summary>
+    public void Reserve(int more)
+    {
+        if (Count + more > _entries.Length)
+        {
+            Array.Resize(ref _entries, Count + more);
+        }
     }
 
     /// <summary>Sets the trait if the value is newer than the one held; says whether it changed.</summary>
@@ -45,33 +62,39 @@ public sealed class TraitBag
         var i = IndexOf(key);
         if (i >= 0)
         {
-            if (!value.IsNewerThan(_values[i]))
+            if (!value.IsNewerThan(_entries[i].Value))
             {
                 return false;
             }
 
-            _values[i] = value;
+            _entries[i].Value = value;
             return true;
         }
 
-        if (Count == _keys.Length)
+        if (Count == _entries.Length)
         {
-            var size = Math.Max(4, Count * 2);
-            Array.Resize(ref _keys, size);
-            Array.Resize(ref _values, size);
+            Array.Resize(ref _entries, Count < 8 ? Count + 1 : Count * 2);
         }
 
-        _keys[Count] = key;
-        _values[Count] = value;
-        Count++;
+        _entries[Count++] = new Entry { Key = key, Value = value };
         return true;
     }
 
     public void OfferAll(TraitBag other)
     {
+        Reserve(other.Count);
         for (var i = 0; i < other.Count; i++)
         {
-            Offer(other._keys[i], other._values[i]);
+            Offer(other._entries[i].Key, other._entries[i].Value);
+        }
+    }
+
+    /// <summary>Gives back unused slots (after a merge reserved for the worst case).</summary>
+    public void Trim()
+    {
+        if (Count < _entries.Length)
+        {
+            Array.Resize(ref _entries, Count);
         }
     }
 
@@ -79,13 +102,19 @@ public sealed class TraitBag
     {
         for (var i = 0; i < Count; i++)
         {
-            if (string.Equals(_keys[i], key, StringComparison.Ordinal))
+            if (ReferenceEquals(_entries[i].Key, key) || string.Equals(_entries[i].Key, key, StringComparison.Ordinal))
             {
                 return i;
             }
         }
 
         return -1;
+    }
+
+    private struct Entry
+    {
+        public string Key;
+        public TraitValue Value;
     }
 }
 
@@ -156,7 +185,8 @@ public sealed class Profile
 
     internal long[] CountsByType { get; } = new long[6];
 
-    internal Dictionary<int, long> CountsBySource { get; } = new(2);
+    /// <summary>Events per source key: a tiny array rather than a dictionary (a profile sees a few sources).</summary>
+    internal (int Source, long Count)[] CountsBySource { get; set; } = [];
 
     /// <summary>Sequence numbers of this profile's events in the log, ascending.</summary>
     internal List<long> EventSeqs { get; set; } = new(4);
@@ -198,7 +228,33 @@ public sealed class Profile
 
     public long CountOf(MessageType type) => CountsByType[(int)type];
 
-    public IReadOnlyDictionary<int, long> EventsBySource => CountsBySource;
+    public IReadOnlyDictionary<int, long> EventsBySource => CountsBySource.ToDictionary(c => c.Source, c => c.Count);
+
+    internal void CountSource(int source, long count)
+    {
+        var counts = CountsBySource;
+        for (var i = 0; i < counts.Length; i++)
+        {
+            if (counts[i].Source == source)
+            {
+                counts[i].Count += count;
+                return;
+            }
+        }
+
+        // Kept sorted by source key, so the snapshot needs no sort and replays write the same bytes.
+        var at = 0;
+        while (at < counts.Length && counts[at].Source < source)
+        {
+            at++;
+        }
+
+        var grown = new (int, long)[counts.Length + 1];
+        Array.Copy(counts, grown, at);
+        grown[at] = (source, count);
+        Array.Copy(counts, at, grown, at + 1, counts.Length - at);
+        CountsBySource = grown;
+    }
 
     internal int CountOfType(string type)
     {

@@ -34,6 +34,7 @@ public sealed partial class ProfileEngine
     private readonly Dictionary<long, Profile> _profiles = [];
     private readonly List<Identifier> _eventIds = new(8);
     private readonly List<Profile> _awaitingId = [];
+    private readonly ValuePool _values = new();
     private long _nextNumber = 1;
 
     public ProfileEngine(IdentityRules? rules = null)
@@ -65,6 +66,25 @@ public sealed partial class ProfileEngine
     /// <summary>Every live profile, oldest first.</summary>
     public IEnumerable<Profile> Profiles => _profiles.Values.OrderBy(p => p.Number);
 
+    /// <summary>The oldest <paramref name="max"/> profiles that match, without sorting every profile.</summary>
+    public IReadOnlyList<Profile> FindProfiles(Func<Profile, bool> match, int max)
+    {
+        var oldest = new PriorityQueue<Profile, long>(max + 1, Comparer<long>.Create((a, b) => b.CompareTo(a)));
+        foreach (var profile in _profiles.Values)
+        {
+            if ((oldest.Count < max || profile.Number < oldest.Peek().Number) && match(profile))
+            {
+                oldest.Enqueue(profile, profile.Number);
+                if (oldest.Count > max)
+                {
+                    oldest.Dequeue();
+                }
+            }
+        }
+
+        return [.. oldest.UnorderedItems.Select(x => x.Element).OrderBy(p => p.Number)];
+    }
+
     public Profile? Find(Identifier identifier) => _index.GetValueOrDefault(identifier);
 
     /// <summary>A profile by its id, or by the id of a profile that was merged into it.</summary>
@@ -82,6 +102,7 @@ public sealed partial class ProfileEngine
         var facts = EventFacts.Read(root);
         Position = seq;
         EventsApplied++;
+        LogClockMs = Math.Max(LogClockMs, facts.ReceivedAtMs);
 
         _eventIds.Clear();
         CollectIdentifiers(root, facts);
@@ -110,11 +131,11 @@ public sealed partial class ProfileEngine
                 target = owner ?? NewProfile(seq);
                 if (owner is null)
                 {
-                    Link(target, id, when, sourceKey, seq);
+                    Link(target, id, when, sourceKey, seq, tie);
                 }
                 else
                 {
-                    EarlierSighting(target, id, when, sourceKey, seq);
+                    EarlierSighting(target, id, when, sourceKey, seq, tie);
                 }
 
                 continue;
@@ -122,7 +143,7 @@ public sealed partial class ProfileEngine
 
             if (owner == target)
             {
-                EarlierSighting(target, id, when, sourceKey, seq);
+                EarlierSighting(target, id, when, sourceKey, seq, tie);
                 continue;
             }
 
@@ -130,7 +151,7 @@ public sealed partial class ProfileEngine
             {
                 if (target.CountOfType(id.Type) < Rules.Limit(id.Type))
                 {
-                    Link(target, id, when, sourceKey, seq);
+                    Link(target, id, when, sourceKey, seq, tie);
                 }
                 else
                 {
@@ -162,22 +183,24 @@ public sealed partial class ProfileEngine
             }
 
             target = Merge(target, owner, id, rule, seq, facts, sourceKey);
+            EarlierSighting(target, id, when, sourceKey, seq, tie);
         }
 
         var profile = target!;
         if (profile.Number == 0)
         {
             Register(profile);
-            foreach (var other in _awaitingId)
+        }
+
+        // Links declined against this event's new profile can name the profile it ended in.
+        foreach (var other in _awaitingId)
+        {
+            var list = other.DeclinedList!;
+            for (var i = 0; i < list.Count; i++)
             {
-                // Links declined against this event's new profile can name it now that it has an id.
-                var list = other.DeclinedList!;
-                for (var i = 0; i < list.Count; i++)
+                if (list[i].Seq == seq && list[i].OtherProfileId is null)
                 {
-                    if (list[i].Seq == seq && list[i].OtherProfileId is null)
-                    {
-                        list[i] = list[i] with { OtherProfileId = profile.Id };
-                    }
+                    list[i] = list[i] with { OtherProfileId = profile.Id };
                 }
             }
         }
@@ -281,23 +304,23 @@ public sealed partial class ProfileEngine
         _byId[profile.Id] = profile;
     }
 
-    private void Link(Profile profile, Identifier id, long when, int sourceKey, long seq)
+    private void Link(Profile profile, Identifier id, long when, int sourceKey, long seq, ulong tie)
     {
-        profile.IdentifierList.Add(new LinkedIdentifier(id, when, sourceKey, seq));
+        profile.IdentifierList.Add(new LinkedIdentifier(id, when, sourceKey, seq, tie));
         _index[id] = profile;
     }
 
     /// <summary>An identifier's first sighting is the earliest event time it was seen at, whatever the arrival order.</summary>
-    private static void EarlierSighting(Profile profile, Identifier id, long when, int sourceKey, long seq)
+    private static void EarlierSighting(Profile profile, Identifier id, long when, int sourceKey, long seq, ulong tie)
     {
         var list = profile.IdentifierList;
         for (var i = 0; i < list.Count; i++)
         {
             if (list[i].Identifier == id)
             {
-                if (when < list[i].FirstSeenMs)
+                if (!list[i].SeenBefore(when, tie))
                 {
-                    list[i] = new LinkedIdentifier(id, when, sourceKey, seq);
+                    list[i] = new LinkedIdentifier(id, when, sourceKey, seq, tie);
                 }
 
                 return;
@@ -348,6 +371,7 @@ public sealed partial class ProfileEngine
         }
 
         survivor.Traits.OfferAll(absorbed.Traits);
+        survivor.Traits.Trim();
         survivor.FirstSeenMs = Math.Min(survivor.FirstSeenMs, absorbed.FirstSeenMs);
         survivor.LastSeenMs = Math.Max(survivor.LastSeenMs, absorbed.LastSeenMs);
         survivor.CreatedSeq = Math.Min(survivor.CreatedSeq, absorbed.CreatedSeq);
@@ -358,7 +382,7 @@ public sealed partial class ProfileEngine
 
         foreach (var (source, count) in absorbed.CountsBySource)
         {
-            survivor.CountsBySource[source] = survivor.CountsBySource.GetValueOrDefault(source) + count;
+            survivor.CountSource(source, count);
         }
 
         survivor.EventSeqs = MergeSorted(survivor.EventSeqs, absorbed.EventSeqs);
@@ -412,6 +436,22 @@ public sealed partial class ProfileEngine
 
     private static List<long> MergeSorted(List<long> a, List<long> b)
     {
+        if (b.Count == 0)
+        {
+            return a;
+        }
+
+        if (a.Count == 0)
+        {
+            return b;
+        }
+
+        if (a[^1] < b[0])
+        {
+            a.AddRange(b);
+            return a;
+        }
+
         var result = new List<long>(a.Count + b.Count);
         int i = 0, j = 0;
         while (i < a.Count && j < b.Count)
@@ -436,7 +476,7 @@ public sealed partial class ProfileEngine
     {
         profile.EventSeqs.Add(seq);
         profile.CountsByType[(int)facts.Type]++;
-        profile.CountsBySource[sourceKey] = profile.CountsBySource.GetValueOrDefault(sourceKey) + 1;
+        profile.CountSource(sourceKey, 1);
         profile.FirstSeenMs = Math.Min(profile.FirstSeenMs, when);
         profile.LastSeenMs = Math.Max(profile.LastSeenMs, when);
 
@@ -481,6 +521,11 @@ public sealed partial class ProfileEngine
 
     private void OfferTraits(TraitBag bag, JsonElement traits, long when, ulong tie)
     {
+        if (bag.Count == 0)
+        {
+            bag.Reserve(traits.GetPropertyCount());
+        }
+
         foreach (var trait in traits.EnumerateObject())
         {
             var key = Intern(JsonMarshal.GetRawUtf8PropertyName(trait));
@@ -494,11 +539,11 @@ public sealed partial class ProfileEngine
                 }
 
                 // Most updates repeat the value: keep the bytes already held, move only the time.
-                bag.Offer(key, raw.SequenceEqual(held.Json) ? offered : offered with { Json = raw.ToArray() });
+                bag.Offer(key, raw.SequenceEqual(held.Json) ? offered : offered with { Json = _values.Get(raw) });
                 continue;
             }
 
-            bag.Offer(key, new TraitValue(when, tie, raw.ToArray()));
+            bag.Offer(key, new TraitValue(when, tie, _values.Get(raw)));
         }
     }
 
@@ -557,7 +602,8 @@ internal readonly record struct EventFacts(
     string? AnonymousId,
     string? PreviousId,
     string? GroupId,
-    string? EventName)
+    string? EventName,
+    long ReceivedAtMs)
 {
     public static EventFacts Read(JsonElement root)
     {
@@ -578,7 +624,9 @@ internal readonly record struct EventFacts(
             Text(root, "anonymousId"u8),
             Text(root, "previousId"u8),
             Text(root, "groupId"u8),
-            Text(root, "event"u8));
+            Text(root, "event"u8),
+            // Stored events always carry the collector's receivedAt; without one the log clock does not move.
+            root.TryGetProperty("receivedAt"u8, out var ra) && IsoTime.TryParse(ra, out var received) ? received.ToUnixTimeMilliseconds() : long.MinValue);
     }
 
     private static string? Text(JsonElement root, ReadOnlySpan<byte> name) =>

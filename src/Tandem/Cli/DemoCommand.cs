@@ -64,7 +64,7 @@ internal static class DemoCommand
                 keys[name] = registry.GetOrCreate(name).WriteKey;
             }
 
-            await AddIdentifierTypesAsync(app.Services.GetRequiredService<ProfileProcessor>(), app.Services.GetRequiredService<UnifySettings>());
+            await AddIdentifierTypesAsync(app.Services.GetRequiredService<ProfileProcessor>());
 
             var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
             using var http = new HttpClient();
@@ -79,18 +79,10 @@ internal static class DemoCommand
         }
     }
 
-    private static async Task AddIdentifierTypesAsync(ProfileProcessor processor, UnifySettings settings)
-    {
-        var rules = processor.Read(e => e.Rules);
-        if (DemoSources.IdentifierTypes.All(t => rules.Find(t.Name) is not null))
-        {
-            return;
-        }
-
-        rules = new IdentityRules(rules.Types.Concat(DemoSources.IdentifierTypes.Where(t => rules.Find(t.Name) is null)));
-        settings.SaveRules(rules);
-        await processor.ChangeAsync(e => e.Rules = rules);
-    }
+    private static Task AddIdentifierTypesAsync(ProfileProcessor processor) =>
+        processor.ChangeRulesAsync(rules => DemoSources.IdentifierTypes.All(t => rules.Find(t.Name) is not null)
+            ? (null, 0)
+            : (new IdentityRules(rules.Types.Concat(DemoSources.IdentifierTypes.Where(t => rules.Find(t.Name) is null))), 0));
 
     /// <summary>The first bound address, with wildcard hosts replaced by loopback.</summary>
     internal static Uri LocalAddress(WebApplication app)

@@ -14,6 +14,7 @@ internal sealed class ControlStore : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
+    private const int MaxCachedTokens = 10_000;
     private readonly ConcurrentDictionary<string, string> _tokenCache = new(StringComparer.Ordinal);
 
     public ControlStore(string dataDirectory)
@@ -139,7 +140,7 @@ internal sealed class ControlStore : IDisposable
         var hash = HashToken(token);
         if (_tokenCache.TryGetValue(hash, out var cached))
         {
-            return cached;
+            return cached.Length == 0 ? null : cached;
         }
 
         lock (_gate)
@@ -148,11 +149,13 @@ internal sealed class ControlStore : IDisposable
             command.CommandText = "SELECT scopes FROM api_tokens WHERE token_hash = $hash";
             command.Parameters.AddWithValue("$hash", hash);
             var scopes = command.ExecuteScalar() as string;
-            if (scopes is not null)
+            if (_tokenCache.Count > MaxCachedTokens)
             {
-                _tokenCache[hash] = scopes;
+                _tokenCache.Clear(); // a flood of made-up tokens must not grow memory without bound
             }
 
+            // Unknown tokens are remembered too (as ""), so a flood of bad ones costs no database reads.
+            _tokenCache[hash] = scopes ?? "";
             return scopes;
         }
     }

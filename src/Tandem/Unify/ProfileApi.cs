@@ -34,16 +34,18 @@ internal static class ProfileApi
         return Answer(identifier, processor, (engine, profile, w) =>
         {
             w.WriteStartObject("traits"u8);
+            var computed = engine.ComputedValues(profile, time.GetUtcNow()).ToList();
             foreach (var (key, value) in profile.Traits.Entries())
             {
-                if (keep is null || keep.Contains(key))
+                // A computed trait of the same name wins: it is what the admin defined that name to mean.
+                if ((keep is null || keep.Contains(key)) && !computed.Exists(c => c.Name == key))
                 {
                     w.WritePropertyName(key);
                     w.WriteRawValue(value.Json, skipInputValidation: true);
                 }
             }
 
-            foreach (var (name, json) in engine.ComputedValues(profile, time.GetUtcNow()))
+            foreach (var (name, json) in computed)
             {
                 if (keep is null || keep.Contains(name))
                 {
@@ -216,13 +218,17 @@ internal static class ProfileApi
         return TypedResults.Bytes(buffer.WrittenMemory.ToArray(), "application/json");
     }
 
+    internal static IResult Loading() =>
+        Problems.Create(StatusCodes.Status503ServiceUnavailable, "profiles_loading", "Profiles are loading",
+            "Tandem is loading profiles from its snapshot (or rebuilding them from the log); try again in a few seconds.", null,
+            new Dictionary<string, object?> { ["retryAfterSeconds"] = 5 });
+
     /// <summary>Parses <c>type:value</c>, finds the profile and runs <paramref name="read"/> on it under the reader lock.</summary>
     internal static (T Value, IResult? Problem) Resolve<T>(string identifier, ProfileProcessor processor, Func<Unify.ProfileEngine, Profile, T> read)
     {
         if (!processor.Loaded)
         {
-            return (default!, Problems.Create(StatusCodes.Status503ServiceUnavailable, "profiles_loading", "Profiles are loading",
-                "Tandem is loading profiles from its snapshot; try again in a few seconds.", null));
+            return (default!, Loading());
         }
 
         var colon = identifier.IndexOf(':', StringComparison.Ordinal);
@@ -233,7 +239,8 @@ internal static class ProfileApi
         }
 
         var type = identifier[..colon];
-        var value = identifier[(colon + 1)..];
+        // Routing decodes everything in a path segment but %2F; a value may hold a slash.
+        var value = identifier[(colon + 1)..].Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
         var result = processor.Read<(bool Found, bool UnknownType, T? Value)>(engine =>
         {
             Profile? profile;

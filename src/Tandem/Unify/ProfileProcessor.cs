@@ -19,20 +19,17 @@ public sealed record ProcessorOptions
 
     /// <summary>When idle, a snapshot is written if events were applied and this much time passed since the last.</summary>
     public TimeSpan SnapshotEvery { get; init; } = TimeSpan.FromSeconds(30);
-
-    /// <summary>How often windowed computed traits drop what the clock moved past.</summary>
-    public TimeSpan ExpireEvery { get; init; } = TimeSpan.FromMinutes(1);
 }
 
 /// <summary>Counts of the profile state, for metrics.</summary>
-internal sealed record ProcessorStats(int Profiles, int Identifiers, long Merges, long Unattributed);
+internal sealed record ProcessorStats(int Profiles, int Identifiers, long Merges, long Unattributed, long Failed);
 
 /// <summary>
 /// The processor: reads the ingest log in sequence order from where it stopped, and applies each
-/// event to the <see cref="ProfileEngine"/>. One loop owns all writes; readers (the Profile API)
-/// share a reader lock. Restarts load <c>profiles.snapshot</c> and read the log after it, so an
-/// acknowledged event is never missed, and since the engine is deterministic the result is the
-/// same as if the process had never stopped.
+/// event to the <see cref="ProfileEngine"/>. One loop owns all writes, settings changes included;
+/// readers (the Profile API) share a reader lock. Restarts load <c>profiles.snapshot</c> and read the
+/// log after it, so an acknowledged event is never missed, and since the engine is deterministic the
+/// result is the same as if the process had never stopped.
 /// </summary>
 internal sealed partial class ProfileProcessor : IHostedService, IDisposable
 {
@@ -46,13 +43,15 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     private readonly ILogger<ProfileProcessor> _logger;
     private readonly string _snapshotPath;
     private readonly ReaderWriterLockSlim _lock = new();
-    private readonly Channel<Func<ProfileEngine, Task>> _commands = Channel.CreateUnbounded<Func<ProfileEngine, Task>>(new() { SingleReader = true });
+    private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>(new() { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
     private TaskCompletionSource _progressed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ProfileEngine _engine = new();
     private Task? _loop;
     private long _position;
     private long _snapshotPosition;
+    private long _failedEvents;
+    private int _disposed;
     private DateTimeOffset _snapshotAt;
     private volatile bool _loaded;
     private volatile Exception? _fault;
@@ -77,7 +76,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     public Exception? Fault => _fault;
 
     /// <summary>Counts as of the last applied chunk; read without the lock (for metrics).</summary>
-    public ProcessorStats Stats { get; private set; } = new(0, 0, 0, 0);
+    public ProcessorStats Stats { get; private set; } = new(0, 0, 0, 0, 0);
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -90,6 +89,8 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         await _stopping.CancelAsync();
         if (_loop is not null)
         {
+            // The loop finishes its chunk and writes a last snapshot; a long backfill may outlast the
+            // host's patience, in which case the next start replays from the previous snapshot.
             await _loop.WaitAsync(cancellationToken).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
     }
@@ -108,46 +109,49 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         }
     }
 
-    /// <summary>Runs a change on the processor's loop, between events, under the write lock.</summary>
-    public Task<T> ChangeAsync<T>(Func<ProfileEngine, T> change)
-    {
-        var done = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
-        _commands.Writer.TryWrite(engine =>
+    /// <summary>
+    /// Runs a change on the processor's loop, between events, under the write lock: settings are read,
+    /// changed and saved there, so two concurrent changes cannot overwrite each other.
+    /// </summary>
+    public Task<T> ChangeAsync<T>(Func<ProfileEngine, T> change, CancellationToken cancellationToken = default) =>
+        Enqueue(engine => WithWriteLock(() => change(engine)), cancellationToken);
+
+    /// <summary>Starts computing a trait, folds in the whole log so far (chunk by chunk), and saves the definitions.</summary>
+    public Task<bool> DefineComputedTraitAsync(ComputedTraitDefinition definition, CancellationToken cancellationToken = default) =>
+        Enqueue(engine =>
         {
-            try
-            {
-                done.TrySetResult(WithWriteLock(() => change(engine)));
-            }
-            catch (Exception ex)
-            {
-                done.TrySetException(ex);
-            }
+            var existed = engine.ComputedTraits.Any(d => d.Name == definition.Name);
+            Backfill(engine, definition);
+            _settings.SaveComputedTraits(engine.ComputedTraits);
+            return existed;
+        }, cancellationToken);
 
-            return Task.CompletedTask;
-        });
-        return done.Task;
-    }
-
-    /// <summary>Starts computing a trait and folds in the whole log so far, chunk by chunk, on the processor's loop.</summary>
-    public Task DefineComputedTraitAsync(ComputedTraitDefinition definition)
-    {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        _commands.Writer.TryWrite(engine =>
+    /// <summary>Stops computing a trait and saves the definitions; false when there was no such trait.</summary>
+    public Task<bool> RemoveComputedTraitAsync(string name, CancellationToken cancellationToken = default) =>
+        Enqueue(engine =>
         {
-            try
+            if (!WithWriteLock(() => engine.RemoveComputedTrait(name)))
             {
-                Backfill(engine, definition);
-                done.TrySetResult();
-            }
-            catch (Exception ex)
-            {
-                done.TrySetException(ex);
+                return false;
             }
 
-            return Task.CompletedTask;
-        });
-        return done.Task;
-    }
+            _settings.SaveComputedTraits(engine.ComputedTraits);
+            return true;
+        }, cancellationToken);
+
+    /// <summary>Changes the identity rules from their current state, saves and applies them; null from <paramref name="change"/> changes nothing.</summary>
+    public Task<T> ChangeRulesAsync<T>(Func<IdentityRules, (IdentityRules? Rules, T Result)> change, CancellationToken cancellationToken = default) =>
+        Enqueue(engine =>
+        {
+            var (rules, result) = change(engine.Rules);
+            if (rules is not null)
+            {
+                _settings.SaveRules(rules);
+                WithWriteLock(() => engine.Rules = rules);
+            }
+
+            return result;
+        }, cancellationToken);
 
     /// <summary>Completes once every event up to <paramref name="seq"/> is applied.</summary>
     public async Task WhenProcessedAsync(long seq, CancellationToken cancellationToken = default)
@@ -181,41 +185,52 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         return buffer.ToArray();
     }
 
+    private Task<T> Enqueue<T>(Func<ProfileEngine, T> work, CancellationToken cancellationToken)
+    {
+        var command = new Command<T>(work, cancellationToken);
+        if (_fault is { } fault || !_commands.Writer.TryWrite(command))
+        {
+            command.Fail(new InvalidOperationException("The profile processor has stopped; restart Tandem.", _fault));
+        }
+
+        return command.Task;
+    }
+
     private async Task RunAsync()
     {
         var stop = _stopping.Token;
         try
         {
             Load();
-            var expireAt = _time.GetUtcNow() + _options.ExpireEvery;
             while (!stop.IsCancellationRequested)
             {
                 while (_commands.Reader.TryRead(out var command))
                 {
-                    await command(_engine);
-                }
-
-                var now = _time.GetUtcNow();
-                if (now >= expireAt)
-                {
-                    WithWriteLock(() => _engine.ExpireWindows(now));
-                    expireAt = now + _options.ExpireEvery;
+                    command.Run(_engine);
                 }
 
                 var entries = _log.ReadAfter(Position, _options.ReadBatch);
                 if (entries.Count == 0)
                 {
-                    if (Position > _snapshotPosition && _time.GetUtcNow() - _snapshotAt >= _options.SnapshotEvery)
+                    var sinceSnapshot = _time.GetUtcNow() - _snapshotAt;
+                    if (Position > _snapshotPosition && sinceSnapshot >= _options.SnapshotEvery)
                     {
                         Snapshot();
                     }
 
                     using var wake = CancellationTokenSource.CreateLinkedTokenSource(stop);
-                    var delay = expireAt - _time.GetUtcNow();
-                    await Task.WhenAny(
+                    var tasks = new List<Task>
+                    {
                         _log.WhenHeadPastAsync(Position, wake.Token),
                         _commands.Reader.WaitToReadAsync(wake.Token).AsTask(),
-                        Task.Delay(delay > TimeSpan.Zero ? delay : TimeSpan.Zero, _time, wake.Token));
+                    };
+                    if (Position > _snapshotPosition)
+                    {
+                        var due = _options.SnapshotEvery - sinceSnapshot;
+                        tasks.Add(Task.Delay(due > TimeSpan.Zero ? due : TimeSpan.Zero, _time, wake.Token));
+                    }
+
+                    await Task.WhenAny(tasks);
                     await wake.CancelAsync();
                     continue;
                 }
@@ -238,23 +253,38 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             Log.ProcessorFailed(_logger, ex);
             Interlocked.Exchange(ref _progressed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
+        finally
+        {
+            _commands.Writer.TryComplete();
+            while (_commands.Reader.TryRead(out var command))
+            {
+                command.Fail(new InvalidOperationException("The profile processor has stopped; restart Tandem.", _fault));
+            }
+        }
     }
 
+    /// <summary>Builds the engine from the snapshot (or from nothing) and publishes it only once it is complete.</summary>
     private void Load()
     {
         var rules = _settings.LoadRules();
         var engine = new ProfileEngine(rules);
         if (File.Exists(_snapshotPath))
         {
-            using var file = File.OpenRead(_snapshotPath);
-            engine = ProfileEngine.ReadSnapshot(new BufferedStream(file, 1 << 20), rules);
-            Log.SnapshotLoaded(_logger, engine.Position, engine.ProfileCount);
+            try
+            {
+                using var file = File.OpenRead(_snapshotPath);
+                engine = ProfileEngine.ReadSnapshot(new BufferedStream(file, 1 << 20), rules);
+                Log.SnapshotLoaded(_logger, engine.Position, engine.ProfileCount);
+            }
+            catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException or ArgumentException)
+            {
+                // A damaged snapshot is only a lost shortcut: set it aside and rebuild from the log.
+                var aside = _snapshotPath + ".unreadable";
+                File.Move(_snapshotPath, aside, overwrite: true);
+                Log.SnapshotUnreadable(_logger, aside, ex);
+                engine = new ProfileEngine(rules);
+            }
         }
-
-        _engine = engine;
-        Interlocked.Exchange(ref _position, engine.Position);
-        _snapshotPosition = engine.Position;
-        _snapshotAt = _time.GetUtcNow();
 
         // Computed traits are configuration: make the engine's set match what is saved.
         var wanted = _settings.LoadComputedTraits();
@@ -274,6 +304,11 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             }
         }
 
+        WithWriteLock(() => _engine = engine);
+        Interlocked.Exchange(ref _position, engine.Position);
+        _snapshotPosition = engine.Position;
+        _snapshotAt = _time.GetUtcNow();
+        UpdateStats();
         _loaded = true;
     }
 
@@ -288,7 +323,17 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
                 for (var i = start; i < end; i++)
                 {
                     var entry = entries[i];
-                    _engine.Apply(entry.Seq, entry.SourceKey, entry.Payload);
+                    try
+                    {
+                        _engine.Apply(entry.Seq, entry.SourceKey, entry.Payload);
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        // One event the engine cannot read must not stop every later one. It stays in
+                        // the log; a replay meets the same error at the same place, so state stays equal.
+                        _failedEvents++;
+                        Log.EventFailed(_logger, entry.Seq, ex);
+                    }
                 }
             }
             finally
@@ -297,12 +342,15 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             }
 
             Interlocked.Exchange(ref _position, entries[end - 1].Seq);
-            Stats = new ProcessorStats(_engine.ProfileCount, _engine.IdentifierCount, _engine.MergeCount, _engine.EventsUnattributed);
+            UpdateStats();
             Interlocked.Exchange(ref _progressed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
 
         _control.SaveCheckpoint(Consumer, Position);
     }
+
+    private void UpdateStats() =>
+        Stats = new ProcessorStats(_engine.ProfileCount, _engine.IdentifierCount, _engine.MergeCount, _engine.EventsUnattributed, _failedEvents);
 
     private void Backfill(ProfileEngine engine, ComputedTraitDefinition definition)
     {
@@ -320,7 +368,14 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             {
                 foreach (var entry in entries)
                 {
-                    backfill.Apply(entry.Seq, entry.Payload);
+                    try
+                    {
+                        backfill.Apply(entry.Seq, entry.Payload);
+                    }
+                    catch (Exception ex) when (ex is not OutOfMemoryException)
+                    {
+                        Log.EventFailed(_logger, entry.Seq, ex);
+                    }
                 }
 
                 return 0;
@@ -332,17 +387,27 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     private void Snapshot()
     {
         var temporary = _snapshotPath + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+        try
         {
-            // The loop is the only writer, so reading the engine here needs no lock.
-            _engine.WriteSnapshot(file);
-            file.Flush(flushToDisk: true);
+            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
+            {
+                // The loop is the only writer, so reading the engine here needs no lock.
+                _engine.WriteSnapshot(file);
+                file.Flush(flushToDisk: true);
+            }
+
+            File.Move(temporary, _snapshotPath, overwrite: true);
+            _snapshotPosition = _engine.Position;
+            Log.SnapshotWritten(_logger, _snapshotPosition, _engine.ProfileCount);
+        }
+        catch (IOException ex)
+        {
+            // Disk full or the like: profiles stay right in memory and the log still holds every
+            // event; try again at the next occasion.
+            Log.SnapshotFailed(_logger, ex);
         }
 
-        File.Move(temporary, _snapshotPath, overwrite: true);
-        _snapshotPosition = _engine.Position;
         _snapshotAt = _time.GetUtcNow();
-        Log.SnapshotWritten(_logger, _snapshotPosition, _engine.ProfileCount);
     }
 
     private T WithWriteLock<T>(Func<T> action)
@@ -360,8 +425,54 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
 
     public void Dispose()
     {
+        // The container disposes this twice (as itself and as a hosted service).
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
+        _stopping.Cancel();
+        if (_loop is { IsCompleted: false })
+        {
+            return; // still finishing: leave the lock to it rather than pull it away mid-chunk
+        }
+
         _stopping.Dispose();
         _lock.Dispose();
+    }
+
+    private abstract class Command
+    {
+        public abstract void Run(ProfileEngine engine);
+
+        public abstract void Fail(Exception error);
+    }
+
+    private sealed class Command<T>(Func<ProfileEngine, T> work, CancellationToken cancellationToken) : Command
+    {
+        private readonly TaskCompletionSource<T> _done = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task<T> Task => _done.Task;
+
+        public override void Run(ProfileEngine engine)
+        {
+            if (cancellationToken.IsCancellationRequested)
+            {
+                _done.TrySetCanceled(cancellationToken);
+                return;
+            }
+
+            try
+            {
+                _done.TrySetResult(work(engine));
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                _done.TrySetException(ex);
+            }
+        }
+
+        public override void Fail(Exception error) => _done.TrySetException(error);
     }
 
     private static partial class Log
@@ -369,8 +480,17 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         [LoggerMessage(Level = LogLevel.Information, Message = "Profiles loaded from snapshot at log position {Position}: {Profiles} profiles")]
         public static partial void SnapshotLoaded(ILogger logger, long position, int profiles);
 
+        [LoggerMessage(Level = LogLevel.Warning, Message = "The profile snapshot could not be read; it was moved to {Path} and profiles are rebuilt from the log")]
+        public static partial void SnapshotUnreadable(ILogger logger, string path, Exception exception);
+
         [LoggerMessage(Level = LogLevel.Debug, Message = "Profile snapshot written at log position {Position}: {Profiles} profiles")]
         public static partial void SnapshotWritten(ILogger logger, long position, int profiles);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "The profile snapshot could not be written; will try again")]
+        public static partial void SnapshotFailed(ILogger logger, Exception exception);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "Event {Seq} could not be applied to profiles; it stays in the log and is skipped")]
+        public static partial void EventFailed(ILogger logger, long seq, Exception exception);
 
         [LoggerMessage(Level = LogLevel.Critical, Message = "The profile processor stopped")]
         public static partial void ProcessorFailed(ILogger logger, Exception exception);

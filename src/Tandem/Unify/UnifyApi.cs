@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.AspNetCore.Http.HttpResults;
 using System.Text.Json;
 using Tandem.Collect;
 using Tandem.Hosting;
@@ -33,8 +34,13 @@ internal static class UnifyApi
 
     public sealed record IdentifierTypeRequest(int? Limit, int? Priority, IReadOnlyList<string>? BlockedValues, IReadOnlyList<string>? BlockedPatterns, string? TraitKey);
 
-    public static RouteGroupBuilder MapUnifyApi(this RouteGroupBuilder api)
+    public static RouteGroupBuilder MapUnifyApi(this RouteGroupBuilder root)
     {
+        // Until the snapshot is loaded the engine is an empty stand-in: answer nothing from it, change nothing in it.
+        var api = root.MapGroup("").AddEndpointFilter(async (context, next) =>
+            context.HttpContext.RequestServices.GetRequiredService<ProfileProcessor>().Loaded
+                ? await next(context)
+                : ProfileApi.Loading());
         var profiles = api.MapGroup("/profiles").WithTags("Profiles");
         profiles.MapGet("/", Search).WithSummary("Finds profiles by identifier value prefix or trait value (?search=, ?limit= ≤ 100)");
         profiles.MapGet("/{profileId}/merges", Merges).WithSummary("Why this is one customer: every merge with the event and rule that made it, and links declined by a limit");
@@ -53,7 +59,7 @@ internal static class UnifyApi
             .WithSummary("Computed traits in force");
         computed.MapPut("/{name}", PutComputedAsync).WithSummary("Defines or redefines a computed trait; past events are folded in before the call returns");
         computed.MapDelete("/{name}", DeleteComputedAsync).WithSummary("Stops computing a trait and drops its values");
-        return api;
+        return root;
     }
 
     private static IResult Search(string? search, int? limit, ProfileProcessor processor)
@@ -72,7 +78,7 @@ internal static class UnifyApi
         }
 
         var term = search.Trim();
-        var found = processor.Read(engine => engine.Profiles.Where(p => Matches(p, term)).Take(max).Select(Summary).ToArray());
+        var found = processor.Read(engine => engine.FindProfiles(p => Matches(p, term), max).Select(Summary).ToArray());
         return TypedResults.Ok(new { data = found });
     }
 
@@ -147,7 +153,7 @@ internal static class UnifyApi
             engine.EventsUnattributed, engine.ProfileCount, engine.IdentifierCount, engine.MergeCount, engine.AccountCount, processor.Fault?.Message);
     }));
 
-    private static async Task<IResult> PutTypeAsync(string name, HttpRequest request, ProfileProcessor processor, UnifySettings settings)
+    private static async Task<IResult> PutTypeAsync(string name, HttpRequest request, ProfileProcessor processor)
     {
         if (!IsName(name))
         {
@@ -160,24 +166,29 @@ internal static class UnifyApi
             return problem;
         }
 
-        var current = processor.Read(e => e.Rules);
-        var existing = current.Find(name);
-        var limit = body!.Limit ?? existing?.Limit ?? 5;
-        var priority = body.Priority ?? existing?.Priority ?? 5;
-        if (limit is < 1 or > 1000)
+        if (body!.Limit is < 1 or > 1000)
         {
             return Invalid("limit", "The limit is how many values of this type one profile may hold: between 1 and 1000.");
         }
 
-        if (priority is < 1 or > 1000)
+        if (body.Priority is < 1 or > 1000)
         {
             return Invalid("priority", "The priority orders identifier types, 1 the strongest: between 1 and 1000.");
         }
 
-        var patterns = body.BlockedPatterns ?? existing?.BlockedPatterns ?? [];
-        for (var i = 0; i < patterns.Count; i++)
+        if (NullItem(body.BlockedValues, "blockedValues") is { } nullValue)
         {
-            if (Tandem.Unify.IdentityRules.CheckPattern(patterns[i]) is { } error)
+            return nullValue;
+        }
+
+        if (NullItem(body.BlockedPatterns, "blockedPatterns") is { } nullPattern)
+        {
+            return nullPattern;
+        }
+
+        for (var i = 0; i < (body.BlockedPatterns?.Count ?? 0); i++)
+        {
+            if (IdentityRules.CheckPattern(body.BlockedPatterns![i]) is { } error)
             {
                 return Invalid($"blockedPatterns[{i}]", $"This is not a pattern Tandem can run in linear time: {error}");
             }
@@ -188,41 +199,42 @@ internal static class UnifyApi
             return Invalid("traitKey", "The trait key is the name of a trait whose value is also this identifier, such as \"salesforceId\".");
         }
 
-        if (existing?.BuiltIn == true && body.TraitKey is not null)
+        var builtIn = new IdentifierType(name, 1, 1).BuiltIn;
+        if (builtIn && body.TraitKey is not null)
         {
             return Invalid("traitKey", $"{name} is built in and read from its own fields; a trait key is only for custom types.");
         }
 
-        var type = new IdentifierType(name, limit, priority, body.BlockedValues ?? existing?.BlockedValues ?? [], patterns, body.TraitKey ?? existing?.TraitKey);
-        var rules = new Tandem.Unify.IdentityRules(current.Types.Where(t => t.Name != name).Append(type));
-        settings.SaveRules(rules);
-        await processor.ChangeAsync(e => e.Rules = rules);
-        var view = IdentifierTypeView.From(type);
-        return existing is null ? TypedResults.Created($"/api/v1/identity/types/{name}", view) : TypedResults.Ok(view);
+        // Read, change and save on the processor's loop, so concurrent changes cannot overwrite each other.
+        var (view, created) = await processor.ChangeRulesAsync(current =>
+        {
+            var existing = current.Find(name);
+            var type = new IdentifierType(name, body.Limit ?? existing?.Limit ?? 5, body.Priority ?? existing?.Priority ?? 5,
+                body.BlockedValues ?? existing?.BlockedValues ?? [], body.BlockedPatterns ?? existing?.BlockedPatterns ?? [],
+                body.TraitKey ?? existing?.TraitKey);
+            return (new IdentityRules(current.Types.Where(t => t.Name != name).Append(type)), (IdentifierTypeView.From(type), existing is null));
+        }, request.HttpContext.RequestAborted);
+        return created ? TypedResults.Created($"/api/v1/identity/types/{name}", view) : TypedResults.Ok(view);
     }
 
-    private static async Task<IResult> DeleteTypeAsync(string name, ProfileProcessor processor, UnifySettings settings)
+    private static async Task<IResult> DeleteTypeAsync(string name, HttpContext context, ProfileProcessor processor)
     {
-        var current = processor.Read(e => e.Rules);
-        var existing = current.Find(name);
-        if (existing is null)
+        var outcome = await processor.ChangeRulesAsync<string>(current => current.Find(name) switch
         {
-            return Problems.NotFound("Identifier type", name);
-        }
-
-        if (existing.BuiltIn)
+            null => (null, "missing"),
+            { BuiltIn: true } => (null, "built_in"),
+            _ => (new IdentityRules(current.Types.Where(t => t.Name != name)), "deleted"),
+        }, context.RequestAborted);
+        return outcome switch
         {
-            return Problems.Create(StatusCodes.Status409Conflict, "built_in_type", "Built-in identifier types cannot be removed",
-                $"{name} is built in. Change its limit, priority or blocked values with PUT instead.", "name");
-        }
-
-        var rules = new Tandem.Unify.IdentityRules(current.Types.Where(t => t.Name != name));
-        settings.SaveRules(rules);
-        await processor.ChangeAsync(e => e.Rules = rules);
-        return TypedResults.NoContent();
+            "missing" => Problems.NotFound("Identifier type", name),
+            "built_in" => Problems.Create(StatusCodes.Status409Conflict, "built_in_type", "Built-in identifier types cannot be removed",
+                $"{name} is built in. Change its limit, priority or blocked values with PUT instead.", "name"),
+            _ => TypedResults.NoContent(),
+        };
     }
 
-    private static async Task<IResult> PutComputedAsync(string name, HttpRequest request, ProfileProcessor processor, UnifySettings settings)
+    private static async Task<IResult> PutComputedAsync(string name, HttpRequest request, ProfileProcessor processor)
     {
         if (!IsName(name))
         {
@@ -246,30 +258,35 @@ internal static class UnifyApi
             return Invalid(invalid!.Value.Field, invalid.Value.Detail);
         }
 
-        var existed = processor.Read(e => e.ComputedTraits.Any(d => d.Name == name));
-        await processor.DefineComputedTraitAsync(definition);
-        settings.SaveComputedTraits(processor.Read(e => e.ComputedTraits.ToArray()));
+        var existed = await processor.DefineComputedTraitAsync(definition, request.HttpContext.RequestAborted);
         var view = UnifySettings.ToView(definition);
         return existed ? TypedResults.Ok(view) : TypedResults.Created($"/api/v1/computed-traits/{name}", view);
     }
 
-    private static async Task<IResult> DeleteComputedAsync(string name, ProfileProcessor processor, UnifySettings settings)
+    private static async Task<IResult> DeleteComputedAsync(string name, HttpContext context, ProfileProcessor processor) =>
+        await processor.RemoveComputedTraitAsync(name, context.RequestAborted)
+            ? TypedResults.NoContent()
+            : Problems.NotFound("Computed trait", name);
+
+    private static ProblemHttpResult? NullItem(IReadOnlyList<string>? items, string field)
     {
-        if (!await processor.ChangeAsync(e => e.RemoveComputedTrait(name)))
+        for (var i = 0; i < (items?.Count ?? 0); i++)
         {
-            return Problems.NotFound("Computed trait", name);
+            if (items![i] is null)
+            {
+                return Invalid($"{field}[{i}]", "List items must be strings; remove the null.");
+            }
         }
 
-        settings.SaveComputedTraits(processor.Read(e => e.ComputedTraits.ToArray()));
-        return TypedResults.NoContent();
+        return null;
     }
 
     private static bool IsName(string name) =>
         name.Length is > 0 and <= MaxNameLength && name.All(c => char.IsAsciiLetterOrDigit(c) || c is '_' or '-' or '.');
 
-    private static IResult InvalidName(string field, string name) =>
+    private static ProblemHttpResult InvalidName(string field, string name) =>
         Invalid(field, $"'{name}' is not a usable name: use 1 to {MaxNameLength} letters, digits, '_', '-' or '.'.");
 
-    private static IResult Invalid(string field, string detail) =>
+    private static ProblemHttpResult Invalid(string field, string detail) =>
         Problems.Create(StatusCodes.Status400BadRequest, "invalid_field", $"'{field}' is not valid", detail, field);
 }

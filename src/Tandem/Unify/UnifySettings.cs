@@ -101,7 +101,7 @@ internal sealed class UnifySettings(ControlStore control, TimeProvider time)
         {
             if (ParseWindow(v.Window) is not { } parsed)
             {
-                problem = ("window", "Write the window as a whole number of days, hours or minutes: \"30d\", \"24h\", \"90m\"; leave it out for all time.");
+                problem = ("window", "Write the window as a whole number of days, hours or minutes, up to ten years: \"30d\", \"24h\", \"90m\"; leave it out for all time.");
                 return null;
             }
 
@@ -112,6 +112,12 @@ internal sealed class UnifySettings(ControlStore control, TimeProvider time)
         for (var i = 0; i < (v.Where?.Count ?? 0); i++)
         {
             var c = v.Where![i];
+            if (c is null)
+            {
+                problem = ($"where[{i}]", "Each condition is an object such as {\"property\":\"plan\",\"operator\":\"equals\",\"value\":\"pro\"}; remove the null.");
+                return null;
+            }
+
             if (string.IsNullOrWhiteSpace(c.Property))
             {
                 problem = ($"where[{i}].property", "Each condition needs \"property\": a property name, dotted for nested ones (\"product.category\").");
@@ -140,18 +146,21 @@ internal sealed class UnifySettings(ControlStore control, TimeProvider time)
 
     public static TimeSpan? ParseWindow(string text)
     {
-        if (text.Length < 2 || !int.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n <= 0)
+        // Up to ten years: longer windows are all time in practice, and bigger numbers would overflow a TimeSpan.
+        if (text.Length < 2 || !int.TryParse(text.AsSpan(0, text.Length - 1), NumberStyles.None, CultureInfo.InvariantCulture, out var n)
+            || n <= 0 || n > 3650 * 24 * 60)
         {
             return null;
         }
 
-        return char.ToLowerInvariant(text[^1]) switch
+        TimeSpan? window = char.ToLowerInvariant(text[^1]) switch
         {
             'd' => TimeSpan.FromDays(n),
             'h' => TimeSpan.FromHours(n),
             'm' => TimeSpan.FromMinutes(n),
             _ => null,
         };
+        return window <= TimeSpan.FromDays(3650) ? window : null;
     }
 
     public static string FormatWindow(TimeSpan w) =>

@@ -161,6 +161,10 @@ public sealed class UnifyApiTests
     [InlineData("/api/v1/computed-traits/orders", """{"aggregation":"count","event":"E","where":[{"property":"x","operator":"equals"}]}""", "where")]
     [InlineData("/api/v1/computed-traits/orders", """{"name":"other","aggregation":"count","event":"E"}""", "name")]
     [InlineData("/api/v1/computed-traits/orders", """{"aggregation":"count","type":"click","event":"E"}""", "type")]
+    [InlineData("/api/v1/computed-traits/orders", """{"aggregation":"count","event":"E","window":"2000000000h"}""", "window")]
+    [InlineData("/api/v1/computed-traits/orders", """{"aggregation":"count","event":"E","where":[null]}""", "where[0]")]
+    [InlineData("/api/v1/identity/types/email", """{"blockedValues":["ok",null]}""", "blockedValues[1]")]
+    [InlineData("/api/v1/identity/types/email", """{"blockedPatterns":[null]}""", "blockedPatterns[0]")]
     public async Task InvalidSettings_AnswerProblemsThatNameTheField(string path, string body, string field)
     {
         await using var server = await TandemServer.StartAsync();
@@ -254,6 +258,49 @@ public sealed class UnifyApiTests
         Assert.Equal(0, status.GetProperty("lag").GetInt64());
         Assert.Equal(1, status.GetProperty("eventsUnattributed").GetInt64());
         Assert.Equal(1, status.GetProperty("profiles").GetInt32());
+    }
+
+    [Fact]
+    public async Task AnEventTheEngineCannotUse_IsSkipped_AndLaterEventsStillCount()
+    {
+        await using var server = await TandemServer.StartAsync();
+        (await server.Http.SendAsync(server.Admin(HttpMethod.Put, "/api/v1/computed-traits/spent", new { aggregation = "sum", @event = "Order Completed", property = "total" }))).Dispose();
+
+        await SendAsync(server,
+            """{"type":"track","userId":"u-1","event":"Order Completed","properties":{"total":1e-2147483648},"messageId":"odd"}""",
+            """{"type":"track","userId":"u-1","event":"Order Completed","properties":{"total":12.5},"messageId":"fine"}""");
+
+        Assert.Equal(12.5m, await TraitAsync(server, "spent"));
+        var status = await server.AdminGetAsync("/api/v1/processor");
+        Assert.Equal(JsonValueKind.Null, status.GetProperty("fault").ValueKind);
+        Assert.Equal(2, status.GetProperty("position").GetInt64());
+    }
+
+    [Fact]
+    public async Task ComputedTrait_NamedLikeAStoredTrait_WinsInTheAnswer()
+    {
+        await using var server = await TandemServer.StartAsync();
+        (await server.Http.SendAsync(server.Admin(HttpMethod.Put, "/api/v1/computed-traits/plan", new { aggregation = "last", @event = "Plan Changed", property = "to" }))).Dispose();
+        await SendAsync(server,
+            """{"type":"identify","userId":"u-1","traits":{"plan":"free"},"messageId":"1"}""",
+            """{"type":"track","userId":"u-1","event":"Plan Changed","properties":{"to":"pro"},"messageId":"2"}""");
+
+        using var response = await server.Http.SendAsync(server.Admin(HttpMethod.Get, "/v1/profiles/user_id:u-1/traits"));
+        var text = await response.Content.ReadAsStringAsync();
+
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(text, "\"plan\""));
+        Assert.Equal("pro", JsonDocument.Parse(text).RootElement.GetProperty("traits").GetProperty("plan").GetString());
+    }
+
+    [Fact]
+    public async Task IdentifierWithASlash_IsFoundWhenEncoded()
+    {
+        await using var server = await TandemServer.StartAsync();
+        await SendAsync(server, """{"type":"identify","userId":"crm/0042","traits":{"plan":"pro"},"messageId":"1"}""");
+
+        var traits = await GetAsync(server, "/v1/profiles/user_id:crm%2F0042/traits");
+
+        Assert.Equal("pro", traits.GetProperty("traits").GetProperty("plan").GetString());
     }
 
     private static async Task<decimal> TraitAsync(TandemServer server, string name) =>

@@ -74,6 +74,51 @@ public sealed class ProvenanceTests
         Assert.Equal(new Identifier("anonymous_id", "tablet"), onAlice.Identifier);
     }
 
+    [Fact]
+    public void Identifier_FirstSeen_CountsTheEventThatMergedIt()
+    {
+        var events = new SpecEvents()
+            .Page("10:00:10", anonymousId: "a1")
+            .Identify("10:00:20", userId: "u1")
+            .Track("10:00:05", "Signed In", userId: "u1", anonymousId: "a1");
+        var replay = new Replay();
+        replay.ApplyAll(events.List);
+
+        var a1 = replay.Holder("user_id:u1").Identifiers.Single(i => i.Identifier.Type == "anonymous_id");
+        Assert.Equal(Ms("10:00:05"), a1.FirstSeenMs);
+    }
+
+    [Fact]
+    public void DeclinedLink_AgainstANewProfileThatThenMerges_NamesTheProfileItEndedIn()
+    {
+        // bob's event starts a profile, is refused alice's shared email (two user ids), then joins the
+        // phone's anonymous profile: alice's record of the refusal must name that profile.
+        var events = new SpecEvents()
+            .Identify("10:00", userId: "alice", traits: new() { ["email"] = "family@x.com" })
+            .Page("10:01", anonymousId: "phone")
+            .Identify("10:02", userId: "bob", anonymousId: "phone", traits: new() { ["email"] = "family@x.com" });
+        var replay = new Replay();
+        replay.ApplyAll(events.List);
+
+        var alice = replay.Holder("user_id:alice");
+        var bob = replay.Holder("user_id:bob");
+        Assert.Same(bob, replay.Holder("anonymous_id:phone"));
+        var declined = Assert.Single(alice.Declined);
+        Assert.Equal(bob.Id, declined.OtherProfileId);
+    }
+
+    [Fact]
+    public void ComputedTraitDefinitions_WithEqualConditions_AreEqual()
+    {
+        var a = new ComputedTraitDefinition("n", Aggregation.Count, Tandem.Collect.MessageType.Track, "E", null,
+            [new PropertyCondition("plan", ConditionOperator.Equals, "\"pro\"")]);
+        var b = a with { Where = new List<PropertyCondition> { new("plan", ConditionOperator.Equals, "\"pro\"") } };
+
+        Assert.Equal(a, b);
+        Assert.Equal(a.GetHashCode(), b.GetHashCode());
+        Assert.NotEqual(a, b with { Where = [new PropertyCondition("plan", ConditionOperator.Equals, "\"free\"")] });
+    }
+
     private static string Json(TraitBag bag, string key) =>
         bag.TryGet(key, out var value) ? System.Text.Encoding.UTF8.GetString(value.Json) : "(missing)";
 }
