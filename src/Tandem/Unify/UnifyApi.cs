@@ -1,6 +1,6 @@
 using System.Text;
-using Microsoft.AspNetCore.Http.HttpResults;
 using System.Text.Json;
+using Microsoft.AspNetCore.Http.HttpResults;
 using Tandem.Collect;
 using Tandem.Hosting;
 using Tandem.Sources;
