@@ -11,8 +11,8 @@ namespace Tandem.Unify;
 /// </summary>
 public sealed partial class ProfileEngine
 {
-    private const int SnapshotVersion = 1;
-    private static readonly byte[] Magic = "TDMPROF1"u8.ToArray();
+    private const int SnapshotVersion = 2;
+    private static readonly byte[] Magic = "TDMPROFS"u8.ToArray();
 
     public void WriteSnapshot(Stream stream)
     {
@@ -84,13 +84,12 @@ public sealed partial class ProfileEngine
         {
             var p = engine.ReadProfile(r);
             engine._profiles[p.Number] = p;
-            engine._byId[p.Id] = p;
             foreach (var id in p.AbsorbedIds ?? [])
             {
-                engine._byId[id] = p;
+                engine._absorbed[Profile.ParseId(id)] = p;
             }
 
-            foreach (var linked in p.IdentifierList)
+            foreach (var linked in p.Identifiers)
             {
                 engine._index[linked.Identifier] = p;
             }
@@ -118,13 +117,12 @@ public sealed partial class ProfileEngine
     private void WriteProfile(BinaryWriter w, Profile p, int[] slots)
     {
         w.Write(p.Number);
-        w.Write(p.Id);
         w.Write(p.CreatedSeq);
         w.Write(p.FirstSeenMs);
         w.Write(p.LastSeenMs);
-        foreach (var count in p.CountsByType)
+        foreach (var type in Enum.GetValues<MessageType>())
         {
-            w.Write(count);
+            w.Write(p.CountOf(type));
         }
 
         w.Write(p.CountsBySource.Length);
@@ -134,8 +132,8 @@ public sealed partial class ProfileEngine
             w.Write(count);
         }
 
-        w.Write(p.IdentifierList.Count);
-        foreach (var l in p.IdentifierList)
+        w.Write(p.Identifiers.Count);
+        foreach (var l in p.Identifiers)
         {
             WriteIdentifier(w, l.Identifier);
             w.Write(l.FirstSeenMs);
@@ -146,9 +144,10 @@ public sealed partial class ProfileEngine
 
         WriteTraits(w, p.Traits);
 
-        w.Write(p.EventSeqs.Count);
+        var seqs = p.EventSeqs;
+        w.Write(seqs.Length);
         var previous = 0L;
-        foreach (var seq in p.EventSeqs)
+        foreach (var seq in seqs)
         {
             w.Write7BitEncodedInt64(seq - previous);
             previous = seq;
@@ -197,15 +196,15 @@ public sealed partial class ProfileEngine
 
     private Profile ReadProfile(BinaryReader r)
     {
-        var p = new Profile(r.ReadInt64(), r.ReadString())
+        var p = new Profile(r.ReadInt64())
         {
             CreatedSeq = r.ReadInt64(),
             FirstSeenMs = r.ReadInt64(),
             LastSeenMs = r.ReadInt64(),
         };
-        for (var i = 0; i < p.CountsByType.Length; i++)
+        foreach (var type in Enum.GetValues<MessageType>())
         {
-            p.CountsByType[i] = r.ReadInt64();
+            p.AddCount(type, r.ReadInt64());
         }
 
         var sources = r.ReadInt32();
@@ -217,20 +216,22 @@ public sealed partial class ProfileEngine
         var identifiers = r.ReadInt32();
         for (var i = 0; i < identifiers; i++)
         {
-            p.IdentifierList.Add(new LinkedIdentifier(ReadIdentifier(r), r.ReadInt64(), r.ReadInt32(), r.ReadInt64(), r.ReadUInt64()));
+            p.AddIdentifier(new LinkedIdentifier(ReadIdentifier(r), r.ReadInt64(), r.ReadInt32(), r.ReadInt64(), r.ReadUInt64()));
         }
 
         ReadTraits(r, p.Traits);
         p.Traits.Trim();
 
         var events = r.ReadInt32();
-        p.EventSeqs = new List<long>(events);
+        var seqs = new long[events];
         var seq = 0L;
         for (var i = 0; i < events; i++)
         {
             seq += r.Read7BitEncodedInt64();
-            p.EventSeqs.Add(seq);
+            seqs[i] = seq;
         }
+
+        p.SetSeqs(seqs);
 
         if (ReadStrings(r) is { } accounts)
         {

@@ -157,25 +157,34 @@ public sealed class Account(string groupId)
     public IEnumerable<string> MemberIds => Members.Select(p => p.Id);
 }
 
-/// <summary>One customer: every identifier, trait and event that resolved to them.</summary>
+/// <summary>
+/// One customer: every identifier, trait and event that resolved to them. Laid out for memory: a
+/// million of these must fit in well under 2 GiB, so identifiers sit in one exact array, counters
+/// inline, and the event timeline as delta-encoded sequence numbers.
+/// </summary>
 public sealed class Profile
 {
-    internal Profile(long number, string id)
-    {
-        Number = number;
-        Id = id;
-    }
+    private LinkedIdentifier[] _identifiers = [];
+    private int _identifierCount;
+    private TypeCounts _countsByType;
+    private byte[] _seqBytes = [];
+    private int _seqByteCount;
+    private int _seqCount;
+    private long _lastSeq;
+
+    internal Profile(long number) => Number = number;
 
     /// <summary>Creation order; on a merge the older profile (lower number) survives.</summary>
     public long Number { get; internal set; }
 
-    public string Id { get; internal set; }
+    /// <summary><c>prf_</c> and the creation number in hex; not stored, since it follows from the number.</summary>
+    public string Id => Number == 0 ? "" : FormatId(Number);
 
     public long CreatedSeq { get; internal set; }
 
-    internal List<LinkedIdentifier> IdentifierList { get; } = new(2);
+    public IReadOnlyList<LinkedIdentifier> Identifiers => new ArraySegment<LinkedIdentifier>(_identifiers, 0, _identifierCount);
 
-    public IReadOnlyList<LinkedIdentifier> Identifiers => IdentifierList;
+    internal Span<LinkedIdentifier> IdentifierSpan => _identifiers.AsSpan(0, _identifierCount);
 
     public TraitBag Traits { get; } = new();
 
@@ -183,13 +192,8 @@ public sealed class Profile
 
     public long LastSeenMs { get; internal set; } = long.MinValue;
 
-    internal long[] CountsByType { get; } = new long[6];
-
     /// <summary>Events per source key: a tiny array rather than a dictionary (a profile sees a few sources).</summary>
     internal (int Source, long Count)[] CountsBySource { get; set; } = [];
-
-    /// <summary>Sequence numbers of this profile's events in the log, ascending.</summary>
-    internal List<long> EventSeqs { get; set; } = new(4);
 
     internal HashSet<string>? AccountIds { get; set; }
 
@@ -210,25 +214,103 @@ public sealed class Profile
     /// <summary>Ids of the profiles merged into this one; they still resolve to it.</summary>
     public IReadOnlyList<string> MergedIds => (IReadOnlyList<string>?)AbsorbedIds ?? [];
 
-    public long EventCount => EventSeqs.Count;
+    public long EventCount => _seqCount;
+
+    /// <summary>Sequence numbers of this profile's events in the log, ascending (decoded on each call).</summary>
+    public long[] EventSeqs
+    {
+        get
+        {
+            var seqs = new long[_seqCount];
+            var at = 0;
+            var seq = 0L;
+            for (var i = 0; i < seqs.Length; i++)
+            {
+                seq += ReadVarint(_seqBytes, ref at);
+                seqs[i] = seq;
+            }
+
+            return seqs;
+        }
+    }
 
     /// <summary>Up to <paramref name="max"/> event sequence numbers below <paramref name="before"/>, newest first.</summary>
     public List<long> EventSeqsSnapshot(long before, int max)
     {
-        var end = EventSeqs.BinarySearch(before);
+        var seqs = EventSeqs;
+        var end = Array.BinarySearch(seqs, before);
         end = end < 0 ? ~end : end;
         var result = new List<long>(Math.Min(max, end));
         for (var i = end - 1; i >= 0 && result.Count < max; i--)
         {
-            result.Add(EventSeqs[i]);
+            result.Add(seqs[i]);
         }
 
         return result;
     }
 
-    public long CountOf(MessageType type) => CountsByType[(int)type];
+    public long CountOf(MessageType type) => _countsByType[(int)type];
 
     public IReadOnlyDictionary<int, long> EventsBySource => CountsBySource.ToDictionary(c => c.Source, c => c.Count);
+
+    internal static string FormatId(long number) => "prf_" + number.ToString("x8", System.Globalization.CultureInfo.InvariantCulture);
+
+    /// <summary>The number in a profile id, or 0 when the text is not one.</summary>
+    internal static long ParseId(string id) =>
+        id.StartsWith("prf_", StringComparison.Ordinal) && id.Length is > 4 and <= 20
+        && long.TryParse(id.AsSpan(4), System.Globalization.NumberStyles.AllowHexSpecifier, System.Globalization.CultureInfo.InvariantCulture, out var n)
+        && n > 0 && FormatId(n) == id ? n : 0;
+
+    internal void AddIdentifier(LinkedIdentifier linked)
+    {
+        if (_identifierCount == _identifiers.Length)
+        {
+            Array.Resize(ref _identifiers, _identifierCount + 1);
+        }
+
+        _identifiers[_identifierCount++] = linked;
+    }
+
+    internal void AddCount(MessageType type, long count) => _countsByType[(int)type] += (int)count;
+
+    /// <summary>Appends an event; sequence numbers only grow, except on merges, which use <see cref="SetSeqs"/>.</summary>
+    internal void AppendSeq(long seq)
+    {
+        if (seq < _lastSeq)
+        {
+            SetSeqs([.. EventSeqs.Append(seq).Order()]);
+            return;
+        }
+
+        Span<byte> encoded = stackalloc byte[10];
+        var length = WriteVarint(encoded, (ulong)(seq - _lastSeq));
+        if (_seqByteCount + length > _seqBytes.Length)
+        {
+            Array.Resize(ref _seqBytes, _seqByteCount + Math.Max(length, Math.Max(8, _seqByteCount / 4)));
+        }
+
+        encoded[..length].CopyTo(_seqBytes.AsSpan(_seqByteCount));
+        _seqByteCount += length;
+        _seqCount++;
+        _lastSeq = seq;
+    }
+
+    internal void SetSeqs(long[] ascending)
+    {
+        var buffer = new byte[ascending.Length * 10];
+        var at = 0;
+        var previous = 0L;
+        foreach (var seq in ascending)
+        {
+            at += WriteVarint(buffer.AsSpan(at), (ulong)(seq - previous));
+            previous = seq;
+        }
+
+        _seqBytes = buffer.AsSpan(0, at).ToArray();
+        _seqByteCount = at;
+        _seqCount = ascending.Length;
+        _lastSeq = previous;
+    }
 
     internal void CountSource(int source, long count)
     {
@@ -259,7 +341,7 @@ public sealed class Profile
     internal int CountOfType(string type)
     {
         var n = 0;
-        foreach (var linked in IdentifierList)
+        foreach (var linked in IdentifierSpan)
         {
             if (linked.Identifier.Type == type)
             {
@@ -268,5 +350,39 @@ public sealed class Profile
         }
 
         return n;
+    }
+
+    private static int WriteVarint(Span<byte> into, ulong value)
+    {
+        var i = 0;
+        while (value >= 0x80)
+        {
+            into[i++] = (byte)(value | 0x80);
+            value >>= 7;
+        }
+
+        into[i++] = (byte)value;
+        return i;
+    }
+
+    private static long ReadVarint(byte[] from, ref int at)
+    {
+        ulong value = 0;
+        var shift = 0;
+        byte b;
+        do
+        {
+            b = from[at++];
+            value |= (ulong)(b & 0x7F) << shift;
+            shift += 7;
+        }
+        while ((b & 0x80) != 0);
+        return (long)value;
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(6)]
+    private struct TypeCounts
+    {
+        private int _count;
     }
 }

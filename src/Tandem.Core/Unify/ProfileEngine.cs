@@ -27,7 +27,7 @@ public sealed partial class ProfileEngine
     private const int MaxDeclinedKept = 50;
 
     private readonly Dictionary<Identifier, Profile> _index = [];
-    private readonly Dictionary<string, Profile> _byId = new(StringComparer.Ordinal);
+    private readonly Dictionary<long, Profile> _absorbed = [];
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _interned;
     private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _internedBySpan;
@@ -88,7 +88,11 @@ public sealed partial class ProfileEngine
     public Profile? Find(Identifier identifier) => _index.GetValueOrDefault(identifier);
 
     /// <summary>A profile by its id, or by the id of a profile that was merged into it.</summary>
-    public Profile? FindById(string profileId) => _byId.GetValueOrDefault(profileId);
+    public Profile? FindById(string profileId)
+    {
+        var number = Profile.ParseId(profileId);
+        return _profiles.GetValueOrDefault(number) ?? _absorbed.GetValueOrDefault(number);
+    }
 
     public Account? FindAccount(string groupId) => _accounts.GetValueOrDefault(groupId);
 
@@ -294,27 +298,25 @@ public sealed partial class ProfileEngine
         }
     }
 
-    private static Profile NewProfile(long seq) => new(0, "") { CreatedSeq = seq };
+    private static Profile NewProfile(long seq) => new(0) { CreatedSeq = seq };
 
     private void Register(Profile profile)
     {
         profile.Number = _nextNumber++;
-        profile.Id = "prf_" + profile.Number.ToString("x8", CultureInfo.InvariantCulture);
         _profiles[profile.Number] = profile;
-        _byId[profile.Id] = profile;
     }
 
     private void Link(Profile profile, Identifier id, long when, int sourceKey, long seq, ulong tie)
     {
-        profile.IdentifierList.Add(new LinkedIdentifier(id, when, sourceKey, seq, tie));
+        profile.AddIdentifier(new LinkedIdentifier(id, when, sourceKey, seq, tie));
         _index[id] = profile;
     }
 
     /// <summary>An identifier's first sighting is the earliest event time it was seen at, whatever the arrival order.</summary>
     private static void EarlierSighting(Profile profile, Identifier id, long when, int sourceKey, long seq, ulong tie)
     {
-        var list = profile.IdentifierList;
-        for (var i = 0; i < list.Count; i++)
+        var list = profile.IdentifierSpan;
+        for (var i = 0; i < list.Length; i++)
         {
             if (list[i].Identifier == id)
             {
@@ -362,11 +364,11 @@ public sealed partial class ProfileEngine
         // this event has only just started (number 0) is always the one absorbed, and leaves no record.
         var (survivor, absorbed) = target.Number != 0 && target.Number < owner.Number ? (target, owner) : (owner, target);
         var wasReal = absorbed.Number != 0;
-        var absorbedIds = absorbed.IdentifierList.Select(l => l.Identifier).ToArray();
+        var absorbedIds = absorbed.Identifiers.Select(l => l.Identifier).ToArray();
 
-        foreach (var linked in absorbed.IdentifierList)
+        foreach (var linked in absorbed.IdentifierSpan)
         {
-            survivor.IdentifierList.Add(linked);
+            survivor.AddIdentifier(linked);
             _index[linked.Identifier] = survivor;
         }
 
@@ -375,9 +377,9 @@ public sealed partial class ProfileEngine
         survivor.FirstSeenMs = Math.Min(survivor.FirstSeenMs, absorbed.FirstSeenMs);
         survivor.LastSeenMs = Math.Max(survivor.LastSeenMs, absorbed.LastSeenMs);
         survivor.CreatedSeq = Math.Min(survivor.CreatedSeq, absorbed.CreatedSeq);
-        for (var i = 0; i < survivor.CountsByType.Length; i++)
+        foreach (var type in Enum.GetValues<MessageType>())
         {
-            survivor.CountsByType[i] += absorbed.CountsByType[i];
+            survivor.AddCount(type, absorbed.CountOf(type));
         }
 
         foreach (var (source, count) in absorbed.CountsBySource)
@@ -385,7 +387,10 @@ public sealed partial class ProfileEngine
             survivor.CountSource(source, count);
         }
 
-        survivor.EventSeqs = MergeSorted(survivor.EventSeqs, absorbed.EventSeqs);
+        if (absorbed.EventCount > 0)
+        {
+            survivor.SetSeqs(MergeSorted(survivor.EventSeqs, absorbed.EventSeqs));
+        }
         if (absorbed.AccountIds is { } accounts)
         {
             survivor.AccountIds ??= new HashSet<string>(StringComparer.Ordinal);
@@ -422,11 +427,11 @@ public sealed partial class ProfileEngine
                 survivor.AbsorbedIds.AddRange(older);
                 foreach (var id in older)
                 {
-                    _byId[id] = survivor;
+                    _absorbed[Profile.ParseId(id)] = survivor;
                 }
             }
 
-            _byId[absorbed.Id] = survivor;
+            _absorbed[absorbed.Number] = survivor;
             _profiles.Remove(absorbed.Number);
             MergeCount++;
         }
@@ -434,39 +439,23 @@ public sealed partial class ProfileEngine
         return survivor;
     }
 
-    private static List<long> MergeSorted(List<long> a, List<long> b)
+    private static long[] MergeSorted(long[] a, long[] b)
     {
-        if (b.Count == 0)
+        var result = new long[a.Length + b.Length];
+        int i = 0, j = 0, k = 0;
+        while (i < a.Length && j < b.Length)
         {
-            return a;
+            result[k++] = a[i] <= b[j] ? a[i++] : b[j++];
         }
 
-        if (a.Count == 0)
+        while (i < a.Length)
         {
-            return b;
+            result[k++] = a[i++];
         }
 
-        if (a[^1] < b[0])
+        while (j < b.Length)
         {
-            a.AddRange(b);
-            return a;
-        }
-
-        var result = new List<long>(a.Count + b.Count);
-        int i = 0, j = 0;
-        while (i < a.Count && j < b.Count)
-        {
-            result.Add(a[i] <= b[j] ? a[i++] : b[j++]);
-        }
-
-        for (; i < a.Count; i++)
-        {
-            result.Add(a[i]);
-        }
-
-        for (; j < b.Count; j++)
-        {
-            result.Add(b[j]);
+            result[k++] = b[j++];
         }
 
         return result;
@@ -474,8 +463,8 @@ public sealed partial class ProfileEngine
 
     private void Record(Profile profile, JsonElement root, in EventFacts facts, long seq, int sourceKey, long when, ulong tie)
     {
-        profile.EventSeqs.Add(seq);
-        profile.CountsByType[(int)facts.Type]++;
+        profile.AppendSeq(seq);
+        profile.AddCount(facts.Type, 1);
         profile.CountSource(sourceKey, 1);
         profile.FirstSeenMs = Math.Min(profile.FirstSeenMs, when);
         profile.LastSeenMs = Math.Max(profile.LastSeenMs, when);
