@@ -117,7 +117,6 @@ public sealed partial class ProfileEngine
     private void WriteProfile(BinaryWriter w, Profile p, int[] slots)
     {
         w.Write(p.Number);
-        w.Write(p.CreatedSeq);
         w.Write(p.FirstSeenMs);
         w.Write(p.LastSeenMs);
         foreach (var type in Enum.GetValues<MessageType>())
@@ -198,7 +197,6 @@ public sealed partial class ProfileEngine
     {
         var p = new Profile(r.ReadInt64())
         {
-            CreatedSeq = r.ReadInt64(),
             FirstSeenMs = r.ReadInt64(),
             LastSeenMs = r.ReadInt64(),
         };
@@ -284,9 +282,9 @@ public sealed partial class ProfileEngine
         var count = r.ReadInt32();
         for (var i = 0; i < count; i++)
         {
-            var key = Intern(r.ReadString());
+            var key = TraitKeys.Of(r.ReadString());
             var ts = r.ReadInt64();
-            var tie = r.ReadUInt64();
+            var tie = r.ReadUInt32();
             bag.Offer(key, new TraitValue(ts, tie, _values.Get(r.ReadBytes(r.ReadInt32()))));
         }
     }

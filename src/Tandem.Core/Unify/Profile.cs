@@ -16,15 +16,65 @@ public readonly record struct LinkedIdentifier(Identifier Identifier, long First
 /// <see cref="TimestampMs"/> wins; <see cref="Tie"/> (a hash of the messageId) settles equal times
 /// the same way whatever order events arrive in.
 /// </summary>
-public readonly record struct TraitValue(long TimestampMs, ulong Tie, byte[] Json)
+public readonly record struct TraitValue(long TimestampMs, uint Tie, byte[] Json)
 {
     public bool IsNewerThan(TraitValue other) =>
         TimestampMs > other.TimestampMs || (TimestampMs == other.TimestampMs && Tie > other.Tie);
 }
 
 /// <summary>
+/// Trait names, numbered once per process: a profile's traits then hold a 4-byte number per name, not
+/// an 8-byte reference (memory per profile matters at millions of profiles).
+/// </summary>
+internal static class TraitKeys
+{
+    private static readonly Lock Gate = new();
+    private static readonly Dictionary<string, int> Numbers = new(StringComparer.Ordinal);
+    private static readonly Dictionary<string, int>.AlternateLookup<ReadOnlySpan<char>> NumbersBySpan = Numbers.GetAlternateLookup<ReadOnlySpan<char>>();
+    private static string[] _names = new string[64];
+
+    public static int Of(string name)
+    {
+        lock (Gate)
+        {
+            return NumberLocked(name);
+        }
+    }
+
+    public static int Of(ReadOnlySpan<char> name)
+    {
+        lock (Gate)
+        {
+            return NumbersBySpan.TryGetValue(name, out var number) ? number : NumberLocked(new string(name));
+        }
+    }
+
+    public static string Name(int number) => Volatile.Read(ref _names)[number];
+
+    private static int NumberLocked(string name)
+    {
+        if (Numbers.TryGetValue(name, out var number))
+        {
+            return number;
+        }
+
+        number = Numbers.Count;
+        if (number == _names.Length)
+        {
+            var grown = new string[_names.Length * 2];
+            Array.Copy(_names, grown, _names.Length);
+            Volatile.Write(ref _names, grown);
+        }
+
+        _names[number] = name;
+        Numbers[name] = number;
+        return number;
+    }
+}
+
+/// <summary>
 /// Traits kept last-write-wins by event time, per top-level key. Small and flat: profiles hold a
-/// handful, in one exactly sized array (memory per profile matters at millions of profiles).
+/// handful, in one exactly sized array of 24-byte entries.
 /// </summary>
 public sealed class TraitBag
 {
@@ -36,11 +86,13 @@ public sealed class TraitBag
     {
         for (var i = 0; i < Count; i++)
         {
-            yield return (_entries[i].Key, _entries[i].Value);
+            yield return (TraitKeys.Name(_entries[i].Key), _entries[i].Value);
         }
     }
 
-    public bool TryGet(string key, out TraitValue value)
+    public bool TryGet(string key, out TraitValue value) => TryGet(TraitKeys.Of(key), out value);
+
+    internal bool TryGet(int key, out TraitValue value)
     {
         var i = IndexOf(key);
         value = i >= 0 ? _entries[i].Value : default;
@@ -57,7 +109,9 @@ public sealed class TraitBag
     }
 
     /// <summary>Sets the trait if the value is newer than the one held; says whether it changed.</summary>
-    public bool Offer(string key, TraitValue value)
+    public bool Offer(string key, TraitValue value) => Offer(TraitKeys.Of(key), value);
+
+    internal bool Offer(int key, TraitValue value)
     {
         var i = IndexOf(key);
         if (i >= 0)
@@ -67,7 +121,7 @@ public sealed class TraitBag
                 return false;
             }
 
-            _entries[i].Value = value;
+            _entries[i] = new Entry(key, value);
             return true;
         }
 
@@ -76,7 +130,7 @@ public sealed class TraitBag
             Array.Resize(ref _entries, Count < 8 ? Count + 1 : Count * 2);
         }
 
-        _entries[Count++] = new Entry { Key = key, Value = value };
+        _entries[Count++] = new Entry(key, value);
         return true;
     }
 
@@ -98,11 +152,11 @@ public sealed class TraitBag
         }
     }
 
-    private int IndexOf(string key)
+    private int IndexOf(int key)
     {
         for (var i = 0; i < Count; i++)
         {
-            if (ReferenceEquals(_entries[i].Key, key) || string.Equals(_entries[i].Key, key, StringComparison.Ordinal))
+            if (_entries[i].Key == key)
             {
                 return i;
             }
@@ -111,10 +165,16 @@ public sealed class TraitBag
         return -1;
     }
 
-    private struct Entry
+    /// <summary>Time, value, tie and key packed in 24 bytes.</summary>
+    private readonly struct Entry(int key, TraitValue value)
     {
-        public string Key;
-        public TraitValue Value;
+        private readonly long _timestampMs = value.TimestampMs;
+        private readonly byte[] _json = value.Json;
+        private readonly uint _tie = value.Tie;
+
+        public int Key { get; } = key;
+
+        public TraitValue Value => new(_timestampMs, _tie, _json);
     }
 }
 
@@ -179,8 +239,6 @@ public sealed class Profile
 
     /// <summary><c>prf_</c> and the creation number in hex; not stored, since it follows from the number.</summary>
     public string Id => Number == 0 ? "" : FormatId(Number);
-
-    public long CreatedSeq { get; internal set; }
 
     public IReadOnlyList<LinkedIdentifier> Identifiers => new ArraySegment<LinkedIdentifier>(_identifiers, 0, _identifierCount);
 

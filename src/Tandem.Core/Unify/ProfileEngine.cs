@@ -30,7 +30,7 @@ public sealed partial class ProfileEngine
     private readonly Dictionary<long, Profile> _absorbed = [];
     private readonly Dictionary<string, Account> _accounts = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _interned;
-    private readonly Dictionary<string, string>.AlternateLookup<ReadOnlySpan<char>> _internedBySpan;
+
     private readonly Dictionary<long, Profile> _profiles = [];
     private readonly List<Identifier> _eventIds = new(8);
     private readonly List<Profile> _awaitingId = [];
@@ -41,7 +41,6 @@ public sealed partial class ProfileEngine
     {
         Rules = rules ?? IdentityRules.Default;
         _interned = new(StringComparer.Ordinal);
-        _internedBySpan = _interned.GetAlternateLookup<ReadOnlySpan<char>>();
     }
 
     /// <summary>The identity configuration applied to the next events (changes are not retroactive).</summary>
@@ -132,7 +131,7 @@ public sealed partial class ProfileEngine
             var owner = _index.GetValueOrDefault(id);
             if (target is null)
             {
-                target = owner ?? NewProfile(seq);
+                target = owner ?? NewProfile();
                 if (owner is null)
                 {
                     Link(target, id, when, sourceKey, seq, tie);
@@ -298,7 +297,7 @@ public sealed partial class ProfileEngine
         }
     }
 
-    private static Profile NewProfile(long seq) => new(0) { CreatedSeq = seq };
+    private static Profile NewProfile() => new(0);
 
     private void Register(Profile profile)
     {
@@ -376,7 +375,6 @@ public sealed partial class ProfileEngine
         survivor.Traits.Trim();
         survivor.FirstSeenMs = Math.Min(survivor.FirstSeenMs, absorbed.FirstSeenMs);
         survivor.LastSeenMs = Math.Max(survivor.LastSeenMs, absorbed.LastSeenMs);
-        survivor.CreatedSeq = Math.Min(survivor.CreatedSeq, absorbed.CreatedSeq);
         foreach (var type in Enum.GetValues<MessageType>())
         {
             survivor.AddCount(type, absorbed.CountOf(type));
@@ -517,11 +515,11 @@ public sealed partial class ProfileEngine
 
         foreach (var trait in traits.EnumerateObject())
         {
-            var key = Intern(JsonMarshal.GetRawUtf8PropertyName(trait));
+            var key = TraitKey(JsonMarshal.GetRawUtf8PropertyName(trait));
             var raw = JsonMarshal.GetRawUtf8Value(trait.Value);
             if (bag.TryGet(key, out var held))
             {
-                var offered = new TraitValue(when, tie, held.Json);
+                var offered = new TraitValue(when, (uint)tie, held.Json);
                 if (!offered.IsNewerThan(held))
                 {
                     continue;
@@ -532,7 +530,7 @@ public sealed partial class ProfileEngine
                 continue;
             }
 
-            bag.Offer(key, new TraitValue(when, tie, _values.Get(raw)));
+            bag.Offer(key, new TraitValue(when, (uint)tie, _values.Get(raw)));
         }
     }
 
@@ -547,22 +545,17 @@ public sealed partial class ProfileEngine
         return s;
     }
 
-    /// <summary>The interned string for a UTF-8 name (escaped names are unescaped first); no allocation once seen.</summary>
-    private string Intern(ReadOnlySpan<byte> utf8)
+    /// <summary>The number of a trait name read as UTF-8 (escaped names are unescaped first); no allocation once seen.</summary>
+    private static int TraitKey(ReadOnlySpan<byte> utf8)
     {
         if (utf8.IndexOf((byte)'\\') < 0 && utf8.Length <= 256)
         {
             Span<char> chars = stackalloc char[utf8.Length];
             var n = Encoding.UTF8.GetChars(utf8, chars);
-            if (_internedBySpan.TryGetValue(chars[..n], out var found))
-            {
-                return found;
-            }
-
-            return Intern(new string(chars[..n]));
+            return TraitKeys.Of(chars[..n]);
         }
 
-        return Intern(JsonSerializer.Deserialize<string>("\"" + Encoding.UTF8.GetString(utf8) + "\"")!);
+        return TraitKeys.Of(JsonSerializer.Deserialize<string>("\"" + Encoding.UTF8.GetString(utf8) + "\"")!);
     }
 
     /// <summary>A stable 64-bit hash of the messageId, settling equal timestamps the same way in any order.</summary>
