@@ -21,6 +21,29 @@ public sealed record ProcessorOptions
     public TimeSpan SnapshotEvery { get; init; } = TimeSpan.FromSeconds(30);
 }
 
+/// <summary>Lowers the calling thread's scheduling priority (Linux nice 10); elsewhere it does nothing.</summary>
+internal static class LowerPriority
+{
+    private const int PriorityProcess = 0;
+    private const int Nice = 10;
+
+    public static void OfThisThread()
+    {
+        if (OperatingSystem.IsLinux())
+        {
+            // On Linux a thread id names one thread to setpriority; failing is harmless (the thread just keeps its priority).
+            _ = SetPriority(PriorityProcess, GetThreadId(), Nice);
+        }
+    }
+
+    // Blittable ints only, so the classic import needs no marshalling code (and no unsafe blocks).
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "setpriority")]
+    private static extern int SetPriority(int which, int who, int priority);
+
+    [System.Runtime.InteropServices.DllImport("libc", EntryPoint = "gettid")]
+    private static extern int GetThreadId();
+}
+
 /// <summary>Counts of the profile state, for metrics.</summary>
 internal sealed record ProcessorStats(int Profiles, int Identifiers, long Merges, long Unattributed, long Failed);
 
@@ -80,7 +103,17 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        _loop = Task.Run(RunAsync, CancellationToken.None);
+        // A thread of its own, at a lower scheduling priority: when the collector and the processor
+        // compete for the CPU, acknowledging events wins, and the processor catches up afterwards.
+        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _loop = finished.Task;
+        new Thread(() =>
+        {
+            LowerPriority.OfThisThread();
+            Run();
+            finished.TrySetResult();
+        })
+        { IsBackground = true, Name = "tandem-profile-processor" }.Start();
         return Task.CompletedTask;
     }
 
@@ -196,7 +229,8 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         return command.Task;
     }
 
-    private async Task RunAsync()
+    /// <summary>The loop, on the processor's own thread: every wait blocks that thread, so all its work keeps the lower priority.</summary>
+    private void Run()
     {
         var stop = _stopping.Token;
         try
@@ -230,8 +264,8 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
                         tasks.Add(Task.Delay(due > TimeSpan.Zero ? due : TimeSpan.Zero, _time, wake.Token));
                     }
 
-                    await Task.WhenAny(tasks);
-                    await wake.CancelAsync();
+                    Task.WaitAny([.. tasks]);
+                    wake.Cancel();
                     continue;
                 }
 
