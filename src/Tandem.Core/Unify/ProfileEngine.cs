@@ -34,6 +34,7 @@ public sealed partial class ProfileEngine
     private readonly Dictionary<long, Profile> _profiles = [];
     private readonly List<Identifier> _eventIds = new(8);
     private readonly List<Profile> _awaitingId = [];
+    private int _indexCapacity;
     private readonly ValuePool _values = new();
     private long _nextNumber = 1;
 
@@ -308,6 +309,13 @@ public sealed partial class ProfileEngine
     private void Link(Profile profile, Identifier id, long when, int sourceKey, long seq, ulong tie)
     {
         profile.AddIdentifier(new LinkedIdentifier(id, when, sourceKey, seq, tie));
+        if (_index.Count >= _indexCapacity)
+        {
+            // Grow by half rather than let the dictionary double: at millions of identifiers the old and
+            // new arrays live side by side during a resize, and that moment sets the peak memory.
+            _indexCapacity = _index.EnsureCapacity(Math.Max(1024, _index.Count + (_index.Count / 2)));
+        }
+
         _index[id] = profile;
     }
 
