@@ -30,17 +30,10 @@ internal static partial class CollectorLoad
             return 1;
         }
 
-        var data = Path.Combine(Path.GetTempPath(), "tandem-bench-" + Guid.NewGuid().ToString("N"));
-        await using var tandem = TandemHost.Build(new TandemOptions
-        {
-            DataDirectory = data,
-            Urls = "http://127.0.0.1:0",
-            AdminToken = "bench-admin",
-            Announce = TextWriter.Null,
-        }, logging: l => l.SetMinimumLevel(LogLevel.Warning));
-        await tandem.StartAsync();
-        var tandemUrl = tandem.Urls.First();
-        var writeKey = tandem.Services.GetRequiredService<Tandem.Sources.SourceRegistry>().All.First().WriteKey;
+        await using var server = await InProcessTandem.StartAsync("bench-admin");
+        var tandem = server.App;
+        var tandemUrl = server.Url;
+        var writeKey = server.WriteKey;
         var basic = "Basic " + Convert.ToBase64String(Encoding.UTF8.GetBytes(writeKey + ":"));
 
         await using var bare = BareEndpoint();
@@ -93,9 +86,6 @@ internal static partial class CollectorLoad
         Console.WriteLine();
         Console.WriteLine($"single /v1/track ÷ bare endpoint: {ratio:F2} (target ≥ 0.60)");
         Console.WriteLine($"/v1/batch durable events/s: {eventsPerSecond:N0} (target ≥ 100,000)");
-        await tandem.StopAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(data, recursive: true);
         return 0;
     }
 

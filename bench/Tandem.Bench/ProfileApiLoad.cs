@@ -33,17 +33,10 @@ internal static class ProfileApiLoad
             return 1;
         }
 
-        var data = Path.Combine(Path.GetTempPath(), "tandem-bench-" + Guid.NewGuid().ToString("N"));
-        await using var tandem = TandemHost.Build(new TandemOptions
-        {
-            DataDirectory = data,
-            Urls = "http://127.0.0.1:0",
-            AdminToken = Token,
-            Announce = TextWriter.Null,
-        }, logging: l => l.SetMinimumLevel(LogLevel.Warning));
-        await tandem.StartAsync();
-        var tandemUrl = tandem.Urls.First();
-        var writeKey = tandem.Services.GetRequiredService<Tandem.Sources.SourceRegistry>().All.First().WriteKey;
+        await using var server = await InProcessTandem.StartAsync(Token);
+        var tandem = server.App;
+        var tandemUrl = server.Url;
+        var writeKey = server.WriteKey;
 
         var loading = Stopwatch.StartNew();
         await LoadProfilesAsync(tandemUrl, writeKey, profiles);
@@ -80,9 +73,6 @@ internal static class ProfileApiLoad
             }
         }
 
-        await tandem.StopAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        Directory.Delete(data, recursive: true);
         return 0;
     }
 

@@ -583,32 +583,25 @@ public sealed partial class ProfileEngine
         if (value.ValueKind == JsonValueKind.Number && condition.Number is { } want
             && ExactNumber.TryParse(JsonMarshal.GetRawUtf8Value(value), out var actual))
         {
-            var c = actual.CompareTo(want);
-            return condition.Operator switch
-            {
-                ConditionOperator.Equals => c == 0,
-                ConditionOperator.NotEquals => c != 0,
-                ConditionOperator.GreaterThan => c > 0,
-                ConditionOperator.GreaterOrEqual => c >= 0,
-                ConditionOperator.LessThan => c < 0,
-                ConditionOperator.LessOrEqual => c <= 0,
-                _ => false,
-            };
+            return condition.Operator != ConditionOperator.Contains && Ordered(condition.Operator, actual.CompareTo(want));
         }
 
         var actualText = value.ValueKind == JsonValueKind.String ? value.GetString()! : value.GetRawText();
         var wantText = condition.Text ?? "";
-        var cmp = string.CompareOrdinal(actualText, wantText);
-        return condition.Operator switch
-        {
-            ConditionOperator.Equals => cmp == 0,
-            ConditionOperator.NotEquals => cmp != 0,
-            ConditionOperator.GreaterThan => cmp > 0,
-            ConditionOperator.GreaterOrEqual => cmp >= 0,
-            ConditionOperator.LessThan => cmp < 0,
-            ConditionOperator.LessOrEqual => cmp <= 0,
-            ConditionOperator.Contains => actualText.Contains(wantText, StringComparison.OrdinalIgnoreCase),
-            _ => false,
-        };
+        return condition.Operator == ConditionOperator.Contains
+            ? actualText.Contains(wantText, StringComparison.OrdinalIgnoreCase)
+            : Ordered(condition.Operator, string.CompareOrdinal(actualText, wantText));
     }
+
+    /// <summary>Whether a comparison result (negative, zero, positive) satisfies an ordering operator.</summary>
+    private static bool Ordered(ConditionOperator op, int comparison) => op switch
+    {
+        ConditionOperator.Equals => comparison == 0,
+        ConditionOperator.NotEquals => comparison != 0,
+        ConditionOperator.GreaterThan => comparison > 0,
+        ConditionOperator.GreaterOrEqual => comparison >= 0,
+        ConditionOperator.LessThan => comparison < 0,
+        ConditionOperator.LessOrEqual => comparison <= 0,
+        _ => false,
+    };
 }

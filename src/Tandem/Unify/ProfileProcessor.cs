@@ -142,13 +142,6 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         }
     }
 
-    /// <summary>
-    /// Runs a change on the processor's loop, between events, under the write lock: settings are read,
-    /// changed and saved there, so two concurrent changes cannot overwrite each other.
-    /// </summary>
-    public Task<T> ChangeAsync<T>(Func<ProfileEngine, T> change, CancellationToken cancellationToken = default) =>
-        Enqueue(engine => WithWriteLock(() => change(engine)), cancellationToken);
-
     /// <summary>Starts computing a trait, folds in the whole log so far (chunk by chunk), and saves the definitions.</summary>
     public Task<bool> DefineComputedTraitAsync(ComputedTraitDefinition definition, CancellationToken cancellationToken = default) =>
         Enqueue(engine =>

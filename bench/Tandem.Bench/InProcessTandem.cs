@@ -1,0 +1,47 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Tandem.Hosting;
+
+namespace Tandem.Bench;
+
+/// <summary>The real Tandem server, started in this process on a fresh data folder and a loopback port; removed on dispose.</summary>
+internal sealed class InProcessTandem : IAsyncDisposable
+{
+    private readonly string _data;
+
+    private InProcessTandem(WebApplication app, string data)
+    {
+        App = app;
+        _data = data;
+    }
+
+    public WebApplication App { get; }
+
+    public string Url => App.Urls.First();
+
+    /// <summary>The write key of the default source.</summary>
+    public string WriteKey => App.Services.GetRequiredService<Tandem.Sources.SourceRegistry>().All.First().WriteKey;
+
+    public static async Task<InProcessTandem> StartAsync(string adminToken)
+    {
+        var data = Path.Combine(Path.GetTempPath(), "tandem-bench-" + Guid.NewGuid().ToString("N"));
+        var app = TandemHost.Build(new TandemOptions
+        {
+            DataDirectory = data,
+            Urls = "http://127.0.0.1:0",
+            AdminToken = adminToken,
+            Announce = TextWriter.Null,
+        }, logging: l => l.SetMinimumLevel(LogLevel.Warning));
+        await app.StartAsync();
+        return new InProcessTandem(app, data);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await App.StopAsync();
+        await App.DisposeAsync();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        Directory.Delete(_data, recursive: true);
+    }
+}
