@@ -403,7 +403,7 @@ public sealed partial class ProfileEngine
 
             using var document = JsonDocument.Parse(payload);
             var facts = EventFacts.Read(document.RootElement);
-            Observe(profile, _slot, _trait, document.RootElement, facts, facts.TimestampMs, Tie(facts.MessageId), _clock);
+            Observe(profile, _slot, _trait, facts, facts.TimestampMs, Tie(facts.MessageId), _clock);
         }
     }
 
@@ -443,18 +443,18 @@ public sealed partial class ProfileEngine
         }
     }
 
-    private void ApplyComputed(Profile profile, JsonElement root, in EventFacts facts, long when, ulong tie)
+    private void ApplyComputed(Profile profile, in EventFacts facts, long when, ulong tie)
     {
         for (var slot = 0; slot < _computed.Count; slot++)
         {
             if (_computed[slot] is { } trait)
             {
-                Observe(profile, slot, trait, root, facts, when, tie, LogClockMs);
+                Observe(profile, slot, trait, facts, when, tie, LogClockMs);
             }
         }
     }
 
-    private static void Observe(Profile profile, int slot, CompiledTrait trait, JsonElement root, in EventFacts facts, long when, ulong tie, long clock)
+    private static void Observe(Profile profile, int slot, CompiledTrait trait, in EventFacts facts, long when, ulong tie, long clock)
     {
         var definition = trait.Definition;
         if (facts.Type != definition.Type
@@ -463,7 +463,7 @@ public sealed partial class ProfileEngine
             return;
         }
 
-        var properties = root.TryGetProperty("properties"u8, out var p) && p.ValueKind == JsonValueKind.Object ? p : default;
+        var properties = facts.Properties;
         foreach (var condition in trait.Conditions)
         {
             if (!Holds(condition, Find(properties, condition.Path)))

@@ -97,30 +97,6 @@ public sealed class IdentityRules
         return compiled.Blocks(value) ? null : new Identifier(compiled.Type.Name, value);
     }
 
-    /// <summary>Why a value would be refused for a type, or null when it would be linked.</summary>
-    public string? WhyBlocked(string type, string raw)
-    {
-        if (!_byName.TryGetValue(type, out var compiled))
-        {
-            return $"'{type}' is not a configured identifier type";
-        }
-
-        var value = raw.Trim();
-        if (value.Length == 0)
-        {
-            return "the value is empty";
-        }
-
-        if (_alwaysBlocked.Contains(value))
-        {
-            return $"'{value}' is one of the values that mean no identifier";
-        }
-
-        return compiled.Blocks(type == IdentifierType.Email ? value.ToLowerInvariant() : value)
-            ? $"'{value}' is blocked for {type}"
-            : null;
-    }
-
     /// <summary>Checks a blocked pattern before it is saved; NonBacktracking runs in linear time, so no pattern can stall the processor.</summary>
     public static string? CheckPattern(string pattern)
     {

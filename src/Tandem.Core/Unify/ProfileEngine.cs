@@ -102,21 +102,20 @@ public sealed partial class ProfileEngine
     public ApplyResult Apply(long seq, int sourceKey, byte[] payload)
     {
         using var document = JsonDocument.Parse(payload);
-        var root = document.RootElement;
-        var facts = EventFacts.Read(root);
+        var facts = EventFacts.Read(document.RootElement);
         Position = seq;
         EventsApplied++;
         LogClockMs = Math.Max(LogClockMs, facts.ReceivedAtMs);
 
         _eventIds.Clear();
-        CollectIdentifiers(root, facts);
+        CollectIdentifiers(facts);
         if (_eventIds.Count == 0)
         {
             EventsUnattributed++;
             if (facts.Type == MessageType.Group && facts.GroupId is { Length: > 0 } orphanGroup)
             {
                 // The account is still described, even if no customer can be named.
-                TouchAccount(orphanGroup, root, facts.TimestampMs, Tie(facts.MessageId));
+                TouchAccount(orphanGroup, facts.Traits, facts.TimestampMs, Tie(facts.MessageId));
             }
 
             return new ApplyResult(null, 0, 0);
@@ -211,11 +210,11 @@ public sealed partial class ProfileEngine
 
         _awaitingId.Clear();
 
-        Record(profile, root, facts, seq, sourceKey, when, tie);
+        Record(profile, facts, seq, sourceKey, when, tie);
         return new ApplyResult(profile, merges, declined);
     }
 
-    private void CollectIdentifiers(JsonElement root, in EventFacts facts)
+    private void CollectIdentifiers(in EventFacts facts)
     {
         AddIdentifier(IdentifierType.UserId, facts.UserId);
         if (facts.Type == MessageType.Alias && facts.PreviousId is { } previous)
@@ -225,27 +224,24 @@ public sealed partial class ProfileEngine
             AddIdentifier(asUser is { } u && _index.ContainsKey(u) ? IdentifierType.UserId : IdentifierType.AnonymousId, previous);
         }
 
-        if (facts.Type == MessageType.Identify && root.TryGetProperty("traits"u8, out var traits) && traits.ValueKind == JsonValueKind.Object)
+        if (facts.Type == MessageType.Identify && facts.Traits.ValueKind == JsonValueKind.Object)
         {
-            AddTraitIdentifiers(traits);
+            AddTraitIdentifiers(facts.Traits);
         }
 
-        if (root.TryGetProperty("context"u8, out var context) && context.ValueKind == JsonValueKind.Object)
+        if (facts.ContextTraits.ValueKind == JsonValueKind.Object)
         {
-            if (context.TryGetProperty("traits"u8, out var contextTraits) && contextTraits.ValueKind == JsonValueKind.Object)
-            {
-                AddTraitIdentifiers(contextTraits);
-            }
+            AddTraitIdentifiers(facts.ContextTraits);
+        }
 
-            if (context.TryGetProperty("externalIds"u8, out var external) && external.ValueKind == JsonValueKind.Array)
+        if (facts.ExternalIds.ValueKind == JsonValueKind.Array)
+        {
+            foreach (var item in facts.ExternalIds.EnumerateArray())
             {
-                foreach (var item in external.EnumerateArray())
+                if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("type"u8, out var type) && type.ValueKind == JsonValueKind.String
+                    && item.TryGetProperty("id"u8, out var value))
                 {
-                    if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("type"u8, out var type) && type.ValueKind == JsonValueKind.String
-                        && item.TryGetProperty("id"u8, out var value))
-                    {
-                        AddIdentifier(type.GetString()!, ScalarText(value));
-                    }
+                    AddIdentifier(type.GetString()!, ScalarText(value));
                 }
             }
         }
@@ -294,7 +290,7 @@ public sealed partial class ProfileEngine
     {
         if (Rules.Normalize(type, raw) is { } id && !_eventIds.Contains(id))
         {
-            _eventIds.Add(new Identifier(Intern(id.Type), id.Value));
+            _eventIds.Add(id); // the type string is the rules' own instance, shared by every identifier of it
         }
     }
 
@@ -467,7 +463,7 @@ public sealed partial class ProfileEngine
         return result;
     }
 
-    private void Record(Profile profile, JsonElement root, in EventFacts facts, long seq, int sourceKey, long when, ulong tie)
+    private void Record(Profile profile, in EventFacts facts, long seq, int sourceKey, long when, ulong tie)
     {
         profile.AppendSeq(seq);
         profile.AddCount(facts.Type, 1);
@@ -475,28 +471,27 @@ public sealed partial class ProfileEngine
         profile.FirstSeenMs = Math.Min(profile.FirstSeenMs, when);
         profile.LastSeenMs = Math.Max(profile.LastSeenMs, when);
 
-        if (facts.Type == MessageType.Identify && root.TryGetProperty("traits"u8, out var traits) && traits.ValueKind == JsonValueKind.Object)
+        if (facts.Type == MessageType.Identify && facts.Traits.ValueKind == JsonValueKind.Object)
         {
-            OfferTraits(profile.Traits, traits, when, tie);
+            OfferTraits(profile.Traits, facts.Traits, when, tie);
         }
 
-        if (root.TryGetProperty("context"u8, out var context) && context.ValueKind == JsonValueKind.Object
-            && context.TryGetProperty("traits"u8, out var contextTraits) && contextTraits.ValueKind == JsonValueKind.Object)
+        if (facts.ContextTraits.ValueKind == JsonValueKind.Object)
         {
-            OfferTraits(profile.Traits, contextTraits, when, tie);
+            OfferTraits(profile.Traits, facts.ContextTraits, when, tie);
         }
 
         if (facts.Type == MessageType.Group && facts.GroupId is { Length: > 0 } groupId)
         {
-            var account = TouchAccount(groupId, root, when, tie);
+            var account = TouchAccount(groupId, facts.Traits, when, tie);
             account.Members.Add(profile);
             (profile.AccountIds ??= new HashSet<string>(StringComparer.Ordinal)).Add(groupId);
         }
 
-        ApplyComputed(profile, root, facts, when, tie);
+        ApplyComputed(profile, facts, when, tie);
     }
 
-    private Account TouchAccount(string groupId, JsonElement root, long when, ulong tie)
+    private Account TouchAccount(string groupId, JsonElement accountTraits, long when, ulong tie)
     {
         if (!_accounts.TryGetValue(groupId, out var account))
         {
@@ -506,7 +501,7 @@ public sealed partial class ProfileEngine
 
         account.FirstSeenMs = Math.Min(account.FirstSeenMs, when);
         account.LastSeenMs = Math.Max(account.LastSeenMs, when);
-        if (root.TryGetProperty("traits"u8, out var accountTraits) && accountTraits.ValueKind == JsonValueKind.Object)
+        if (accountTraits.ValueKind == JsonValueKind.Object)
         {
             OfferTraits(account.Traits, accountTraits, when, tie);
         }
@@ -583,7 +578,10 @@ public sealed partial class ProfileEngine
     };
 }
 
-/// <summary>The few fields of an event the engine needs, read once.</summary>
+/// <summary>
+/// The fields of an event the engine needs, found in one pass over its members: identifiers and times
+/// as values, traits, context traits, external ids and properties as elements of the parsed document.
+/// </summary>
 internal readonly record struct EventFacts(
     MessageType Type,
     string MessageId,
@@ -593,32 +591,63 @@ internal readonly record struct EventFacts(
     string? PreviousId,
     string? GroupId,
     string? EventName,
-    long ReceivedAtMs)
+    long ReceivedAtMs,
+    JsonElement Traits,
+    JsonElement ContextTraits,
+    JsonElement ExternalIds,
+    JsonElement Properties)
 {
     public static EventFacts Read(JsonElement root)
     {
-        var typeName = root.TryGetProperty("type"u8, out var t) ? t.GetString() : null;
+        string? typeName = null, messageId = null, userId = null, anonymousId = null, previousId = null, groupId = null, eventName = null;
+        JsonElement timestamp = default, receivedAt = default, traits = default, context = default, properties = default;
+        foreach (var p in root.EnumerateObject())
+        {
+            // A later duplicate wins, as it does for TryGetProperty.
+            var v = p.Value;
+            if (p.NameEquals("type"u8)) { typeName = v.ValueKind == JsonValueKind.String ? v.GetString() : null; }
+            else if (p.NameEquals("messageId"u8)) { messageId = ProfileEngine.ScalarText(v); }
+            else if (p.NameEquals("userId"u8)) { userId = ProfileEngine.ScalarText(v); }
+            else if (p.NameEquals("anonymousId"u8)) { anonymousId = ProfileEngine.ScalarText(v); }
+            else if (p.NameEquals("previousId"u8)) { previousId = ProfileEngine.ScalarText(v); }
+            else if (p.NameEquals("groupId"u8)) { groupId = ProfileEngine.ScalarText(v); }
+            else if (p.NameEquals("event"u8)) { eventName = ProfileEngine.ScalarText(v); }
+            else if (p.NameEquals("timestamp"u8)) { timestamp = v; }
+            else if (p.NameEquals("receivedAt"u8)) { receivedAt = v; }
+            else if (p.NameEquals("traits"u8)) { traits = v; }
+            else if (p.NameEquals("context"u8)) { context = v; }
+            else if (p.NameEquals("properties"u8)) { properties = v; }
+        }
+
         if (!MessageTypes.TryParse(typeName, out var type))
         {
             throw new InvalidDataException($"A stored event has an unknown type '{typeName}'.");
         }
 
-        var timestamp = root.TryGetProperty("timestamp"u8, out var ts) && IsoTime.TryParse(ts, out var parsed)
-            ? parsed.ToUnixTimeMilliseconds()
-            : 0;
+        var contextTraits = default(JsonElement);
+        var externalIds = default(JsonElement);
+        if (context.ValueKind == JsonValueKind.Object)
+        {
+            _ = context.TryGetProperty("traits"u8, out contextTraits);
+            _ = context.TryGetProperty("externalIds"u8, out externalIds);
+        }
+
         return new EventFacts(
             type,
-            root.TryGetProperty("messageId"u8, out var m) ? ProfileEngine.ScalarText(m) ?? "" : "",
-            timestamp,
-            Text(root, "userId"u8),
-            Text(root, "anonymousId"u8),
-            Text(root, "previousId"u8),
-            Text(root, "groupId"u8),
-            Text(root, "event"u8),
+            messageId ?? "",
+            timestamp.ValueKind == JsonValueKind.String && IsoTime.TryParse(timestamp, out var at) ? at.ToUnixTimeMilliseconds() : 0,
+            userId,
+            anonymousId,
+            previousId,
+            groupId,
+            eventName,
             // Stored events always carry the collector's receivedAt; without one the log clock does not move.
-            root.TryGetProperty("receivedAt"u8, out var ra) && IsoTime.TryParse(ra, out var received) ? received.ToUnixTimeMilliseconds() : long.MinValue);
+            receivedAt.ValueKind == JsonValueKind.String && IsoTime.TryParse(receivedAt, out var received) ? received.ToUnixTimeMilliseconds() : long.MinValue,
+            Object(traits),
+            Object(contextTraits),
+            externalIds.ValueKind == JsonValueKind.Array ? externalIds : default,
+            Object(properties));
     }
 
-    private static string? Text(JsonElement root, ReadOnlySpan<byte> name) =>
-        root.TryGetProperty(name, out var value) ? ProfileEngine.ScalarText(value) : null;
+    private static JsonElement Object(JsonElement e) => e.ValueKind == JsonValueKind.Object ? e : default;
 }

@@ -191,18 +191,12 @@ internal static class ProfileApi
     /// <summary>Finds the profile and writes <c>{"profileId": …, …}</c> with the section, all under the reader lock.</summary>
     private static IResult Answer(string identifier, ProfileProcessor processor, Action<Unify.ProfileEngine, Profile, Utf8JsonWriter> write)
     {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        var (_, problem) = Resolve(identifier, processor, (engine, profile) =>
+        var (answer, problem) = Resolve(identifier, processor, (engine, profile) => Json(w =>
         {
-            using var w = new Utf8JsonWriter(buffer);
-            w.WriteStartObject();
             w.WriteString("profileId"u8, profile.Id);
             write(engine, profile, w);
-            w.WriteEndObject();
-            w.Flush();
-            return 0;
-        });
-        return problem ?? TypedResults.Bytes(buffer.WrittenMemory.ToArray(), "application/json");
+        }));
+        return problem ?? answer;
     }
 
     private static IResult Json(Action<Utf8JsonWriter> write)

@@ -75,7 +75,7 @@ internal sealed class UnifySettings(ControlStore control, TimeProvider time)
         d.Type.Name(),
         d.Event,
         d.Property,
-        d.Where?.Select(c => new ConditionView(c.Property, Snake(c.Operator.ToString()), c.Value is null ? null : JsonDocument.Parse(c.Value).RootElement.Clone())).ToList(),
+        d.Where?.Select(c => new ConditionView(c.Property, Snake(c.Operator.ToString()), c.Value is null ? null : JsonSerializer.Deserialize<JsonElement>(c.Value))).ToList(),
         d.Window is { } w ? FormatWindow(w) : null);
 
     /// <summary>The engine's definition, or null with what is wrong and where.</summary>
