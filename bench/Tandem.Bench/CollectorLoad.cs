@@ -52,10 +52,11 @@ internal static partial class CollectorLoad
         Console.WriteLine($"# Collector load: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
         Console.WriteLine($"# wrk -t{threads} -c{connections} -d{seconds}s, each scenario warmed up for 3 s first; event ~{Encoding.UTF8.GetByteCount(track)} B, batch {Encoding.UTF8.GetByteCount(batch) / 1024} KB");
         Console.WriteLine();
-        Console.WriteLine("| scenario | requests/s | events/s | p50 | p99 | non-2xx | fsyncs/s | server CPU µs/request |");
-        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|");
+        Console.WriteLine("| scenario | requests/s | events/s | p50 | p99 | non-2xx | fsyncs/s | server CPU µs/request | of it, processor | processor lag after | GCs (gen2) | GC pause % | log writer busy % |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
         var results = new Dictionary<string, WrkResult>();
         var log = tandem.Services.GetRequiredService<IngestLog>();
+        var processor = tandem.Services.GetRequiredService<Tandem.Unify.ProfileProcessor>();
         var only = Option(args, "--only", "");
         foreach (var (name, url, body, perRequest, auth) in scenarios.Where(s => only.Length == 0 || s.Name.Contains(only, StringComparison.Ordinal) || !s.Auth))
         {
@@ -64,12 +65,20 @@ internal static partial class CollectorLoad
             var headBefore = log.Head;
             var commitsBefore = log.Commits;
             var cpuBefore = Process.GetCurrentProcess().TotalProcessorTime;
+            var processorBefore = ThreadCpu("tandem-profile");
+            var writerBefore = ThreadCpu("tandem-ingest");
+            var (gcBefore, gen2Before, pauseBefore) = (GC.CollectionCount(0), GC.CollectionCount(2), GC.GetTotalPauseDuration());
             var result = await Wrk(url, script, threads, connections, seconds);
             var cpuPerRequest = (Process.GetCurrentProcess().TotalProcessorTime - cpuBefore).TotalMicroseconds / Math.Max(1, result.Requests);
+            var processorPerRequest = (ThreadCpu("tandem-profile") - processorBefore).TotalMicroseconds / Math.Max(1, result.Requests);
+            var lag = log.Head - processor.Position;
+            var writerBusy = (ThreadCpu("tandem-ingest") - writerBefore).TotalSeconds / seconds * 100;
+            var gcs = $"{GC.CollectionCount(0) - gcBefore:N0} ({GC.CollectionCount(2) - gen2Before:N0})";
+            var pausePercent = (GC.GetTotalPauseDuration() - pauseBefore).TotalSeconds / seconds * 100;
             results[name] = result;
             var stored = log.Head - headBefore;
             var fsyncs = auth ? ((log.Commits - commitsBefore) / (double)seconds).ToString("N0", CultureInfo.InvariantCulture) : "–";
-            Console.WriteLine($"| {name} | {result.RequestsPerSecond:N0} | {result.RequestsPerSecond * perRequest:N0} | {result.P50} | {result.P99} | {result.Non2xx} | {fsyncs} | {cpuPerRequest:N0} |");
+            Console.WriteLine($"| {name} | {result.RequestsPerSecond:N0} | {result.RequestsPerSecond * perRequest:N0} | {result.P50} | {result.P99} | {result.Non2xx} | {fsyncs} | {cpuPerRequest:N0} | {processorPerRequest:N0} | {lag:N0} | {gcs} | {pausePercent:F1} | {writerBusy:F0} |");
             if (auth && stored < (long)(result.Requests - result.Non2xx) * perRequest)
             {
                 Console.Error.WriteLine($"! {name}: {stored} events stored for {result.Requests - result.Non2xx} acknowledged requests");
@@ -162,4 +171,35 @@ internal static partial class CollectorLoad
 
     [GeneratedRegex(@"Non-2xx or 3xx responses:\s+(\d+)")]
     private static partial Regex NonSuccess();
+
+    /// <summary>CPU time of this process's threads whose name starts with <paramref name="prefix"/> (Linux, from /proc; 10 ms ticks).</summary>
+    private static TimeSpan ThreadCpu(string prefix)
+    {
+        var ticks = 0L;
+        if (!OperatingSystem.IsLinux())
+        {
+            return TimeSpan.Zero;
+        }
+
+        foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
+        {
+            try
+            {
+                if (!File.ReadAllText(Path.Combine(task, "comm")).StartsWith(prefix[..Math.Min(prefix.Length, 15)], StringComparison.Ordinal))
+                {
+                    continue;
+                }
+
+                var stat = File.ReadAllText(Path.Combine(task, "stat"));
+                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+                ticks += long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+            }
+            catch (IOException)
+            {
+                // the thread ended while we looked
+            }
+        }
+
+        return TimeSpan.FromMilliseconds(ticks * 10);
+    }
 }

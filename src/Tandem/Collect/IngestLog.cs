@@ -1,4 +1,5 @@
 using System.IO.Hashing;
+using System.Runtime.InteropServices;
 using System.Text;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
@@ -51,6 +52,13 @@ internal sealed class IngestLog : IDisposable
     private readonly Dictionary<UInt128, long> _dedup = [];
     private readonly Queue<(UInt128 Key, long ReceivedAtMs)> _dedupOrder = new();
     private long _head;
+
+    // The newest committed events, in a ring indexed by seq: a consumer that keeps up (the profile
+    // processor) reads them from memory instead of querying the file it was just written to.
+    private const int TailCapacity = 4096;
+    private readonly LogEntry[] _tail = new LogEntry[TailCapacity];
+    private readonly Lock _tailGate = new();
+    private long _tailFirst = 1;
     private TaskCompletionSource _committed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _pendingEvents;
     private long _commits;
@@ -74,6 +82,7 @@ internal sealed class IngestLog : IDisposable
             CREATE INDEX IF NOT EXISTS rejections_by_source ON rejections(source_key, id);
             """);
         _head = ReadHead();
+        _tailFirst = _head + 1;
         RebuildDedupIndex();
         _thread = new Thread(WriteLoop) { IsBackground = true, Name = "tandem-ingest-log" };
         _thread.Start();
@@ -125,15 +134,64 @@ internal sealed class IngestLog : IDisposable
     /// <summary>Raised after a request's events are queued; lets tests observe a backlog without polling.</summary>
     internal event Action? Enqueued;
 
+    /// <summary>Raised on the writer thread after each group commit, once <see cref="Head"/> has moved: keep handlers short.</summary>
+    public event Action? Committed;
+
     /// <summary>Events after <paramref name="afterSeq"/> in sequence order: how consumers read from their checkpoint.</summary>
     public IReadOnlyList<LogEntry> ReadAfter(long afterSeq, int max)
     {
+        if (ReadTail(afterSeq, max) is { } recent)
+        {
+            return recent;
+        }
+
         using var connection = SqliteDatabase.Open(_path, reader: true);
         using var command = connection.CreateCommand();
         command.CommandText = "SELECT seq, source_key, received_at, payload FROM events WHERE seq > $after ORDER BY seq LIMIT $max";
         command.Parameters.AddWithValue("$after", afterSeq);
         command.Parameters.AddWithValue("$max", max);
         return ReadEntries(command);
+    }
+
+    /// <summary>The events after <paramref name="afterSeq"/> from the in-memory tail, or null when some of them are older than it holds.</summary>
+    private List<LogEntry>? ReadTail(long afterSeq, int max)
+    {
+        lock (_tailGate)
+        {
+            var head = Head;
+            if (afterSeq + 1 < _tailFirst || afterSeq >= head)
+            {
+                return afterSeq >= head ? [] : null;
+            }
+
+            var count = (int)Math.Min(max, head - afterSeq);
+            var result = new List<LogEntry>(count);
+            for (var seq = afterSeq + 1; seq <= afterSeq + count; seq++)
+            {
+                result.Add(_tail[seq % TailCapacity]);
+            }
+
+            return result;
+        }
+    }
+
+    /// <summary>Puts a committed group into the tail and publishes the new head, under the tail's lock.</summary>
+    private void PublishCommitted(List<PendingAppend> group, long head)
+    {
+        lock (_tailGate)
+        {
+            foreach (var pending in group)
+            {
+                var receivedAt = DateTimeOffset.FromUnixTimeMilliseconds(pending.ReceivedAtMs);
+                foreach (var (seq, payload) in pending.StoredEntries)
+                {
+                    _tail[seq % TailCapacity] = new LogEntry(seq, pending.SourceKey, receivedAt, payload);
+                }
+            }
+
+            _tailFirst = Math.Max(_tailFirst, head - TailCapacity + 1);
+            Interlocked.Exchange(ref _head, head);
+        }
     }
 
     /// <summary>The events with these sequence numbers, in the order asked (missing ones are left out).</summary>
@@ -260,15 +318,7 @@ internal sealed class IngestLog : IDisposable
     private void WriteLoop()
     {
         var group = new List<PendingAppend>();
-        var seen = new HashSet<UInt128>();
-        using var insertEvent = _writer.CreateCommand();
-        insertEvent.CommandText = "INSERT INTO events(seq, source_key, message_id, type, received_at, payload) VALUES ($seq, $source, $mid, $type, $at, $payload)";
-        var eSeq = insertEvent.Parameters.Add("$seq", SqliteType.Integer);
-        var eSource = insertEvent.Parameters.Add("$source", SqliteType.Integer);
-        var eMid = insertEvent.Parameters.Add("$mid", SqliteType.Text);
-        var eType = insertEvent.Parameters.Add("$type", SqliteType.Integer);
-        var eAt = insertEvent.Parameters.Add("$at", SqliteType.Integer);
-        var ePayload = insertEvent.Parameters.Add("$payload", SqliteType.Blob);
+        using var insertEvent = new EventInsert(_writer);
         using var insertRejection = _writer.CreateCommand();
         insertRejection.CommandText = """
             INSERT INTO rejections(source_key, received_at, batch_index, reason, field, detail, payload)
@@ -293,32 +343,34 @@ internal sealed class IngestLog : IDisposable
             }
 
             var head = _head;
+            var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             try
             {
                 PruneDedupIndex();
                 using (var transaction = _writer.BeginTransaction())
                 {
-                    insertEvent.Transaction = transaction;
                     insertRejection.Transaction = transaction;
                     foreach (var pending in group)
                     {
                         int stored = 0, duplicates = 0;
-                        eSource.Value = pending.SourceKey;
-                        eAt.Value = pending.ReceivedAtMs;
-                        foreach (var message in pending.Messages)
+                        for (var m = 0; m < pending.Messages.Count; m++)
                         {
-                            var key = DedupKey(pending.SourceKey, message.MessageId);
-                            if (_dedup.ContainsKey(key) || !seen.Add(key))
+                            var message = pending.Messages[m];
+                            // One lookup both checks and claims the key. If the commit then fails, the
+                            // log stops accepting altogether, so a claimed key never outlives its event.
+                            var key = pending.Keys[m];
+                            ref var claimedAt = ref CollectionsMarshal.GetValueRefOrAddDefault(_dedup, key, out var known);
+                            if (known)
                             {
                                 duplicates++;
                                 continue;
                             }
 
-                            eSeq.Value = ++head;
-                            eMid.Value = message.MessageId;
-                            eType.Value = (int)message.Type;
-                            ePayload.Value = message.Json;
-                            insertEvent.ExecuteNonQuery();
+                            claimedAt = now;
+                            _dedupOrder.Enqueue((key, now));
+
+                            insertEvent.Execute(++head, pending.SourceKey, message.MessageId, (int)message.Type, pending.ReceivedAtMs, message.Json);
+                            pending.StoredEntries.Add((head, message.Json));
                             stored++;
                         }
 
@@ -340,16 +392,10 @@ internal sealed class IngestLog : IDisposable
                     transaction.Commit();
                 }
 
-                Interlocked.Exchange(ref _head, head);
+                PublishCommitted(group, head);
                 Interlocked.Increment(ref _commits);
                 Interlocked.Exchange(ref _committed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
-                var receivedAt = _time.GetUtcNow().ToUnixTimeMilliseconds();
-                foreach (var key in seen)
-                {
-                    _dedup[key] = receivedAt;
-                    _dedupOrder.Enqueue((key, receivedAt));
-                }
-
+                Committed?.Invoke();
                 foreach (var pending in group)
                 {
                     pending.Completion.TrySetResult(pending.Result);
@@ -369,7 +415,6 @@ internal sealed class IngestLog : IDisposable
             {
                 Interlocked.Add(ref _pendingEvents, -queued);
                 group.Clear();
-                seen.Clear();
             }
         }
     }
@@ -399,7 +444,14 @@ internal sealed class IngestLog : IDisposable
         public IReadOnlyList<StampedMessage> Messages { get; } = messages;
         public IReadOnlyList<Rejection> Rejections { get; } = rejections;
         public long ReceivedAtMs { get; } = receivedAtMs;
+
+        /// <summary>Dedup keys, hashed on the request's thread so the single writer does not have to.</summary>
+        public UInt128[] Keys { get; } = [.. messages.Select(m => DedupKey(sourceKey, m.MessageId))];
+
         public AppendResult Result { get; set; }
+
+        /// <summary>What the commit stored of this request, for the in-memory tail.</summary>
+        public List<(long Seq, byte[] Payload)> StoredEntries { get; } = [];
         public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -16,6 +16,7 @@ internal sealed class ControlStore : IDisposable
     private readonly Lock _gate = new();
     private const int MaxCachedTokens = 10_000;
     private readonly ConcurrentDictionary<string, string> _tokenCache = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _positions = new(StringComparer.Ordinal);
 
     public ControlStore(string dataDirectory)
     {
@@ -199,8 +200,16 @@ internal sealed class ControlStore : IDisposable
         }
     }
 
+    /// <summary>
+    /// A consumer's live position, kept in memory only (no write per read round): what the lag metric
+    /// reports between the durable checkpoints a consumer saves with <see cref="SaveCheckpoint"/>.
+    /// </summary>
+    public void ReportPosition(string consumer, long seq) => _positions[consumer] = seq;
+
+    /// <summary>The position a consumer resumes from after a restart; also reported as its live position.</summary>
     public void SaveCheckpoint(string consumer, long seq)
     {
+        ReportPosition(consumer, seq);
         lock (_gate)
         {
             using var command = _connection.CreateCommand();
@@ -225,6 +234,11 @@ internal sealed class ControlStore : IDisposable
             while (reader.Read())
             {
                 result[reader.GetString(0)] = reader.GetInt64(1);
+            }
+
+            foreach (var (consumer, seq) in _positions)
+            {
+                result[consumer] = seq;
             }
 
             return result;

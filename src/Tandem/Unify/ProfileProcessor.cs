@@ -68,6 +68,9 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     private readonly ReaderWriterLockSlim _lock = new();
     private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>(new() { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
+    private readonly ManualResetEventSlim _wake = new(initialState: true, spinCount: 0);
+    private readonly ITimer _snapshotTimer;
+    private readonly Action _onCommitted;
     private TaskCompletionSource _progressed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private ProfileEngine _engine = new();
     private Task? _loop;
@@ -88,6 +91,10 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         _options = options.Processor;
         _logger = logger;
         _snapshotPath = Path.Combine(options.DataDirectory, "profiles.snapshot");
+        _snapshotTimer = time.CreateTimer(static state => ((ManualResetEventSlim)state!).Set(), _wake, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        _onCommitted = _wake.Set;
+        _log.Committed += _onCommitted;
+        _stopping.Token.Register(_wake.Set);
     }
 
     /// <summary>The last log sequence number applied.</summary>
@@ -218,6 +225,10 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         {
             command.Fail(new InvalidOperationException("The profile processor has stopped; restart Tandem.", _fault));
         }
+        else
+        {
+            _wake.Set();
+        }
 
         return command.Task;
     }
@@ -236,6 +247,8 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
                     command.Run(_engine);
                 }
 
+                // Reset before reading: a commit after the read sets it again, so no wake-up is lost.
+                _wake.Reset();
                 var entries = _log.ReadAfter(Position, _options.ReadBatch);
                 if (entries.Count == 0)
                 {
@@ -245,20 +258,15 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
                         Snapshot();
                     }
 
-                    using var wake = CancellationTokenSource.CreateLinkedTokenSource(stop);
-                    var tasks = new List<Task>
-                    {
-                        _log.WhenHeadPastAsync(Position, wake.Token),
-                        _commands.Reader.WaitToReadAsync(wake.Token).AsTask(),
-                    };
                     if (Position > _snapshotPosition)
                     {
                         var due = _options.SnapshotEvery - sinceSnapshot;
-                        tasks.Add(Task.Delay(due > TimeSpan.Zero ? due : TimeSpan.Zero, _time, wake.Token));
+                        _snapshotTimer.Change(due > TimeSpan.Zero ? due : TimeSpan.Zero, Timeout.InfiniteTimeSpan);
                     }
 
-                    Task.WaitAny([.. tasks]);
-                    wake.Cancel();
+                    // One event, set by a commit, a command, the snapshot timer or stopping: a cheap
+                    // wait for a loop that wakes once per group commit under load.
+                    _wake.Wait();
                     continue;
                 }
 
@@ -334,6 +342,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         WithWriteLock(() => _engine = engine);
         Interlocked.Exchange(ref _position, engine.Position);
         _snapshotPosition = engine.Position;
+        _control.ReportPosition(Consumer, engine.Position);
         _snapshotAt = _time.GetUtcNow();
         UpdateStats();
         _loaded = true;
@@ -373,7 +382,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             Interlocked.Exchange(ref _progressed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
 
-        _control.SaveCheckpoint(Consumer, Position);
+        _control.ReportPosition(Consumer, Position);
     }
 
     private void UpdateStats() =>
@@ -425,6 +434,9 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
 
             File.Move(temporary, _snapshotPath, overwrite: true);
             _snapshotPosition = _engine.Position;
+
+            // The snapshot is where a restart resumes, so it is also the durable checkpoint.
+            _control.SaveCheckpoint(Consumer, _snapshotPosition);
             Log.SnapshotWritten(_logger, _snapshotPosition, _engine.ProfileCount);
         }
         catch (IOException ex)
@@ -458,12 +470,16 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             return;
         }
 
+        _log.Committed -= _onCommitted;
+        _snapshotTimer.Dispose();
         _stopping.Cancel();
         if (_loop is { IsCompleted: false })
         {
             return; // still finishing: leave the lock to it rather than pull it away mid-chunk
         }
 
+        // _wake is left to the collector: a commit on the log's writer thread may still be setting it,
+        // and without a wait handle (never asked for) it holds nothing to release.
         _stopping.Dispose();
         _lock.Dispose();
     }

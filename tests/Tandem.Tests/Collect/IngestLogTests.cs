@@ -102,4 +102,30 @@ public sealed class IngestLogTests
         var rest = log.ReadAfter(control.Checkpoint("processor"), 100);
         Assert.Equal(Enumerable.Range(26, 15).Select(i => (long)i), rest.Select(e => e.Seq));
     }
+
+    [Fact]
+    public async Task ReadAfter_ServedFromTheInMemoryTail_MatchesWhatTheFileHolds()
+    {
+        // More events than the tail holds (4,096), so reads cross from the file into memory.
+        await using var server = await TandemServer.StartAsync();
+        for (var b = 0; b < 45; b++)
+        {
+            var batch = string.Join(',', Enumerable.Range(0, 100).Select(i => $$"""{"type":"track","userId":"u{{i}}","event":"E{{b}}","messageId":"m{{b}}-{{i}}"}"""));
+            Assert.Equal(HttpStatusCode.OK, (await server.CollectAsync("/v1/batch", $$"""{"batch":[{{batch}}]}""")).StatusCode);
+        }
+
+        long[] positions = [0, 250, 403, 404, 405, 3_999, 4_400, 4_499, 4_500];
+        List<LogEntry> Read() => [.. positions.SelectMany(p => server.Services.GetRequiredService<IngestLog>().ReadAfter(p, 700))];
+        var fromTail = Read();
+        await server.RestartAsync(); // a fresh log has an empty tail: every read goes to the file
+        var fromFile = Read();
+
+        Assert.Equal(fromFile.Count, fromTail.Count);
+        Assert.Equal(700 + 700 + 700 + 700 + 700 + 501 + 100 + 1 + 0, fromFile.Count);
+        for (var i = 0; i < fromFile.Count; i++)
+        {
+            Assert.Equal((fromFile[i].Seq, fromFile[i].SourceKey, fromFile[i].ReceivedAt), (fromTail[i].Seq, fromTail[i].SourceKey, fromTail[i].ReceivedAt));
+            Assert.Equal(fromFile[i].Payload, fromTail[i].Payload);
+        }
+    }
 }
