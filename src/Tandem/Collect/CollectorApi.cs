@@ -1,5 +1,7 @@
 using Tandem.Hosting;
 
+using Tandem.Trust;
+
 namespace Tandem.Collect;
 
 /// <summary>The Segment-compatible collection routes under <c>/v1</c>, open to browsers through CORS.</summary>
@@ -39,10 +41,12 @@ internal static class CollectorApi
         foreach (var (path, type) in Routes)
         {
             v1.MapPost("/" + path, (HttpContext context, Collector collector) => collector.HandleAsync(context, type))
+                .AllowPublic() // a write key, not a member or token, authorises collection
                 .WithSummary(type is null ? "Stores a batch of Segment Spec events" : $"Stores one {type.Value.Name()} event");
         }
 
         v1.MapGet("/projects/{writeKey}/settings", (HttpContext context, string writeKey, Collector collector) => collector.SettingsAsync(context, writeKey))
+            .AllowPublic()
             .WithSummary("Settings analytics.js loads before it starts");
         return app;
     }

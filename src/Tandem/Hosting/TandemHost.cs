@@ -4,6 +4,7 @@ using OpenTelemetry.Metrics;
 using Tandem.Collect;
 using Tandem.Sources;
 using Tandem.Storage;
+using Tandem.Trust;
 using Tandem.Unify;
 
 namespace Tandem.Hosting;
@@ -43,6 +44,7 @@ public static class TandemHost
         services.AddSingleton(sp => new ControlStore(options.DataDirectory));
         services.AddSingleton(sp => new IngestLog(options.DataDirectory, options.IngestLog, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SourceRegistry>();
+        services.AddTrust();
         services.AddSingleton<Workspace>();
         services.AddCollector();
         services.AddSingleton<UnifySettings>();
@@ -70,13 +72,14 @@ public static class TandemHost
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseCors();
+        app.UseAuthorization();
         app.MapCollectorApi();
         app.MapProfileApi();
-        app.MapGroup("/api/v1").RequireAdminToken().MapSourcesApi().MapUnifyApi();
-        app.MapOpenApi("/openapi/{documentName}.json");
-        app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
-        app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") });
-        app.MapPrometheusScrapingEndpoint("/metrics");
+        app.MapGroup("/api/v1").MapSourcesApi().MapUnifyApi().MapTrustApi();
+        app.MapOpenApi("/openapi/{documentName}.json").AllowPublic();
+        app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowPublic();
+        app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") }).AllowPublic();
+        app.MapPrometheusScrapingEndpoint("/metrics").AllowPublic();
         return app;
     }
 

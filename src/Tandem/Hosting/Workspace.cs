@@ -1,11 +1,12 @@
 using System.Security.Cryptography;
 using Tandem.Sources;
 using Tandem.Storage;
+using Tandem.Trust;
 
 namespace Tandem.Hosting;
 
 /// <summary>First start of a data folder: the workspace, its first admin token and a default source.</summary>
-internal sealed class Workspace(ControlStore store, SourceRegistry sources, TandemOptions options, TimeProvider time, ILogger<Workspace> logger)
+internal sealed class Workspace(ControlStore store, TokenRegistry tokens, SourceRegistry sources, TandemOptions options, TimeProvider time, ILogger<Workspace> logger)
 {
     public const string DefaultSourceName = "Default source";
 
@@ -21,7 +22,7 @@ internal sealed class Workspace(ControlStore store, SourceRegistry sources, Tand
             ? "tdm_admin_" + RandomNumberGenerator.GetHexString(40, lowercase: true)
             : options.AdminToken.Trim();
         // The workspace row is written last: a first start cut short is simply done again.
-        store.InsertToken("tok_admin", "First admin token", token, AdminAuthorization.AllScopes, now);
+        tokens.CreateFirstAdminToken(token);
         var source = sources.GetOrCreate(DefaultSourceName);
         store.CreateWorkspace("ws_" + RandomNumberGenerator.GetHexString(12, lowercase: true), "Default workspace", now);
         Log.WorkspaceCreated(logger, Path.GetFullPath(options.DataDirectory));

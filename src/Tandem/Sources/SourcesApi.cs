@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Tandem.Collect;
 using Tandem.Hosting;
+using Tandem.Trust;
 
 namespace Tandem.Sources;
 
@@ -24,13 +25,13 @@ internal static class SourcesApi
     public static RouteGroupBuilder MapSourcesApi(this RouteGroupBuilder api)
     {
         var sources = api.MapGroup("/sources").WithTags("Sources");
-        sources.MapPost("/", CreateAsync).WithSummary("Creates a source with a new write key");
-        sources.MapGet("/", (SourceRegistry registry) => TypedResults.Ok(registry.All.Select(SourceView.From).ToArray())).WithSummary("Lists sources");
-        sources.MapGet("/{id}", Get).WithSummary("Gets one source");
-        sources.MapPatch("/{id}", UpdateAsync).WithSummary("Renames, disables or enables a source");
-        sources.MapPost("/{id}/rotate-key", RotateKey).WithSummary("Gives the source a new write key; the old one stops working at once");
-        sources.MapGet("/{id}/events", Events).WithSummary("Newest stored events of the source, as stored (live debugger feed)");
-        sources.MapGet("/{id}/rejections", Rejections).WithSummary("What the collector refused from this source, with the reason");
+        sources.MapPost("/", CreateAsync).RequireScope(Scopes.SourcesWrite).WithSummary("Creates a source with a new write key");
+        sources.MapGet("/", (SourceRegistry registry) => TypedResults.Ok(registry.All.Select(SourceView.From).ToArray())).RequireScope(Scopes.SourcesRead).WithSummary("Lists sources");
+        sources.MapGet("/{id}", Get).RequireScope(Scopes.SourcesRead).WithSummary("Gets one source");
+        sources.MapPatch("/{id}", UpdateAsync).RequireScope(Scopes.SourcesWrite).WithSummary("Renames, disables or enables a source");
+        sources.MapPost("/{id}/rotate-key", RotateKey).RequireScope(Scopes.SourcesWrite).WithSummary("Gives the source a new write key; the old one stops working at once");
+        sources.MapGet("/{id}/events", Events).RequireScope(Scopes.EventsRead).WithSummary("Newest stored events of the source, as stored (live debugger feed)");
+        sources.MapGet("/{id}/rejections", Rejections).RequireScope(Scopes.EventsRead).WithSummary("What the collector refused from this source, with the reason");
         return api;
     }
 

@@ -8,14 +8,12 @@ namespace Tandem.Storage;
 
 /// <summary>
 /// The operational state of a workspace (<c>tandem.db</c>): the workspace itself, sources, API
-/// tokens and log checkpoints. Writes are rare; they share one connection under a lock.
+/// log checkpoints and settings (members and tokens: see Tandem.Trust). Writes are rare; they share one connection under a lock.
 /// </summary>
 internal sealed class ControlStore : IDisposable
 {
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
-    private const int MaxCachedTokens = 10_000;
-    private readonly ConcurrentDictionary<string, string> _tokenCache = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, long> _positions = new(StringComparer.Ordinal);
 
     public ControlStore(string dataDirectory)
@@ -28,9 +26,6 @@ internal sealed class ControlStore : IDisposable
                 key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
                 write_key TEXT NOT NULL UNIQUE, enabled INTEGER NOT NULL,
                 created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS api_tokens(
-                id TEXT PRIMARY KEY, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
-                scopes TEXT NOT NULL, created_at INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS checkpoints(
                 consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);
             CREATE TABLE IF NOT EXISTS settings(
@@ -113,51 +108,6 @@ internal sealed class ControlStore : IDisposable
             command.Parameters.AddWithValue("$enabled", source.Enabled ? 1 : 0);
             command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
             command.ExecuteNonQuery();
-        }
-    }
-
-    public void InsertToken(string id, string name, string token, string scopes, DateTimeOffset now)
-    {
-        lock (_gate)
-        {
-            using var command = _connection.CreateCommand();
-            command.CommandText = """
-                INSERT OR REPLACE INTO api_tokens(id, name, token_hash, scopes, created_at) VALUES ($id, $name, $hash, $scopes, $now)
-                """;
-            command.Parameters.AddWithValue("$id", id);
-            command.Parameters.AddWithValue("$name", name);
-            command.Parameters.AddWithValue("$hash", HashToken(token));
-            command.Parameters.AddWithValue("$scopes", scopes);
-            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-            command.ExecuteNonQuery();
-            _tokenCache.Clear();
-        }
-    }
-
-    /// <summary>The scopes of the token, or null when no such token exists.</summary>
-    /// <remarks>Known tokens are cached by digest: the Profile API checks one per request at thousands per second.</remarks>
-    public string? FindTokenScopes(string token)
-    {
-        var hash = HashToken(token);
-        if (_tokenCache.TryGetValue(hash, out var cached))
-        {
-            return cached.Length == 0 ? null : cached;
-        }
-
-        lock (_gate)
-        {
-            using var command = _connection.CreateCommand();
-            command.CommandText = "SELECT scopes FROM api_tokens WHERE token_hash = $hash";
-            command.Parameters.AddWithValue("$hash", hash);
-            var scopes = command.ExecuteScalar() as string;
-            if (_tokenCache.Count > MaxCachedTokens)
-            {
-                _tokenCache.Clear(); // a flood of made-up tokens must not grow memory without bound
-            }
-
-            // Unknown tokens are remembered too (as ""), so a flood of bad ones costs no database reads.
-            _tokenCache[hash] = scopes ?? "";
-            return scopes;
         }
     }
 
@@ -244,9 +194,6 @@ internal sealed class ControlStore : IDisposable
             return result;
         }
     }
-
-    /// <summary>Tokens are kept as SHA-256 digests: a stolen data folder does not yield usable tokens.</summary>
-    private static string HashToken(string token) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(token)));
 
     public void Dispose() => _connection.Dispose();
 }

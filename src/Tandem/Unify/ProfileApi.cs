@@ -5,6 +5,8 @@ using Tandem.Collect;
 using Tandem.Hosting;
 using Tandem.Sources;
 
+using Tandem.Trust;
+
 namespace Tandem.Unify;
 
 /// <summary>
@@ -19,7 +21,7 @@ internal static class ProfileApi
 
     public static IEndpointRouteBuilder MapProfileApi(this IEndpointRouteBuilder app)
     {
-        var profiles = app.MapGroup("/v1/profiles/{identifier}").RequireScope(AdminAuthorization.ProfilesRead).WithTags("Profile API");
+        var profiles = app.MapGroup("/v1/profiles/{identifier}").RequireScope(Scopes.ProfilesRead).WithTags("Profile API");
         profiles.MapGet("/traits", Traits).WithSummary("The customer's traits, computed traits included; ?include=a,b keeps only those");
         profiles.MapGet("/events", Events).WithSummary("The customer's events as stored, newest first; ?limit=N (≤ 200) and ?cursor= from the previous page");
         profiles.MapGet("/identifiers", Identifiers).WithSummary("Every identifier linked to the customer, with when and where it was first seen");

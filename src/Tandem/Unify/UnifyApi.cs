@@ -4,6 +4,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Tandem.Collect;
 using Tandem.Hosting;
 using Tandem.Sources;
+using Tandem.Trust;
 
 namespace Tandem.Unify;
 
@@ -42,23 +43,23 @@ internal static class UnifyApi
                 ? await next(context)
                 : ProfileApi.Loading());
         var profiles = api.MapGroup("/profiles").WithTags("Profiles");
-        profiles.MapGet("/", Search).WithSummary("Finds profiles by identifier value prefix or trait value (?search=, ?limit= ≤ 100)");
-        profiles.MapGet("/{profileId}/merges", Merges).WithSummary("Why this is one customer: every merge with the event and rule that made it, and links declined by a limit");
+        profiles.MapGet("/", Search).RequireScope(Scopes.ProfilesRead).WithSummary("Finds profiles by identifier value prefix or trait value (?search=, ?limit= ≤ 100)");
+        profiles.MapGet("/{profileId}/merges", Merges).RequireScope(Scopes.ProfilesRead).WithSummary("Why this is one customer: every merge with the event and rule that made it, and links declined by a limit");
 
-        api.MapGet("/accounts/{groupId}", Account).WithTags("Profiles").WithSummary("An account from group calls: traits and member profiles");
-        api.MapGet("/processor", Processor).WithTags("Profiles").WithSummary("How far the profile processor has read the log");
+        api.MapGet("/accounts/{groupId}", Account).RequireScope(Scopes.ProfilesRead).WithTags("Profiles").WithSummary("An account from group calls: traits and member profiles");
+        api.MapGet("/processor", Processor).RequireScope(Scopes.IdentityRead).WithTags("Profiles").WithSummary("How far the profile processor has read the log");
 
         var types = api.MapGroup("/identity/types").WithTags("Identity");
         types.MapGet("/", (ProfileProcessor p) => TypedResults.Ok(p.Read(e => e.Rules.Types.Select(IdentifierTypeView.From).ToArray())))
-            .WithSummary("Identifier types with their limits, priorities and blocked values");
-        types.MapPut("/{name}", PutTypeAsync).WithSummary("Adds a custom identifier type or changes one (limit, priority, blocked values and patterns, trait key)");
-        types.MapDelete("/{name}", DeleteTypeAsync).WithSummary("Removes a custom identifier type (built-in ones can be changed, not removed)");
+            .RequireScope(Scopes.IdentityRead).WithSummary("Identifier types with their limits, priorities and blocked values");
+        types.MapPut("/{name}", PutTypeAsync).RequireScope(Scopes.IdentityWrite).WithSummary("Adds a custom identifier type or changes one (limit, priority, blocked values and patterns, trait key)");
+        types.MapDelete("/{name}", DeleteTypeAsync).RequireScope(Scopes.IdentityWrite).WithSummary("Removes a custom identifier type (built-in ones can be changed, not removed)");
 
         var computed = api.MapGroup("/computed-traits").WithTags("Computed traits");
         computed.MapGet("/", (ProfileProcessor p) => TypedResults.Ok(p.Read(e => e.ComputedTraits.Select(UnifySettings.ToView).ToArray())))
-            .WithSummary("Computed traits in force");
-        computed.MapPut("/{name}", PutComputedAsync).WithSummary("Defines or redefines a computed trait; past events are folded in before the call returns");
-        computed.MapDelete("/{name}", DeleteComputedAsync).WithSummary("Stops computing a trait and drops its values");
+            .RequireScope(Scopes.TraitsRead).WithSummary("Computed traits in force");
+        computed.MapPut("/{name}", PutComputedAsync).RequireScope(Scopes.TraitsWrite).WithSummary("Defines or redefines a computed trait; past events are folded in before the call returns");
+        computed.MapDelete("/{name}", DeleteComputedAsync).RequireScope(Scopes.TraitsWrite).WithSummary("Stops computing a trait and drops its values");
         return root;
     }
 

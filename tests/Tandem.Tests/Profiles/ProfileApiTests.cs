@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Tandem.Storage;
 using Tandem.Tests.Support;
+using Tandem.Trust;
 using Xunit;
 
 namespace Tandem.Tests.Profiles;
@@ -129,19 +130,18 @@ public sealed class ProfileApiTests
     {
         await using var server = await TandemServer.StartAsync();
         await SendAsync(server, SignUp);
-        var control = server.Services.GetRequiredService<ControlStore>();
-        control.InsertToken("tok_reader", "website", "reader-token", "profiles:read", server.Clock.GetUtcNow());
-        control.InsertToken("tok_sources", "ops", "sources-token", "sources:write", server.Clock.GetUtcNow());
+        var (_, reader) = await server.CreateTokenAsync([Scopes.ProfilesRead], name: "website");
+        var (_, sources) = await server.CreateTokenAsync([Scopes.SourcesWrite], name: "ops");
         const string path = "/v1/profiles/user_id:u-42/traits";
 
-        Assert.Equal(HttpStatusCode.OK, (await GetWithAsync(server, path, "Bearer reader-token")).StatusCode);
-        await HttpAssert.ProblemAsync(await GetWithAsync(server, path, "Bearer sources-token"), HttpStatusCode.Forbidden, "missing_scope");
-        await HttpAssert.ProblemAsync(await GetWithAsync(server, path, "Bearer wrong-token"), HttpStatusCode.Unauthorized, "unauthorized");
+        Assert.Equal(HttpStatusCode.OK, (await GetWithAsync(server, path, "Bearer " + reader)).StatusCode);
+        await HttpAssert.ProblemAsync(await GetWithAsync(server, path, "Bearer " + sources), HttpStatusCode.Forbidden, "missing_scope");
+        await HttpAssert.ProblemAsync(await GetWithAsync(server, path, "Bearer wrong-token"), HttpStatusCode.Unauthorized, "invalid_token");
         await HttpAssert.ProblemAsync(await GetWithAsync(server, path, null), HttpStatusCode.Unauthorized, "unauthorized");
-        await HttpAssert.ProblemAsync(await GetWithAsync(server, path, "Basic dXNlcjpwYXNz"), HttpStatusCode.Unauthorized, "unauthorized");
+        await HttpAssert.ProblemAsync(await GetWithAsync(server, path, "Basic dXNlcjpwYXNz"), HttpStatusCode.Unauthorized, "bad_credentials");
 
-        // A profiles:read token does not open the management API.
-        await HttpAssert.ProblemAsync(await GetWithAsync(server, "/api/v1/profiles?search=ada", "Bearer reader-token"), HttpStatusCode.Forbidden, "missing_scope");
+        // A profiles:read token does not open the rest of the management API.
+        await HttpAssert.ProblemAsync(await GetWithAsync(server, "/api/v1/sources", "Bearer " + reader), HttpStatusCode.Forbidden, "missing_scope");
     }
 
     [Fact]

@@ -120,11 +120,19 @@ public sealed class SourcesApiTests
         Assert.Equal(6, Assert.Single(newer.GetProperty("events").EnumerateArray()).GetProperty("seq").GetInt64());
     }
 
-    public static TheoryData<string> BadTokens => new() { "", "Bearer wrong-token", "Basic dGVzdDo=", "Bearer", "Bearer " };
+    public static TheoryData<string, string> BadTokens => new()
+    {
+        { "", "unauthorized" },
+        { "Bearer wrong-token", "invalid_token" },
+        { "Basic dGVzdDo=", "bad_credentials" },
+        { "Bearer", "bad_credentials" },
+        { "Bearer ", "bad_credentials" },
+        { "Token abc", "bad_credentials" },
+    };
 
     [Theory]
     [MemberData(nameof(BadTokens))]
-    public async Task Management_WithoutValidToken_Answers401Problem(string authorization)
+    public async Task Management_WithoutValidToken_Answers401Problem(string authorization, string reason)
     {
         await using var server = await TandemServer.StartAsync();
         using var request = new HttpRequestMessage(HttpMethod.Post, server.Url("/api/v1/sources"))
@@ -136,7 +144,7 @@ public sealed class SourcesApiTests
             request.Headers.TryAddWithoutValidation("Authorization", authorization);
         }
 
-        await HttpAssert.ProblemAsync(await server.Http.SendAsync(request), HttpStatusCode.Unauthorized, "unauthorized");
+        await HttpAssert.ProblemAsync(await server.Http.SendAsync(request), HttpStatusCode.Unauthorized, reason);
         Assert.Single((await server.AdminGetAsync("/api/v1/sources")).EnumerateArray());
     }
 
@@ -146,6 +154,6 @@ public sealed class SourcesApiTests
         await using var server = await TandemServer.StartAsync();
         using var request = new HttpRequestMessage(HttpMethod.Get, server.Url("/api/v1/sources"));
         request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", server.WriteKey);
-        await HttpAssert.ProblemAsync(await server.Http.SendAsync(request), HttpStatusCode.Unauthorized, "unauthorized");
+        await HttpAssert.ProblemAsync(await server.Http.SendAsync(request), HttpStatusCode.Unauthorized, "invalid_token");
     }
 }

@@ -143,6 +143,39 @@ public sealed class TandemServer : IAsyncDisposable
         return JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement.Clone();
     }
 
+    /// <summary>Creates an API token through the API with the admin token; returns its id and secret.</summary>
+    public async Task<(string Id, string Secret)> CreateTokenAsync(string[] scopes, string? ownerId = null, DateTimeOffset? expiresAt = null, string name = "test token")
+    {
+        using var response = await Http.SendAsync(Admin(HttpMethod.Post, "/api/v1/tokens", new { name, scopes, ownerId, expiresAt }));
+        var created = await HttpAssert.JsonAsync(response, System.Net.HttpStatusCode.Created);
+        return (created.GetProperty("id").GetString()!, created.GetProperty("token").GetString()!);
+    }
+
+    /// <summary>Adds a member through the API with the admin token; returns the member's id.</summary>
+    public async Task<string> CreateMemberAsync(string email, string[] roles, string password = "correct horse battery")
+    {
+        using var response = await Http.SendAsync(Admin(HttpMethod.Post, "/api/v1/members", new { email, name = email.Split('@')[0], roles, password }));
+        var created = await HttpAssert.JsonAsync(response, System.Net.HttpStatusCode.Created);
+        return created.GetProperty("member").GetProperty("id").GetString()!;
+    }
+
+    /// <summary>A request with an arbitrary Authorization header value (or none).</summary>
+    public HttpRequestMessage As(string? authorization, HttpMethod method, string path, object? body = null)
+    {
+        var request = new HttpRequestMessage(method, Url(path));
+        if (authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", authorization);
+        }
+
+        if (body is not null)
+        {
+            request.Content = JsonContent.Create(body);
+        }
+
+        return request;
+    }
+
     public async ValueTask DisposeAsync()
     {
         Http.Dispose();

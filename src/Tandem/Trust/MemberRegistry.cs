@@ -1,0 +1,242 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Data.Sqlite;
+using Tandem.Hosting;
+using Tandem.Storage;
+
+namespace Tandem.Trust;
+
+/// <summary>A person who works in the workspace, with the roles that decide what they may do.</summary>
+internal sealed record Member(string Id, string Email, string Name, IReadOnlyList<string> Roles, bool Disabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+{
+    public IReadOnlySet<string> Scopes => Trust.Roles.ScopesFor(Roles);
+}
+
+/// <summary>How a sign-in attempt ended. Unknown email and wrong password read the same to the caller.</summary>
+internal enum SignInOutcome
+{
+    SignedIn,
+    InvalidCredentials,
+    LockedOut,
+    Disabled,
+}
+
+internal sealed record SignInResult(SignInOutcome Outcome, Member? Member = null, DateTimeOffset? LockedUntil = null);
+
+/// <summary>
+/// Members and their local accounts, in <c>tandem.db</c>. Passwords are kept as salted PBKDF2 hashes
+/// from ASP.NET Core Identity's hasher. Repeated wrong passwords lock the account for a while, so a
+/// password cannot be guessed by brute force through the sign-in endpoint.
+/// </summary>
+internal sealed class MemberRegistry : IDisposable
+{
+    public const int MaxFailedSignIns = 5;
+    public const int MinPasswordLength = 12;
+    public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
+
+    private readonly SqliteConnection _connection;
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private readonly PasswordHasher<Member> _hasher = new();
+    private readonly ConcurrentDictionary<string, Member> _byId = new(StringComparer.Ordinal);
+
+    // Hashed once so that a sign-in for an unknown email costs as much as one for a known email.
+    private readonly string _decoyHash;
+
+    public MemberRegistry(TandemOptions options, TimeProvider time)
+    {
+        _time = time;
+        _connection = SqliteDatabase.Open(Path.Combine(options.DataDirectory, "tandem.db"));
+        SqliteDatabase.Execute(_connection, """
+            CREATE TABLE IF NOT EXISTS members(
+                id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE COLLATE NOCASE, name TEXT NOT NULL,
+                roles TEXT NOT NULL, password_hash TEXT, disabled INTEGER NOT NULL DEFAULT 0,
+                failed_sign_ins INTEGER NOT NULL DEFAULT 0, locked_until INTEGER,
+                created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
+            """);
+        _decoyHash = _hasher.HashPassword(null!, RandomNumberGenerator.GetHexString(32));
+        using var command = _connection.CreateCommand();
+        command.CommandText = "SELECT id, email, name, roles, disabled, created_at, updated_at FROM members";
+        using var reader = command.ExecuteReader();
+        while (reader.Read())
+        {
+            var member = new Member(reader.GetString(0), reader.GetString(1), reader.GetString(2),
+                reader.GetString(3).Split(' ', StringSplitOptions.RemoveEmptyEntries), reader.GetInt64(4) != 0,
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)));
+            _byId[member.Id] = member;
+        }
+    }
+
+    /// <summary>Raised after any member changes, so caches built on roles (token scopes) are dropped.</summary>
+    public event Action? Changed;
+
+    public IReadOnlyList<Member> All => [.. _byId.Values.OrderBy(m => m.CreatedAt).ThenBy(m => m.Id, StringComparer.Ordinal)];
+
+    public Member? Find(string id) => _byId.GetValueOrDefault(id);
+
+    public Member? FindByEmail(string email) =>
+        _byId.Values.FirstOrDefault(m => string.Equals(m.Email, email, StringComparison.OrdinalIgnoreCase));
+
+    /// <summary>Adds a member; null when the email is taken.</summary>
+    public Member? Add(string email, string name, IReadOnlyList<string> roles, string password)
+    {
+        var now = _time.GetUtcNow();
+        var member = new Member("mbr_" + RandomNumberGenerator.GetHexString(12, lowercase: true), email, name, roles, false, now, now);
+        lock (_gate)
+        {
+            if (FindByEmail(email) is not null)
+            {
+                return null;
+            }
+
+            using var command = _connection.CreateCommand();
+            command.CommandText = """
+                INSERT INTO members(id, email, name, roles, password_hash, created_at, updated_at)
+                VALUES ($id, $email, $name, $roles, $hash, $now, $now)
+                """;
+            command.Parameters.AddWithValue("$id", member.Id);
+            command.Parameters.AddWithValue("$email", email);
+            command.Parameters.AddWithValue("$name", name);
+            command.Parameters.AddWithValue("$roles", string.Join(' ', roles));
+            command.Parameters.AddWithValue("$hash", _hasher.HashPassword(member, password));
+            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            command.ExecuteNonQuery();
+            _byId[member.Id] = member;
+        }
+
+        Changed?.Invoke();
+        return member;
+    }
+
+    /// <summary>Writes a changed member (name, roles, disabled); the caller has validated it.</summary>
+    public Member Update(Member member)
+    {
+        var updated = member with { UpdatedAt = _time.GetUtcNow() };
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "UPDATE members SET name = $name, roles = $roles, disabled = $disabled, updated_at = $now WHERE id = $id";
+            command.Parameters.AddWithValue("$id", updated.Id);
+            command.Parameters.AddWithValue("$name", updated.Name);
+            command.Parameters.AddWithValue("$roles", string.Join(' ', updated.Roles));
+            command.Parameters.AddWithValue("$disabled", updated.Disabled ? 1 : 0);
+            command.Parameters.AddWithValue("$now", updated.UpdatedAt.ToUnixTimeMilliseconds());
+            command.ExecuteNonQuery();
+            _byId[updated.Id] = updated;
+        }
+
+        Changed?.Invoke();
+        return updated;
+    }
+
+    public bool Remove(string id)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "DELETE FROM members WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            if (command.ExecuteNonQuery() == 0)
+            {
+                return false;
+            }
+
+            _byId.TryRemove(id, out _);
+        }
+
+        Changed?.Invoke();
+        return true;
+    }
+
+    /// <summary>Sets a new password and lifts any lockout.</summary>
+    public void SetPassword(string id, string password)
+    {
+        var member = Find(id) ?? throw new InvalidOperationException($"No member {id}.");
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "UPDATE members SET password_hash = $hash, failed_sign_ins = 0, locked_until = NULL WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$hash", _hasher.HashPassword(member, password));
+            command.ExecuteNonQuery();
+        }
+    }
+
+    public SignInResult SignIn(string email, string password)
+    {
+        var now = _time.GetUtcNow();
+        var member = FindByEmail(email);
+        if (member is null)
+        {
+            _hasher.VerifyHashedPassword(null!, _decoyHash, password);
+            return new SignInResult(SignInOutcome.InvalidCredentials);
+        }
+
+        lock (_gate)
+        {
+            using var read = _connection.CreateCommand();
+            read.CommandText = "SELECT password_hash, failed_sign_ins, locked_until FROM members WHERE id = $id";
+            read.Parameters.AddWithValue("$id", member.Id);
+            using var reader = read.ExecuteReader();
+            if (!reader.Read())
+            {
+                return new SignInResult(SignInOutcome.InvalidCredentials);
+            }
+
+            var hasPassword = !reader.IsDBNull(0);
+            var hash = hasPassword ? reader.GetString(0) : _decoyHash;
+            var failed = reader.GetInt32(1);
+            DateTimeOffset? lockedUntil = reader.IsDBNull(2) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2));
+            reader.Close();
+            if (lockedUntil > now)
+            {
+                return new SignInResult(SignInOutcome.LockedOut, LockedUntil: lockedUntil);
+            }
+
+            var verdict = _hasher.VerifyHashedPassword(member, hash, password);
+            if (verdict == PasswordVerificationResult.Failed || !hasPassword)
+            {
+                failed = lockedUntil is null ? failed + 1 : 1; // a lockout that has run out starts a fresh count
+                DateTimeOffset? lockNow = failed >= MaxFailedSignIns ? now + LockoutDuration : null;
+                WriteFailures(member.Id, lockNow is null ? failed : 0, lockNow);
+                return lockNow is null
+                    ? new SignInResult(SignInOutcome.InvalidCredentials)
+                    : new SignInResult(SignInOutcome.LockedOut, LockedUntil: lockNow);
+            }
+
+            if (member.Disabled)
+            {
+                return new SignInResult(SignInOutcome.Disabled);
+            }
+
+            if (failed != 0 || lockedUntil is not null)
+            {
+                WriteFailures(member.Id, 0, null);
+            }
+
+            if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
+            {
+                using var rehash = _connection.CreateCommand();
+                rehash.CommandText = "UPDATE members SET password_hash = $hash WHERE id = $id";
+                rehash.Parameters.AddWithValue("$id", member.Id);
+                rehash.Parameters.AddWithValue("$hash", _hasher.HashPassword(member, password));
+                rehash.ExecuteNonQuery();
+            }
+
+            return new SignInResult(SignInOutcome.SignedIn, member);
+        }
+    }
+
+    private void WriteFailures(string id, int failed, DateTimeOffset? lockedUntil)
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = "UPDATE members SET failed_sign_ins = $failed, locked_until = $until WHERE id = $id";
+        command.Parameters.AddWithValue("$id", id);
+        command.Parameters.AddWithValue("$failed", failed);
+        command.Parameters.AddWithValue("$until", lockedUntil is { } until ? until.ToUnixTimeMilliseconds() : DBNull.Value);
+        command.ExecuteNonQuery();
+    }
+
+    public void Dispose() => _connection.Dispose();
+}

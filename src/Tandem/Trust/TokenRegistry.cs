@@ -1,0 +1,194 @@
+using System.Collections.Concurrent;
+using System.Security.Cryptography;
+using System.Text;
+using Microsoft.Data.Sqlite;
+using Tandem.Hosting;
+using Tandem.Storage;
+
+namespace Tandem.Trust;
+
+/// <summary>An API token as stored: never the secret itself, only its digest.</summary>
+/// <param name="OwnerId">The member whose roles bound the token; null for the workspace's first admin token.</param>
+internal sealed record ApiToken(string Id, string Name, string? OwnerId, IReadOnlyList<string> Scopes,
+    DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt);
+
+/// <summary>
+/// API tokens in <c>tandem.db</c>. A token is shown once when created and kept as a SHA-256 digest, so
+/// a stolen data folder yields no usable token. Lookups are cached by digest: the Profile API checks
+/// one token per request at thousands of requests a second.
+/// </summary>
+internal sealed class TokenRegistry : IDisposable
+{
+    public const string FirstAdminTokenId = "tok_admin";
+    private const int MaxCachedTokens = 10_000;
+    private static readonly ApiToken Unknown = new("", "", null, [], default, null, null);
+
+    private readonly SqliteConnection _connection;
+    private readonly Lock _gate = new();
+    private readonly TimeProvider _time;
+    private readonly ConcurrentDictionary<string, ApiToken> _byDigest = new(StringComparer.Ordinal);
+
+    public TokenRegistry(TandemOptions options, TimeProvider time)
+    {
+        _time = time;
+        _connection = SqliteDatabase.Open(Path.Combine(options.DataDirectory, "tandem.db"));
+        SqliteDatabase.Execute(_connection, """
+            CREATE TABLE IF NOT EXISTS api_tokens(
+                id TEXT PRIMARY KEY, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
+                scopes TEXT NOT NULL, created_at INTEGER NOT NULL);
+            """);
+
+        // Data folders from before members had tokens of their own lack these columns.
+        var columns = new HashSet<string>(StringComparer.Ordinal);
+        using (var info = _connection.CreateCommand())
+        {
+            info.CommandText = "SELECT name FROM pragma_table_info('api_tokens')";
+            using var reader = info.ExecuteReader();
+            while (reader.Read())
+            {
+                columns.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var column in new[] { "owner_id TEXT", "expires_at INTEGER", "revoked_at INTEGER" })
+        {
+            if (!columns.Contains(column.Split(' ')[0]))
+            {
+                SqliteDatabase.Execute(_connection, $"ALTER TABLE api_tokens ADD COLUMN {column}");
+            }
+        }
+    }
+
+    /// <summary>Creates a token and returns it with its secret, which is not kept and cannot be shown again.</summary>
+    public (ApiToken Token, string Secret) Create(string name, string? ownerId, IReadOnlyList<string> scopes, DateTimeOffset? expiresAt)
+    {
+        var secret = "tdm_" + RandomNumberGenerator.GetHexString(40, lowercase: true);
+        var token = new ApiToken("tok_" + RandomNumberGenerator.GetHexString(12, lowercase: true), name, ownerId, scopes, _time.GetUtcNow(), expiresAt, null);
+        Insert(token, secret);
+        return (token, secret);
+    }
+
+    /// <summary>The first admin token of a new workspace, with a secret chosen by the operator or generated.</summary>
+    public void CreateFirstAdminToken(string secret) =>
+        Insert(new ApiToken(FirstAdminTokenId, "First admin token", null, [Scopes.All], _time.GetUtcNow(), null, null), secret);
+
+    /// <summary>The token with this secret, revoked and expired ones included (the caller says why they fail); null when none.</summary>
+    public ApiToken? FindBySecret(string secret)
+    {
+        var digest = Digest(secret);
+        if (_byDigest.TryGetValue(digest, out var cached))
+        {
+            return ReferenceEquals(cached, Unknown) ? null : cached;
+        }
+
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT id, name, owner_id, scopes, created_at, expires_at, revoked_at FROM api_tokens WHERE token_hash = $hash";
+            command.Parameters.AddWithValue("$hash", digest);
+            using var reader = command.ExecuteReader();
+            var token = reader.Read() ? Read(reader) : null;
+            if (_byDigest.Count > MaxCachedTokens)
+            {
+                _byDigest.Clear(); // a flood of made-up tokens must not grow memory without bound
+            }
+
+            // Unknown secrets are remembered too, so a flood of bad ones costs no database reads.
+            _byDigest[digest] = token ?? Unknown;
+            return token;
+        }
+    }
+
+    public ApiToken? Find(string id) => Query("WHERE id = $p", id).FirstOrDefault();
+
+    /// <summary>Tokens of one member, or every token when <paramref name="ownerId"/> is null.</summary>
+    public IReadOnlyList<ApiToken> List(string? ownerId) =>
+        ownerId is null ? Query("ORDER BY created_at, id", null) : Query("WHERE owner_id = $p ORDER BY created_at, id", ownerId);
+
+    /// <summary>Revokes a token at once; returns it as revoked, or null when there is no such token.</summary>
+    public ApiToken? Revoke(string id)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $now) WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
+            if (command.ExecuteNonQuery() == 0)
+            {
+                return null;
+            }
+
+            _byDigest.Clear();
+        }
+
+        return Find(id);
+    }
+
+    /// <summary>Revokes every token of a member (when the member is removed).</summary>
+    public int RevokeAllOf(string ownerId)
+    {
+        var revoked = 0;
+        foreach (var token in List(ownerId).Where(t => t.RevokedAt is null))
+        {
+            Revoke(token.Id);
+            revoked++;
+        }
+
+        return revoked;
+    }
+
+    private void Insert(ApiToken token, string secret)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = """
+                INSERT OR REPLACE INTO api_tokens(id, name, token_hash, scopes, created_at, owner_id, expires_at, revoked_at)
+                VALUES ($id, $name, $hash, $scopes, $now, $owner, $expires, NULL)
+                """;
+            command.Parameters.AddWithValue("$id", token.Id);
+            command.Parameters.AddWithValue("$name", token.Name);
+            command.Parameters.AddWithValue("$hash", Digest(secret));
+            command.Parameters.AddWithValue("$scopes", string.Join(' ', token.Scopes));
+            command.Parameters.AddWithValue("$now", token.CreatedAt.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$owner", (object?)token.OwnerId ?? DBNull.Value);
+            command.Parameters.AddWithValue("$expires", token.ExpiresAt is { } at ? at.ToUnixTimeMilliseconds() : DBNull.Value);
+            command.ExecuteNonQuery();
+            _byDigest.Clear();
+        }
+    }
+
+    private List<ApiToken> Query(string where, string? parameter)
+    {
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = "SELECT id, name, owner_id, scopes, created_at, expires_at, revoked_at FROM api_tokens " + where;
+            if (parameter is not null)
+            {
+                command.Parameters.AddWithValue("$p", parameter);
+            }
+
+            using var reader = command.ExecuteReader();
+            var tokens = new List<ApiToken>();
+            while (reader.Read())
+            {
+                tokens.Add(Read(reader));
+            }
+
+            return tokens;
+        }
+    }
+
+    private static ApiToken Read(SqliteDataReader reader) => new(
+        reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
+        reader.GetString(3).Split(' ', StringSplitOptions.RemoveEmptyEntries),
+        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
+        reader.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
+        reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)));
+
+    private static string Digest(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
+
+    public void Dispose() => _connection.Dispose();
+}

@@ -1,0 +1,436 @@
+using System.Net.Mail;
+using System.Security.Claims;
+using System.Security.Cryptography;
+using Microsoft.AspNetCore.Authentication;
+using Tandem.Hosting;
+
+namespace Tandem.Trust;
+
+/// <summary>Members, API tokens, console sign-in, and the scope and role catalog.</summary>
+internal static class TrustApi
+{
+    private const int MaxNameLength = 100;
+    private const int MaxPasswordLength = 200;
+
+    public sealed record CreateMemberRequest(string? Email, string? Name, string[]? Roles, string? Password);
+
+    public sealed record UpdateMemberRequest(string? Name, string[]? Roles, bool? Disabled);
+
+    public sealed record PasswordRequest(string? Password);
+
+    public sealed record SignInRequest(string? Email, string? Password);
+
+    public sealed record ChangePasswordRequest(string? CurrentPassword, string? NewPassword);
+
+    public sealed record CreateTokenRequest(string? Name, string[]? Scopes, DateTimeOffset? ExpiresAt, string? OwnerId);
+
+    public sealed record MemberView(string Id, string Email, string Name, IReadOnlyList<string> Roles, bool Disabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+    {
+        public static MemberView From(Member m) => new(m.Id, m.Email, m.Name, m.Roles, m.Disabled, m.CreatedAt, m.UpdatedAt);
+    }
+
+    public sealed record CreatedMemberView(MemberView Member, string? InitialPassword);
+
+    public sealed record TokenView(string Id, string Name, string? OwnerId, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, string Status)
+    {
+        public static TokenView From(ApiToken t, DateTimeOffset now) => new(t.Id, t.Name, t.OwnerId, t.Scopes, t.CreatedAt, t.ExpiresAt, t.RevokedAt,
+            t.RevokedAt is not null ? "revoked" : t.ExpiresAt <= now ? "expired" : "active");
+    }
+
+    public sealed record CreatedTokenView(string Id, string Token, string Name, string? OwnerId, IReadOnlyList<string> Scopes, DateTimeOffset? ExpiresAt);
+
+    public sealed record SessionView(string Caller, MemberView? Member, IReadOnlyList<string> Roles, IReadOnlyList<string> Scopes, string? CsrfToken);
+
+    public static RouteGroupBuilder MapTrustApi(this RouteGroupBuilder api)
+    {
+        var members = api.MapGroup("/members").WithTags("Members");
+        members.MapGet("/", (MemberRegistry registry) => TypedResults.Ok(registry.All.Select(MemberView.From).ToArray()))
+            .RequireScope(Scopes.MembersRead).WithSummary("Lists members and their roles");
+        members.MapGet("/{id}", (string id, MemberRegistry registry) => registry.Find(id) is { } m ? (IResult)TypedResults.Ok(MemberView.From(m)) : Problems.NotFound("Member", id))
+            .RequireScope(Scopes.MembersRead).WithSummary("Gets one member");
+        members.MapPost("/", CreateMemberAsync).RequireScope(Scopes.MembersWrite)
+            .WithSummary("Adds a member with roles; without a password, an initial one is generated and shown once");
+        members.MapPatch("/{id}", UpdateMemberAsync).RequireScope(Scopes.MembersWrite).WithSummary("Renames a member, changes their roles, disables or enables them");
+        members.MapDelete("/{id}", DeleteMember).RequireScope(Scopes.MembersWrite).WithSummary("Removes a member and revokes their API tokens");
+        members.MapPost("/{id}/password", ResetPasswordAsync).RequireScope(Scopes.MembersWrite)
+            .WithSummary("Sets a member's password (generated and shown once when none is sent) and lifts a lockout");
+
+        var tokens = api.MapGroup("/tokens").WithTags("API tokens");
+        tokens.MapGet("/", ListTokens).RequireScope(Scopes.TokensWrite)
+            .WithSummary("The caller's API tokens; with members:write, ?owner=all or ?owner={memberId}");
+        tokens.MapPost("/", CreateTokenAsync).RequireScope(Scopes.TokensWrite)
+            .WithSummary("Creates an API token with scopes (never more than the owner holds) and an optional expiry; the token is shown once");
+        tokens.MapDelete("/{id}", RevokeToken).RequireScope(Scopes.TokensWrite).WithSummary("Revokes an API token at once");
+
+        var session = api.MapGroup("/session").WithTags("Session");
+        session.MapPost("/", SignInAsync).AllowPublic()
+            .WithSummary("Signs a member in to the console: sets the session cookie and answers the CSRF token to send on changes");
+        session.MapGet("/", Session).RequireSignedIn().WithSummary("Who is calling: member, roles and scopes (and the CSRF token of a console session)");
+        session.MapDelete("/", SignOutAsync).RequireSignedIn().WithSummary("Signs out of the console");
+        session.MapPut("/password", ChangePasswordAsync).RequireSignedIn().WithSummary("Changes the signed-in member's own password");
+
+        api.MapGet("/scopes", () => TypedResults.Ok(new
+        {
+            scopes = Scopes.Catalog.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new { name = p.Key, description = p.Value }),
+            roles = Roles.ScopesOf.OrderBy(p => p.Key, StringComparer.Ordinal).Select(p => new { name = p.Key, scopes = p.Value.Order(StringComparer.Ordinal) }),
+        })).RequireSignedIn().WithTags("Members").WithSummary("Every scope and what it allows; every role and the scopes it brings");
+        return api;
+    }
+
+    private static async Task<IResult> CreateMemberAsync(HttpRequest request, MemberRegistry registry)
+    {
+        var (body, problem) = await JsonBody.ReadAsync<CreateMemberRequest>(request);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if ((ValidateEmail(body!.Email) ?? ValidateName(body.Name, required: true) ?? ValidateRoles(body.Roles, required: true)
+            ?? (body.Password is null ? null : ValidatePassword(body.Password, "password"))) is { } invalid)
+        {
+            return invalid;
+        }
+
+        var generated = body.Password is null ? NewPassword() : null;
+        var member = registry.Add(body.Email!.Trim(), body.Name!.Trim(), Distinct(body.Roles!), body.Password ?? generated!);
+        return member is null
+            ? Problems.Create(StatusCodes.Status409Conflict, "email_taken", "A member has this email",
+                $"'{body.Email}' already belongs to a member. Change that member's roles with PATCH /api/v1/members/{{id}} instead.", "email")
+            : TypedResults.Created($"/api/v1/members/{member.Id}", new CreatedMemberView(MemberView.From(member), generated));
+    }
+
+    private static async Task<IResult> UpdateMemberAsync(string id, HttpRequest request, MemberRegistry registry, ClaimsPrincipal user)
+    {
+        var (body, problem) = await JsonBody.ReadAsync<UpdateMemberRequest>(request);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (body!.Name is null && body.Roles is null && body.Disabled is null)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "nothing_to_change", "Nothing to change",
+                "Send \"name\", \"roles\" (a list) and/or \"disabled\" (true or false).", "body");
+        }
+
+        if (((body.Name is null ? null : ValidateName(body.Name, required: true)) ?? (body.Roles is null ? null : ValidateRoles(body.Roles, required: true))) is { } invalid)
+        {
+            return invalid;
+        }
+
+        if (registry.Find(id) is not { } member)
+        {
+            return Problems.NotFound("Member", id);
+        }
+
+        var changed = member with { Name = body.Name?.Trim() ?? member.Name, Roles = body.Roles is null ? member.Roles : Distinct(body.Roles), Disabled = body.Disabled ?? member.Disabled };
+        if (LeavesNoAdmin(registry, member, changed))
+        {
+            return LastAdmin(member.Id == user.MemberId() ? "yourself" : member.Email);
+        }
+
+        return TypedResults.Ok(MemberView.From(registry.Update(changed)));
+    }
+
+    private static IResult DeleteMember(string id, MemberRegistry registry, TokenRegistry tokens, ClaimsPrincipal user)
+    {
+        if (registry.Find(id) is not { } member)
+        {
+            return Problems.NotFound("Member", id);
+        }
+
+        if (LeavesNoAdmin(registry, member, null))
+        {
+            return LastAdmin(member.Id == user.MemberId() ? "yourself" : member.Email);
+        }
+
+        tokens.RevokeAllOf(id);
+        registry.Remove(id);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> ResetPasswordAsync(string id, HttpRequest request, MemberRegistry registry)
+    {
+        var password = (string?)null;
+        if (request.ContentLength > 0)
+        {
+            var (body, problem) = await JsonBody.ReadAsync<PasswordRequest>(request);
+            if (problem is not null)
+            {
+                return problem;
+            }
+
+            password = body!.Password;
+            if (password is not null && ValidatePassword(password, "password") is { } invalid)
+            {
+                return invalid;
+            }
+        }
+
+        if (registry.Find(id) is null)
+        {
+            return Problems.NotFound("Member", id);
+        }
+
+        var generated = password is null ? NewPassword() : null;
+        registry.SetPassword(id, password ?? generated!);
+        return TypedResults.Ok(new { id, initialPassword = generated });
+    }
+
+    private static IResult ListTokens(string? owner, ClaimsPrincipal user, TokenRegistry tokens, TimeProvider time)
+    {
+        string? ownerFilter;
+        if (owner is null)
+        {
+            // A member sees their own tokens; a token without an owner (the first admin token) sees those without one.
+            ownerFilter = user.MemberId();
+            var own = ownerFilter is null ? tokens.List(null).Where(t => t.OwnerId is null) : tokens.List(ownerFilter);
+            return TypedResults.Ok(own.Select(t => TokenView.From(t, time.GetUtcNow())).ToArray());
+        }
+
+        if (!user.Holds(Scopes.MembersWrite) && owner != user.MemberId())
+        {
+            return OthersTokens();
+        }
+
+        var listed = owner == "all" ? tokens.List(null) : tokens.List(owner);
+        return TypedResults.Ok(listed.Select(t => TokenView.From(t, time.GetUtcNow())).ToArray());
+    }
+
+    private static async Task<IResult> CreateTokenAsync(HttpRequest request, ClaimsPrincipal user, TokenRegistry tokens, MemberRegistry members, TimeProvider time)
+    {
+        var (body, problem) = await JsonBody.ReadAsync<CreateTokenRequest>(request);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (ValidateName(body!.Name, required: true) is { } badName)
+        {
+            return badName;
+        }
+
+        if (body.Scopes is not { Length: > 0 })
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "scopes_required", "A token needs scopes",
+                "Send \"scopes\": a list such as [\"profiles:read\"]. GET /api/v1/scopes lists them all.", "scopes");
+        }
+
+        for (var i = 0; i < body.Scopes.Length; i++)
+        {
+            if (body.Scopes[i] is not { } scope || !Scopes.IsKnown(scope))
+            {
+                return Problems.Create(StatusCodes.Status400BadRequest, "unknown_scope", "Unknown scope",
+                    $"'{body.Scopes[i]}' is not a scope. Known scopes: {string.Join(", ", Scopes.Catalog.Keys.Order(StringComparer.Ordinal))}.", $"scopes[{i}]");
+            }
+        }
+
+        if (body.ExpiresAt is { } expires && expires <= time.GetUtcNow())
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "expiry_in_past", "The expiry is in the past",
+                $"\"expiresAt\" ({expires:O}) has already passed. Send a future time, or leave it out for a token that lasts until revoked.", "expiresAt");
+        }
+
+        var ownerId = body.OwnerId ?? user.MemberId();
+        if (ownerId != user.MemberId())
+        {
+            if (!user.Holds(Scopes.MembersWrite))
+            {
+                return OthersTokens();
+            }
+
+            if (members.Find(ownerId!) is null)
+            {
+                return Problems.Create(StatusCodes.Status400BadRequest, "unknown_owner", "No such member",
+                    $"No member has the id '{ownerId}'. GET /api/v1/members lists them.", "ownerId");
+            }
+        }
+
+        // A caller hands on only what it holds itself, whatever the owner's roles would allow.
+        var scopes = Distinct(body.Scopes!);
+        var beyond = scopes.Where(s => !user.Holds(s)).ToArray();
+        if (beyond.Length > 0)
+        {
+            return Problems.Create(StatusCodes.Status403Forbidden, "scope_not_held", "A token cannot hold more than its creator",
+                $"You do not hold {string.Join(", ", beyond.Select(s => $"'{s}'"))}, so you cannot give it to a token.", "scopes",
+                new Dictionary<string, object?> { ["scopes"] = beyond });
+        }
+
+        var (token, secret) = tokens.Create(body.Name!.Trim(), ownerId, scopes, body.ExpiresAt);
+        return TypedResults.Created($"/api/v1/tokens/{token.Id}", new CreatedTokenView(token.Id, secret, token.Name, token.OwnerId, token.Scopes, token.ExpiresAt));
+    }
+
+    private static IResult RevokeToken(string id, ClaimsPrincipal user, TokenRegistry tokens, MemberRegistry members, TimeProvider time)
+    {
+        if (tokens.Find(id) is not { } token)
+        {
+            return Problems.NotFound("Token", id);
+        }
+
+        if (token.OwnerId != user.MemberId() && !user.Holds(Scopes.MembersWrite))
+        {
+            return OthersTokens();
+        }
+
+        // Without an admin member, an owner-less all-scopes token (the first admin token) is the only
+        // way left to manage the workspace: revoking the last one would lock everyone out.
+        var now = time.GetUtcNow();
+        static bool Active(ApiToken t, DateTimeOffset at) => t.RevokedAt is null && !(t.ExpiresAt <= at);
+        if (token.OwnerId is null && token.Scopes.Contains(Scopes.All) && Active(token, now)
+            && !members.All.Any(m => !m.Disabled && m.Roles.Contains(Roles.Admin))
+            && !tokens.List(null).Any(t => t.Id != token.Id && t.OwnerId is null && t.Scopes.Contains(Scopes.All) && Active(t, now)))
+        {
+            return Problems.Create(StatusCodes.Status409Conflict, "last_admin", "This would leave no admin",
+                "This is the last admin token and no member has the admin role. Add an admin member first (POST /api/v1/members with \"roles\":[\"admin\"]).", "id");
+        }
+
+        return TypedResults.Ok(TokenView.From(tokens.Revoke(id)!, now));
+    }
+
+    private static async Task<IResult> SignInAsync(HttpContext context, MemberRegistry members, TimeProvider time)
+    {
+        var (body, problem) = await JsonBody.ReadAsync<SignInRequest>(context.Request);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (string.IsNullOrWhiteSpace(body!.Email) || string.IsNullOrEmpty(body.Password) || body.Password.Length > MaxPasswordLength)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "credentials_required", "Email and password are required",
+                "Send {\"email\": \"…\", \"password\": \"…\"}.", string.IsNullOrWhiteSpace(body.Email) ? "email" : "password");
+        }
+
+        var result = members.SignIn(body.Email.Trim(), body.Password);
+        switch (result.Outcome)
+        {
+            case SignInOutcome.LockedOut:
+                var wait = (int)Math.Ceiling((result.LockedUntil!.Value - time.GetUtcNow()).TotalSeconds);
+                context.Response.Headers.RetryAfter = wait.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return Problems.Create(StatusCodes.Status429TooManyRequests, "account_locked", "The account is locked",
+                    $"Too many wrong passwords in a row ({MemberRegistry.MaxFailedSignIns}). Try again after {result.LockedUntil:u}, or ask an admin to reset the password.", "password");
+            case SignInOutcome.Disabled:
+                return Problems.Create(StatusCodes.Status403Forbidden, "member_disabled", "The member is disabled",
+                    "This member was disabled by an admin and cannot sign in.", "email");
+            case SignInOutcome.InvalidCredentials:
+                return Problems.Create(StatusCodes.Status401Unauthorized, "invalid_credentials", "Wrong email or password",
+                    $"The email and password do not match a member. After {MemberRegistry.MaxFailedSignIns} wrong passwords in a row the account is locked for {MemberRegistry.LockoutDuration.TotalMinutes:N0} minutes.", "password");
+        }
+
+        var member = result.Member!;
+        var csrf = RandomNumberGenerator.GetHexString(32, lowercase: true);
+        var principal = TrustAuthentication.Principal(TrustAuthentication.SessionScheme, "member:" + member.Id, member, member.Scopes, csrf);
+        await context.SignInAsync(TrustAuthentication.SessionScheme, principal);
+        return TypedResults.Ok(new SessionView("member:" + member.Id, MemberView.From(member), member.Roles, [.. member.Scopes.Order(StringComparer.Ordinal)], csrf));
+    }
+
+    private static IResult Session(ClaimsPrincipal user, MemberRegistry members) =>
+        TypedResults.Ok(new SessionView(user.Actor(), user.MemberId() is { } id && members.Find(id) is { } m ? MemberView.From(m) : null,
+            user.Roles(), [.. user.Scopes().Order(StringComparer.Ordinal)], user.FindFirstValue(TrustAuthentication.CsrfClaim)));
+
+    private static async Task<IResult> SignOutAsync(HttpContext context, ClaimsPrincipal user)
+    {
+        await context.SignOutAsync(TrustAuthentication.SessionScheme);
+        return TypedResults.NoContent();
+    }
+
+    private static async Task<IResult> ChangePasswordAsync(HttpRequest request, ClaimsPrincipal user, MemberRegistry members)
+    {
+        if (user.MemberId() is not { } id || members.Find(id) is not { } member)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "not_a_member", "Only members have passwords",
+                "This caller is an API token without an owner. Sign in as a member to change a password.", "Authorization");
+        }
+
+        var (body, problem) = await JsonBody.ReadAsync<ChangePasswordRequest>(request);
+        if (problem is not null)
+        {
+            return problem;
+        }
+
+        if (ValidatePassword(body!.NewPassword, "newPassword") is { } invalid)
+        {
+            return invalid;
+        }
+
+        var check = members.SignIn(member.Email, body.CurrentPassword ?? "");
+        if (check.Outcome != SignInOutcome.SignedIn)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "wrong_current_password", "The current password is wrong",
+                "Send the current password as \"currentPassword\". Wrong attempts count towards the lockout.", "currentPassword");
+        }
+
+        members.SetPassword(id, body.NewPassword!);
+        return TypedResults.NoContent();
+    }
+
+    private static bool LeavesNoAdmin(MemberRegistry registry, Member before, Member? after)
+    {
+        static bool ActiveAdmin(Member m) => !m.Disabled && m.Roles.Contains(Roles.Admin);
+        return ActiveAdmin(before) && (after is null || !ActiveAdmin(after))
+            && !registry.All.Any(m => m.Id != before.Id && ActiveAdmin(m));
+    }
+
+    private static IResult LastAdmin(string who) =>
+        Problems.Create(StatusCodes.Status409Conflict, "last_admin", "This would leave no admin",
+            $"This change would leave the workspace without an active admin member ({who} is the last one). Give another member the admin role first.", "roles");
+
+    private static IResult OthersTokens() =>
+        Problems.Create(StatusCodes.Status403Forbidden, "missing_scope", "Other members' tokens need members:write",
+            "Only callers with the 'members:write' scope see, create or revoke tokens of other members.", "Authorization",
+            new Dictionary<string, object?> { ["scope"] = Scopes.MembersWrite });
+
+    private static IResult? ValidateEmail(string? email)
+    {
+        if (string.IsNullOrWhiteSpace(email) || email.Length > 254 || !MailAddress.TryCreate(email.Trim(), out var parsed) || parsed.Address != email.Trim())
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "invalid_email", "A valid email is required",
+                $"\"email\" must be an address such as ada@example.com{(email is null ? "" : $"; '{email}' is not one")}.", "email");
+        }
+
+        return null;
+    }
+
+    private static IResult? ValidateName(string? name, bool required)
+    {
+        if (name is null ? required : string.IsNullOrWhiteSpace(name) || name.Trim().Length > MaxNameLength)
+        {
+            return Problems.Create(StatusCodes.Status400BadRequest, "invalid_name", "A name is required",
+                $"\"name\" must be 1 to {MaxNameLength} characters.", "name");
+        }
+
+        return null;
+    }
+
+    private static IResult? ValidateRoles(string[]? roles, bool required)
+    {
+        if (roles is not { Length: > 0 })
+        {
+            return required
+                ? Problems.Create(StatusCodes.Status400BadRequest, "roles_required", "At least one role is required",
+                    $"Send \"roles\": a list of {string.Join(", ", Roles.ScopesOf.Keys.Order(StringComparer.Ordinal))}.", "roles")
+                : null;
+        }
+
+        for (var i = 0; i < roles.Length; i++)
+        {
+            if (roles[i] is not { } role || !Roles.IsKnown(role))
+            {
+                return Problems.Create(StatusCodes.Status400BadRequest, "unknown_role", "Unknown role",
+                    $"'{roles[i]}' is not a role. Roles: {string.Join(", ", Roles.ScopesOf.Keys.Order(StringComparer.Ordinal))}.", $"roles[{i}]");
+            }
+        }
+
+        return null;
+    }
+
+    private static IResult? ValidatePassword(string? password, string field) =>
+        password is null || password.Length < MemberRegistry.MinPasswordLength || password.Length > MaxPasswordLength
+            ? Problems.Create(StatusCodes.Status400BadRequest, "weak_password", "The password is too short or too long",
+                $"A password needs {MemberRegistry.MinPasswordLength} to {MaxPasswordLength} characters. A passphrase of a few words is easy to remember and hard to guess.", field)
+            : null;
+
+    private static string NewPassword() => RandomNumberGenerator.GetString("abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", 20);
+
+    private static string[] Distinct(string[] values) => [.. values.Distinct(StringComparer.Ordinal)];
+}
