@@ -44,7 +44,7 @@ public static class TandemHost
         services.AddSingleton(sp => new ControlStore(options.DataDirectory));
         services.AddSingleton(sp => new IngestLog(options.DataDirectory, options.IngestLog, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SourceRegistry>();
-        services.AddTrust();
+        services.AddTrust(options.DataDirectory);
         services.AddSingleton<Workspace>();
         services.AddCollector();
         services.AddSingleton<UnifySettings>();

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
+using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
 using Tandem.Hosting;
 
@@ -33,8 +34,12 @@ internal static class TrustAuthentication
     /// <summary>Why authentication failed, kept for the 401 answer.</summary>
     internal const string FailureItem = "tandem.auth.failure";
 
-    public static IServiceCollection AddTrust(this IServiceCollection services)
+    public static IServiceCollection AddTrust(this IServiceCollection services, string dataDirectory)
     {
+        // Session cookies are sealed with keys kept in the data folder, so sign-ins survive a restart.
+        services.AddDataProtection()
+            .SetApplicationName("Tandem")
+            .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys")));
         services.AddSingleton<MemberRegistry>();
         services.AddSingleton<TokenRegistry>();
         services.AddAuthentication(Scheme)

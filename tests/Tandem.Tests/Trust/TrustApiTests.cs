@@ -94,6 +94,20 @@ public sealed class TrustApiTests
     }
 
     [Fact]
+    public async Task Session_SurvivesARestart()
+    {
+        await using var server = await TandemServer.StartAsync();
+        await server.CreateMemberAsync("ops@example.com", ["it_steward"], Password);
+        using var browser = Browser(server);
+        await HttpAssert.JsonAsync(await browser.PostAsJsonAsync("/api/v1/session", new { email = "ops@example.com", password = Password }), HttpStatusCode.OK);
+
+        await server.RestartAsync();
+        var session = await HttpAssert.JsonAsync(await browser.GetAsync(new Uri(server.BaseAddress, "/api/v1/session")), HttpStatusCode.OK);
+        Assert.Equal(["it_steward"], session.GetProperty("roles").EnumerateArray().Select(r => r.GetString()));
+        Assert.True(Directory.EnumerateFiles(Path.Combine(server.DataDirectory, "keys")).Any());
+    }
+
+    [Fact]
     public async Task Session_OfAMemberDisabledMeanwhile_IsRefusedAtOnce()
     {
         await using var server = await TandemServer.StartAsync();
