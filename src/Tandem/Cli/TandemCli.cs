@@ -19,6 +19,8 @@ public static class TandemCli
         root.Subcommands.Add(DemoCommand.Build());
         root.Subcommands.Add(SourcesCommand.Build());
         root.Subcommands.Add(ProfilesCommand.Build());
+        root.Subcommands.Add(MembersCommand.Members());
+        root.Subcommands.Add(MembersCommand.Tokens());
         return root;
     }
 
