@@ -19,6 +19,7 @@ public static class TandemCli
         root.Subcommands.Add(DemoCommand.Build());
         root.Subcommands.Add(SourcesCommand.Build());
         root.Subcommands.Add(ProfilesCommand.Build());
+        root.Subcommands.Add(AuditCommand.Build());
         return root;
     }
 
