@@ -4,6 +4,7 @@ using OpenTelemetry.Metrics;
 using Tandem.Collect;
 using Tandem.Sources;
 using Tandem.Storage;
+using Tandem.Trust;
 using Tandem.Unify;
 
 namespace Tandem.Hosting;
@@ -49,6 +50,7 @@ public static class TandemHost
         services.AddSingleton<ProfileProcessor>();
         services.AddHostedService(sp => sp.GetRequiredService<ProfileProcessor>());
         services.AddSingleton<UnifyMetrics>();
+        services.AddSingleton<AuditLog>();
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ExplainBadRequest);
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         // A client's malformed parameter is answered with a problem; it is not a server error to log.
@@ -72,7 +74,7 @@ public static class TandemHost
         app.UseCors();
         app.MapCollectorApi();
         app.MapProfileApi();
-        app.MapGroup("/api/v1").RequireAdminToken().MapSourcesApi().MapUnifyApi();
+        app.MapGroup("/api/v1").RequireAdminToken().MapSourcesApi().MapUnifyApi().MapAuditApi();
         app.MapOpenApi("/openapi/{documentName}.json");
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false });
         app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") });
