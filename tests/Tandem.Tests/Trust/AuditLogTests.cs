@@ -321,9 +321,11 @@ public sealed class AuditLogTests : IDisposable
     }
 
     [Fact]
-    public async Task CliVerify_IntactLog_PrintsTheHeadAndExitsZero()
+    public async Task CliVerify_IntactLogOfAStoppedServer_PrintsTheHeadAndExitsZero()
     {
         AppendFive();
+        _log.Dispose();
+        SqliteConnection.ClearAllPools();
 
         var (code, output, error) = await RunCliAsync("audit", "verify", "--data", _directory);
 
