@@ -21,6 +21,7 @@ public static class TandemCli
         root.Subcommands.Add(ProfilesCommand.Build());
         root.Subcommands.Add(MembersCommand.Members());
         root.Subcommands.Add(MembersCommand.Tokens());
+        root.Subcommands.Add(AuditCommand.Build());
         return root;
     }
 

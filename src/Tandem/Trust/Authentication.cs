@@ -40,6 +40,7 @@ internal static class TrustAuthentication
         services.AddDataProtection()
             .SetApplicationName("Tandem")
             .PersistKeysToFileSystem(new DirectoryInfo(Path.Combine(dataDirectory, "keys")));
+        services.AddSingleton<AuditLog>();
         services.AddSingleton<MemberRegistry>();
         services.AddSingleton<TokenRegistry>();
         services.AddAuthentication(Scheme)

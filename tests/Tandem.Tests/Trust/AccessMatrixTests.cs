@@ -69,6 +69,9 @@ public sealed class AccessMatrixTests
         ("DELETE", "/api/v1/session/", SignedIn),
         ("PUT", "/api/v1/session/password", SignedIn),
         ("GET", "/api/v1/scopes", SignedIn),
+        ("GET", "/api/v1/audit/", Scopes.AuditRead),
+        ("GET", "/api/v1/audit/head", Scopes.AuditRead),
+        ("GET", "/api/v1/audit/verify", Scopes.AuditRead),
     ];
 
     [Fact]

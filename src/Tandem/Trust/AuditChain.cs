@@ -1,0 +1,279 @@
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Microsoft.Data.Sqlite;
+
+namespace Tandem.Trust;
+
+/// <summary>
+/// The outcome of checking an audit log: intact (how many records, which head), or the first problem
+/// found, where it is and what it means.
+/// </summary>
+/// <param name="Seq">The record where the problem shows; null when it is not at a record (a missing file).</param>
+/// <param name="Kind">One of <see cref="AuditChain"/>'s problem kinds, for machines.</param>
+internal sealed record AuditVerification(
+    bool Intact,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Records = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? HeadSeq = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? HeadHash = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Seq = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Kind = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Problem = null)
+{
+    public static AuditVerification Broken(long? seq, string kind, string problem) => new(false, Seq: seq, Kind: kind, Problem: problem);
+}
+
+/// <summary>What <c>audit.head</c> held: a head, nothing (no file), or an error saying why it could not be read.</summary>
+internal readonly record struct AnchorRead(AuditHead? Head, string? Error);
+
+/// <summary>How records are hashed and linked, how the anchor is kept, and how a log is checked.</summary>
+internal static class AuditChain
+{
+    public const string Edited = "edited";
+    public const string Missing = "missing";
+    public const string ChainBroken = "chain_broken";
+    public const string Removed = "removed";
+    public const string AnchorMismatch = "anchor_mismatch";
+    public const string Unanchored = "unanchored";
+    public const string AnchorMissing = "anchor_missing";
+    public const string Unreadable = "unreadable";
+
+    public static readonly string GenesisHash = new('0', 64);
+    private static readonly JsonSerializerOptions AnchorJson = new(JsonSerializerDefaults.Web);
+    private const int StableAnchorAttempts = 5;
+
+    /// <summary>
+    /// SHA-256, as lowercase hex, of the previous hash and the record's fields in a canonical encoding:
+    /// each text as a presence byte (0 for null, 1 otherwise), a 4-byte big-endian UTF-8 length and
+    /// the bytes; seq and at as 8-byte big-endian integers. Lengths make it unambiguous where one field
+    /// ends, and the presence byte keeps null apart from empty.
+    /// </summary>
+    public static string Hash(string prevHash, long seq, long at, string actor, string action, string target, string? before, string? after, string? detail)
+    {
+        using var buffer = new MemoryStream(256);
+        Text(buffer, prevHash);
+        Number(buffer, seq);
+        Number(buffer, at);
+        Text(buffer, actor);
+        Text(buffer, action);
+        Text(buffer, target);
+        Text(buffer, before);
+        Text(buffer, after);
+        Text(buffer, detail);
+        return Convert.ToHexStringLower(SHA256.HashData(buffer.GetBuffer().AsSpan(0, (int)buffer.Length)));
+    }
+
+    private static void Number(MemoryStream buffer, long value)
+    {
+        Span<byte> bytes = stackalloc byte[8];
+        BinaryPrimitives.WriteInt64BigEndian(bytes, value);
+        buffer.Write(bytes);
+    }
+
+    private static void Text(MemoryStream buffer, string? value)
+    {
+        if (value is null)
+        {
+            buffer.WriteByte(0);
+            return;
+        }
+
+        var bytes = Encoding.UTF8.GetBytes(value);
+        buffer.WriteByte(1);
+        Span<byte> length = stackalloc byte[4];
+        BinaryPrimitives.WriteInt32BigEndian(length, bytes.Length);
+        buffer.Write(length);
+        buffer.Write(bytes);
+    }
+
+    /// <summary>Replaces the anchor whole: a crash leaves the old one or the new one, never half of either.</summary>
+    public static void WriteAnchor(string path, AuditHead head)
+    {
+        var temporary = path + ".tmp";
+        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            file.Write(JsonSerializer.SerializeToUtf8Bytes(head, AnchorJson));
+            file.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    public static AnchorRead ReadAnchor(string path)
+    {
+        byte[] bytes;
+        try
+        {
+            bytes = File.ReadAllBytes(path);
+        }
+        catch (FileNotFoundException)
+        {
+            return default;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            return new AnchorRead(null, ex.Message);
+        }
+
+        try
+        {
+            var head = JsonSerializer.Deserialize<AuditHead>(bytes, AnchorJson);
+            return head is { Seq: >= 0, Hash: { Length: 64 } hash } && hash.All(char.IsAsciiHexDigitLower)
+                ? new AnchorRead(head, null)
+                : new AnchorRead(null, "it does not hold a seq and a SHA-256 hash");
+        }
+        catch (JsonException ex)
+        {
+            return new AnchorRead(null, "it is not the JSON Tandem writes: " + ex.Message);
+        }
+    }
+
+    /// <summary>
+    /// Compares the table's newest record with the anchor. The table may be one record ahead: that is
+    /// an append between its commit and its anchor (in flight, or cut short by a crash).
+    /// </summary>
+    /// <param name="hashAtAnchor">The table's hash for the anchor's seq (the genesis hash for seq 0), null when it has no such record.</param>
+    public static AuditVerification? CheckTail(AnchorRead anchor, long lastSeq, string? hashAtAnchor)
+    {
+        if (anchor.Head is not { } head)
+        {
+            if (anchor.Error is { } error)
+            {
+                return AuditVerification.Broken(null, AnchorMissing,
+                    $"The anchor {AuditLog.AnchorFile} cannot be read ({error}), so removal of the newest records cannot be ruled out.");
+            }
+
+            return lastSeq == 0
+                ? null
+                : AuditVerification.Broken(null, AnchorMissing,
+                    $"The anchor {AuditLog.AnchorFile} is missing while the log holds records up to #{lastSeq}, so removal of the newest records cannot be ruled out.");
+        }
+
+        if (head.Seq > lastSeq)
+        {
+            var which = head.Seq == lastSeq + 1 ? $"record #{head.Seq} was" : $"records #{lastSeq + 1} to #{head.Seq} were";
+            return AuditVerification.Broken(lastSeq + 1, Removed,
+                $"The newest {which} removed: the anchor says the head is #{head.Seq}, but the log ends at {(lastSeq == 0 ? "no record" : $"#{lastSeq}")}.");
+        }
+
+        if (hashAtAnchor != head.Hash)
+        {
+            return AuditVerification.Broken(head.Seq, AnchorMismatch,
+                $"Record #{head.Seq} does not match the anchor, which holds another hash for it: it was rewritten with a recomputed hash, or the anchor was edited.");
+        }
+
+        return lastSeq > head.Seq + 1
+            ? AuditVerification.Broken(head.Seq + 1, Unanchored,
+                $"Records #{head.Seq + 1} to #{lastSeq} are not covered by the anchor, which says the head is #{head.Seq}: they were added without the server, or the anchor was replaced by an older one.")
+            : null;
+    }
+
+    public static AuditVerification Verify(string dataDirectory)
+    {
+        var path = Path.Combine(dataDirectory, AuditLog.DatabaseFile);
+        var anchorPath = Path.Combine(dataDirectory, AuditLog.AnchorFile);
+        if (!File.Exists(path))
+        {
+            return AuditVerification.Broken(null, Unreadable, $"The audit database {AuditLog.DatabaseFile} is missing from {Path.GetFullPath(dataDirectory)}.");
+        }
+
+        try
+        {
+            for (var attempt = 1; ; attempt++)
+            {
+                var anchor = ReadAnchor(anchorPath);
+                using var connection = OpenReadOnly(path);
+                using var transaction = connection.BeginTransaction(deferred: true);
+                // The first read fixes the snapshot. The server writes the anchor right after each
+                // commit, so an anchor unchanged across that read is at most one record behind it.
+                AuditLog.ReadLast(connection, transaction);
+                if (ReadAnchor(anchorPath) == anchor || attempt == StableAnchorAttempts)
+                {
+                    return Walk(connection, transaction, anchor);
+                }
+            }
+        }
+        catch (SqliteException ex)
+        {
+            return AuditVerification.Broken(null, Unreadable, $"The audit database {AuditLog.DatabaseFile} cannot be read: {ex.Message}");
+        }
+    }
+
+    private static SqliteConnection OpenReadOnly(string path)
+    {
+        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
+        {
+            DataSource = path,
+            Mode = SqliteOpenMode.ReadOnly,
+            // Not pooled: a check from the CLI or a test must leave no handle on the file.
+            Pooling = false,
+            DefaultTimeout = 30,
+        }.ToString());
+        connection.Open();
+        return connection;
+    }
+
+    private static AuditVerification Walk(SqliteConnection connection, SqliteTransaction transaction, AnchorRead anchor)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT seq, at, actor, action, target, before, after, detail, prev_hash, hash FROM audit ORDER BY seq";
+        using var reader = command.ExecuteReader();
+        var expected = 1L;
+        var previousHash = GenesisHash;
+        var hashAtAnchor = anchor.Head?.Seq == 0 ? GenesisHash : null;
+        while (reader.Read())
+        {
+            var seq = reader.GetInt64(0);
+            if (seq != expected)
+            {
+                var which = seq == expected + 1 ? $"Record #{expected} is" : $"Records #{expected} to #{seq - 1} are";
+                return AuditVerification.Broken(expected, Missing,
+                    $"{which} missing: the log goes from {(expected == 1 ? "its start" : $"#{expected - 1}")} to #{seq}.");
+            }
+
+            string prevHash, hash, computed;
+            try
+            {
+                prevHash = reader.GetString(8);
+                hash = reader.GetString(9);
+                computed = Hash(prevHash, seq, reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                    AuditLog.Text(reader, 5), AuditLog.Text(reader, 6), AuditLog.Text(reader, 7));
+            }
+            catch (Exception ex) when (ex is InvalidCastException or FormatException or OverflowException)
+            {
+                return AuditVerification.Broken(seq, Edited, $"Record #{seq} was edited: a column holds a value of the wrong type.");
+            }
+
+            if (computed != hash)
+            {
+                return AuditVerification.Broken(seq, Edited, $"Record #{seq} was edited: its content does not match its hash.");
+            }
+
+            if (prevHash != previousHash && seq == 1)
+            {
+                return AuditVerification.Broken(seq, ChainBroken,
+                    "The chain is broken at record #1: it is not linked to the start of the chain (64 zeros). Records were reordered or rewritten.");
+            }
+
+            if (prevHash != previousHash)
+            {
+                return AuditVerification.Broken(seq, ChainBroken,
+                    $"The chain is broken at record #{seq}: it does not follow record #{seq - 1}, whose hash differs from the one #{seq} was linked to. Record #{seq - 1} was rewritten with a recomputed hash, or records were reordered.");
+            }
+
+            if (seq == anchor.Head?.Seq)
+            {
+                hashAtAnchor = hash;
+            }
+
+            previousHash = hash;
+            expected++;
+        }
+
+        var last = expected - 1;
+        return CheckTail(anchor, last, hashAtAnchor) ?? new AuditVerification(true, last, last, previousHash);
+    }
+}
