@@ -72,6 +72,7 @@ public static class TandemHost
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseCors();
+        app.UseTokenCallAudit(); // before authorization, so refused calls are recorded too
         app.UseAuthorization();
         app.MapCollectorApi();
         app.MapProfileApi();

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using System.Text.Json;
 using Tandem.Collect;
 using Tandem.Hosting;
@@ -20,6 +21,12 @@ internal static class SourcesApi
         public static SourceView From(Source s) => new(s.Id, s.Name, s.WriteKey, s.Enabled, s.CreatedAt);
     }
 
+    /// <summary>A source as the audit log keeps it: the write key is a secret, so only its last four characters.</summary>
+    private sealed record AuditedSource(string Id, string Name, bool Enabled, string WriteKeyEnding)
+    {
+        public static AuditedSource From(Source s) => new(s.Id, s.Name, s.Enabled, "…" + s.WriteKey[^Math.Min(4, s.WriteKey.Length)..]);
+    }
+
     public sealed record RejectionView(long Id, DateTimeOffset ReceivedAt, int? Index, string Reason, string Field, string Detail, JsonElement? Payload, string? RawPayload);
 
     public static RouteGroupBuilder MapSourcesApi(this RouteGroupBuilder api)
@@ -35,7 +42,7 @@ internal static class SourcesApi
         return api;
     }
 
-    private static async Task<IResult> CreateAsync(HttpRequest request, SourceRegistry registry)
+    private static async Task<IResult> CreateAsync(HttpRequest request, SourceRegistry registry, AuditLog audit, ClaimsPrincipal user)
     {
         var (body, problem) = await JsonBody.ReadAsync<CreateSourceRequest>(request);
         if (problem is not null)
@@ -49,6 +56,11 @@ internal static class SourcesApi
         }
 
         var (source, error) = registry.Create(body.Name!.Trim());
+        if (source is not null)
+        {
+            audit.Record(user, "source.create", "source:" + source.Id, after: AuditedSource.From(source));
+        }
+
         return error == SourceChangeError.NameTaken
             ? NameTaken(body.Name)
             : TypedResults.Created($"/api/v1/sources/{source!.Id}", SourceView.From(source));
@@ -57,7 +69,7 @@ internal static class SourcesApi
     private static IResult Get(string id, SourceRegistry registry) =>
         registry.FindById(id) is { } source ? TypedResults.Ok(SourceView.From(source)) : Problems.NotFound("Source", id);
 
-    private static async Task<IResult> UpdateAsync(string id, HttpRequest request, SourceRegistry registry)
+    private static async Task<IResult> UpdateAsync(string id, HttpRequest request, SourceRegistry registry, AuditLog audit, ClaimsPrincipal user)
     {
         var (body, problem) = await JsonBody.ReadAsync<UpdateSourceRequest>(request);
         if (problem is not null)
@@ -76,7 +88,13 @@ internal static class SourcesApi
             return invalid;
         }
 
+        var before = registry.FindById(id);
         var (source, error) = registry.Change(id, s => s with { Name = body.Name?.Trim() ?? s.Name, Enabled = body.Enabled ?? s.Enabled });
+        if (error == SourceChangeError.None && before is not null)
+        {
+            audit.Record(user, "source.update", "source:" + id, AuditedSource.From(before), AuditedSource.From(source!));
+        }
+
         return error switch
         {
             SourceChangeError.NotFound => Problems.NotFound("Source", id),
@@ -85,9 +103,15 @@ internal static class SourcesApi
         };
     }
 
-    private static IResult RotateKey(string id, SourceRegistry registry)
+    private static IResult RotateKey(string id, SourceRegistry registry, AuditLog audit, ClaimsPrincipal user)
     {
+        var before = registry.FindById(id);
         var (source, error) = registry.Change(id, s => s with { WriteKey = SourceRegistry.NewWriteKey() });
+        if (error == SourceChangeError.None && before is not null)
+        {
+            audit.Record(user, "source.rotate_key", "source:" + id, AuditedSource.From(before), AuditedSource.From(source!));
+        }
+
         return error == SourceChangeError.NotFound ? Problems.NotFound("Source", id) : TypedResults.Ok(SourceView.From(source!));
     }
 

@@ -77,7 +77,7 @@ internal static class TrustApi
         return api;
     }
 
-    private static async Task<IResult> CreateMemberAsync(HttpRequest request, MemberRegistry registry)
+    private static async Task<IResult> CreateMemberAsync(HttpRequest request, MemberRegistry registry, AuditLog audit, ClaimsPrincipal user)
     {
         var (body, problem) = await JsonBody.ReadAsync<CreateMemberRequest>(request);
         if (problem is not null)
@@ -93,13 +93,18 @@ internal static class TrustApi
 
         var generated = body.Password is null ? NewPassword() : null;
         var member = registry.Add(body.Email!.Trim(), body.Name!.Trim(), Distinct(body.Roles!), body.Password ?? generated!);
+        if (member is not null)
+        {
+            audit.Record(user, "member.create", "member:" + member.Id, after: MemberView.From(member));
+        }
+
         return member is null
             ? Problems.Create(StatusCodes.Status409Conflict, "email_taken", "A member has this email",
                 $"'{body.Email}' already belongs to a member. Change that member's roles with PATCH /api/v1/members/{{id}} instead.", "email")
             : TypedResults.Created($"/api/v1/members/{member.Id}", new CreatedMemberView(MemberView.From(member), generated));
     }
 
-    private static async Task<IResult> UpdateMemberAsync(string id, HttpRequest request, MemberRegistry registry, ClaimsPrincipal user)
+    private static async Task<IResult> UpdateMemberAsync(string id, HttpRequest request, MemberRegistry registry, AuditLog audit, ClaimsPrincipal user)
     {
         var (body, problem) = await JsonBody.ReadAsync<UpdateMemberRequest>(request);
         if (problem is not null)
@@ -129,10 +134,12 @@ internal static class TrustApi
             return LastAdmin(member.Id == user.MemberId() ? "yourself" : member.Email);
         }
 
-        return TypedResults.Ok(MemberView.From(registry.Update(changed)));
+        var updated = registry.Update(changed);
+        audit.Record(user, "member.update", "member:" + id, MemberView.From(member), MemberView.From(updated));
+        return TypedResults.Ok(MemberView.From(updated));
     }
 
-    private static IResult DeleteMember(string id, MemberRegistry registry, TokenRegistry tokens, ClaimsPrincipal user)
+    private static IResult DeleteMember(string id, MemberRegistry registry, TokenRegistry tokens, AuditLog audit, ClaimsPrincipal user)
     {
         if (registry.Find(id) is not { } member)
         {
@@ -144,12 +151,13 @@ internal static class TrustApi
             return LastAdmin(member.Id == user.MemberId() ? "yourself" : member.Email);
         }
 
-        tokens.RevokeAllOf(id);
+        var revoked = tokens.RevokeAllOf(id);
         registry.Remove(id);
+        audit.Record(user, "member.remove", "member:" + id, before: MemberView.From(member), detail: $"{revoked} API token(s) revoked with the member");
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> ResetPasswordAsync(string id, HttpRequest request, MemberRegistry registry)
+    private static async Task<IResult> ResetPasswordAsync(string id, HttpRequest request, MemberRegistry registry, AuditLog audit, ClaimsPrincipal user)
     {
         var password = (string?)null;
         if (request.ContentLength > 0)
@@ -174,6 +182,7 @@ internal static class TrustApi
 
         var generated = password is null ? NewPassword() : null;
         registry.SetPassword(id, password ?? generated!);
+        audit.Record(user, "member.password_reset", "member:" + id, detail: generated is null ? "set by the caller" : "generated");
         return TypedResults.Ok(new { id, initialPassword = generated });
     }
 
@@ -197,7 +206,7 @@ internal static class TrustApi
         return TypedResults.Ok(listed.Select(t => TokenView.From(t, time.GetUtcNow())).ToArray());
     }
 
-    private static async Task<IResult> CreateTokenAsync(HttpRequest request, ClaimsPrincipal user, TokenRegistry tokens, MemberRegistry members, TimeProvider time)
+    private static async Task<IResult> CreateTokenAsync(HttpRequest request, ClaimsPrincipal user, TokenRegistry tokens, MemberRegistry members, AuditLog audit, TimeProvider time)
     {
         var (body, problem) = await JsonBody.ReadAsync<CreateTokenRequest>(request);
         if (problem is not null)
@@ -257,10 +266,11 @@ internal static class TrustApi
         }
 
         var (token, secret) = tokens.Create(body.Name!.Trim(), ownerId, scopes, body.ExpiresAt);
+        audit.Record(user, "token.create", "token:" + token.Id, after: TokenView.From(token, time.GetUtcNow()));
         return TypedResults.Created($"/api/v1/tokens/{token.Id}", new CreatedTokenView(token.Id, secret, token.Name, token.OwnerId, token.Scopes, token.ExpiresAt));
     }
 
-    private static IResult RevokeToken(string id, ClaimsPrincipal user, TokenRegistry tokens, MemberRegistry members, TimeProvider time)
+    private static IResult RevokeToken(string id, ClaimsPrincipal user, TokenRegistry tokens, MemberRegistry members, AuditLog audit, TimeProvider time)
     {
         if (tokens.Find(id) is not { } token)
         {
@@ -284,10 +294,12 @@ internal static class TrustApi
                 "This is the last admin token and no member has the admin role. Add an admin member first (POST /api/v1/members with \"roles\":[\"admin\"]).", "id");
         }
 
-        return TypedResults.Ok(TokenView.From(tokens.Revoke(id)!, now));
+        var revoked = TokenView.From(tokens.Revoke(id)!, now);
+        audit.Record(user, "token.revoke", "token:" + id, TokenView.From(token, now), revoked);
+        return TypedResults.Ok(revoked);
     }
 
-    private static async Task<IResult> SignInAsync(HttpContext context, MemberRegistry members, TimeProvider time)
+    private static async Task<IResult> SignInAsync(HttpContext context, MemberRegistry members, AuditLog audit, TimeProvider time)
     {
         var (body, problem) = await JsonBody.ReadAsync<SignInRequest>(context.Request);
         if (problem is not null)
@@ -302,6 +314,14 @@ internal static class TrustApi
         }
 
         var result = members.SignIn(body.Email.Trim(), body.Password);
+        var ip = context.Connection.RemoteIpAddress?.ToString();
+        if (result.Outcome != SignInOutcome.SignedIn)
+        {
+            // Failed attempts are evidence; the address says where a guessing campaign comes from.
+            audit.Append("anonymous", result.Outcome == SignInOutcome.LockedOut ? "session.locked_out" : "session.sign_in_failed",
+                "email:" + body.Email.Trim().ToLowerInvariant(), detail: $"{result.Outcome} from {ip}");
+        }
+
         switch (result.Outcome)
         {
             case SignInOutcome.LockedOut:
@@ -321,6 +341,7 @@ internal static class TrustApi
         var csrf = RandomNumberGenerator.GetHexString(32, lowercase: true);
         var principal = TrustAuthentication.Principal(TrustAuthentication.SessionScheme, "member:" + member.Id, member, member.Scopes, csrf);
         await context.SignInAsync(TrustAuthentication.SessionScheme, principal);
+        audit.Append("member:" + member.Id, "session.sign_in", "member:" + member.Id, detail: $"from {ip}");
         return TypedResults.Ok(new SessionView("member:" + member.Id, MemberView.From(member), member.Roles, [.. member.Scopes.Order(StringComparer.Ordinal)], csrf));
     }
 
@@ -328,13 +349,14 @@ internal static class TrustApi
         TypedResults.Ok(new SessionView(user.Actor(), user.MemberId() is { } id && members.Find(id) is { } m ? MemberView.From(m) : null,
             user.Roles(), [.. user.Scopes().Order(StringComparer.Ordinal)], user.FindFirstValue(TrustAuthentication.CsrfClaim)));
 
-    private static async Task<IResult> SignOutAsync(HttpContext context, ClaimsPrincipal user)
+    private static async Task<IResult> SignOutAsync(HttpContext context, ClaimsPrincipal user, AuditLog audit)
     {
         await context.SignOutAsync(TrustAuthentication.SessionScheme);
+        audit.Record(user, "session.sign_out", user.Actor());
         return TypedResults.NoContent();
     }
 
-    private static async Task<IResult> ChangePasswordAsync(HttpRequest request, ClaimsPrincipal user, MemberRegistry members)
+    private static async Task<IResult> ChangePasswordAsync(HttpRequest request, ClaimsPrincipal user, MemberRegistry members, AuditLog audit)
     {
         if (user.MemberId() is not { } id || members.Find(id) is not { } member)
         {
@@ -361,6 +383,7 @@ internal static class TrustApi
         }
 
         members.SetPassword(id, body.NewPassword!);
+        audit.Record(user, "member.password_change", "member:" + id);
         return TypedResults.NoContent();
     }
 

@@ -1,3 +1,4 @@
+using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
@@ -154,7 +155,7 @@ internal static class UnifyApi
             engine.EventsUnattributed, engine.ProfileCount, engine.IdentifierCount, engine.MergeCount, engine.AccountCount, processor.Fault?.Message);
     }));
 
-    private static async Task<IResult> PutTypeAsync(string name, HttpRequest request, ProfileProcessor processor)
+    private static async Task<IResult> PutTypeAsync(string name, HttpRequest request, ProfileProcessor processor, AuditLog audit, ClaimsPrincipal user)
     {
         if (!IsName(name))
         {
@@ -207,25 +208,31 @@ internal static class UnifyApi
         }
 
         // Read, change and save on the processor's loop, so concurrent changes cannot overwrite each other.
-        var (view, created) = await processor.ChangeRulesAsync(current =>
+        var (view, before) = await processor.ChangeRulesAsync(current =>
         {
             var existing = current.Find(name);
             var type = new IdentifierType(name, body.Limit ?? existing?.Limit ?? 5, body.Priority ?? existing?.Priority ?? 5,
                 body.BlockedValues ?? existing?.BlockedValues ?? [], body.BlockedPatterns ?? existing?.BlockedPatterns ?? [],
                 body.TraitKey ?? existing?.TraitKey);
-            return (new IdentityRules(current.Types.Where(t => t.Name != name).Append(type)), (IdentifierTypeView.From(type), existing is null));
+            return (new IdentityRules(current.Types.Where(t => t.Name != name).Append(type)), (IdentifierTypeView.From(type), existing is null ? null : IdentifierTypeView.From(existing)));
         }, request.HttpContext.RequestAborted);
-        return created ? TypedResults.Created($"/api/v1/identity/types/{name}", view) : TypedResults.Ok(view);
+        audit.Record(user, "identity_type.put", "identity_type:" + name, before, view);
+        return before is null ? TypedResults.Created($"/api/v1/identity/types/{name}", view) : TypedResults.Ok(view);
     }
 
-    private static async Task<IResult> DeleteTypeAsync(string name, HttpContext context, ProfileProcessor processor)
+    private static async Task<IResult> DeleteTypeAsync(string name, HttpContext context, ProfileProcessor processor, AuditLog audit)
     {
-        var outcome = await processor.ChangeRulesAsync<string>(current => current.Find(name) switch
+        var (outcome, before) = await processor.ChangeRulesAsync<(string, IdentifierTypeView?)>(current => current.Find(name) switch
         {
-            null => (null, "missing"),
-            { BuiltIn: true } => (null, "built_in"),
-            _ => (new IdentityRules(current.Types.Where(t => t.Name != name)), "deleted"),
+            null => (null, ("missing", null)),
+            { BuiltIn: true } => (null, ("built_in", null)),
+            { } existing => (new IdentityRules(current.Types.Where(t => t.Name != name)), ("deleted", IdentifierTypeView.From(existing))),
         }, context.RequestAborted);
+        if (before is not null)
+        {
+            audit.Record(context.User, "identity_type.delete", "identity_type:" + name, before: before);
+        }
+
         return outcome switch
         {
             "missing" => Problems.NotFound("Identifier type", name),
@@ -235,7 +242,7 @@ internal static class UnifyApi
         };
     }
 
-    private static async Task<IResult> PutComputedAsync(string name, HttpRequest request, ProfileProcessor processor)
+    private static async Task<IResult> PutComputedAsync(string name, HttpRequest request, ProfileProcessor processor, AuditLog audit, ClaimsPrincipal user)
     {
         if (!IsName(name))
         {
@@ -259,15 +266,24 @@ internal static class UnifyApi
             return Invalid(invalid!.Value.Field, invalid.Value.Detail);
         }
 
+        var before = processor.Read(e => e.ComputedTraits.FirstOrDefault(d => d.Name == name) is { } d ? UnifySettings.ToView(d) : null);
         var existed = await processor.DefineComputedTraitAsync(definition, request.HttpContext.RequestAborted);
         var view = UnifySettings.ToView(definition);
+        audit.Record(user, "computed_trait.put", "computed_trait:" + name, before, view);
         return existed ? TypedResults.Ok(view) : TypedResults.Created($"/api/v1/computed-traits/{name}", view);
     }
 
-    private static async Task<IResult> DeleteComputedAsync(string name, HttpContext context, ProfileProcessor processor) =>
-        await processor.RemoveComputedTraitAsync(name, context.RequestAborted)
-            ? TypedResults.NoContent()
-            : Problems.NotFound("Computed trait", name);
+    private static async Task<IResult> DeleteComputedAsync(string name, HttpContext context, ProfileProcessor processor, AuditLog audit)
+    {
+        var before = processor.Read(e => e.ComputedTraits.FirstOrDefault(d => d.Name == name) is { } d ? UnifySettings.ToView(d) : null);
+        if (!await processor.RemoveComputedTraitAsync(name, context.RequestAborted))
+        {
+            return Problems.NotFound("Computed trait", name);
+        }
+
+        audit.Record(context.User, "computed_trait.delete", "computed_trait:" + name, before: before);
+        return TypedResults.NoContent();
+    }
 
     private static ProblemHttpResult? NullItem(IReadOnlyList<string>? items, string field)
     {
