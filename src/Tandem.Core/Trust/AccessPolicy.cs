@@ -6,20 +6,6 @@ using System.Text.Json;
 
 namespace Tandem.Trust;
 
-/// <summary>The roles a workspace member can hold; a member may hold several.</summary>
-public static class Roles
-{
-    public const string Admin = "admin";
-    public const string Marketer = "marketer";
-    public const string ItSteward = "it_steward";
-    public const string PrivacyOfficer = "privacy_officer";
-    public const string Analyst = "analyst";
-    public const string Liaison = "liaison";
-    public const string Viewer = "viewer";
-
-    public static readonly IReadOnlyList<string> All = [Admin, Marketer, ItSteward, PrivacyOfficer, Analyst, Liaison, Viewer];
-}
-
 /// <summary>One problem with an access policy.</summary>
 /// <param name="Field">Where it is, as a path into the policy document: <c>marketer.red</c>; <c>$</c> for the whole document.</param>
 /// <param name="Detail">What is wrong and how to fix it.</param>
@@ -36,12 +22,18 @@ public sealed class AccessPolicy
     private const int ClassCount = 3;
     private const string AllowedExposures = "\"full\", \"masked\" or \"hidden\"";
 
+    /// <summary>
+    /// The roles the policy has rules for, in the order the document lists them: the members' role
+    /// names, matched exactly. Declared first because the static fields below are built from it.
+    /// </summary>
+    public static IReadOnlyList<string> RoleNames { get; } = ["admin", "marketer", "it_steward", "privacy_officer", "analyst", "liaison", "viewer"];
+
     private static readonly FrozenDictionary<string, int> RoleIndex =
-        Roles.All.Select((role, i) => (role, i)).ToFrozenDictionary(x => x.role, x => x.i, StringComparer.Ordinal);
+        RoleNames.Select((role, i) => (role, i)).ToFrozenDictionary(x => x.role, x => x.i, StringComparer.Ordinal);
 
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 16 };
 
-    // Cells are [role index * 3 + class], in the order of Roles.All.
+    // Cells are [role index * 3 + class], in the order of RoleNames.
     private readonly Exposure[] _cells;
 
     private AccessPolicy(Exposure[] cells) => _cells = cells;
@@ -115,9 +107,9 @@ public sealed class AccessPolicy
         using (var writer = new Utf8JsonWriter(buffer))
         {
             writer.WriteStartObject();
-            for (var i = 0; i < Roles.All.Count; i++)
+            for (var i = 0; i < RoleNames.Count; i++)
             {
-                writer.WriteStartObject(Roles.All[i]);
+                writer.WriteStartObject(RoleNames[i]);
                 foreach (var pii in TrustNames.Classes)
                 {
                     writer.WriteString(pii.Name(), _cells[(i * ClassCount) + (int)pii].Name());
@@ -272,7 +264,7 @@ public sealed class AccessPolicy
             return null;
         }
 
-        var role = Roles.All[index];
+        var role = RoleNames[index];
         return blameRed
             ? new(role + ".red", $"{role}.red (\"{red.Name()}\") shows more than {role}.yellow (\"{yellow.Name()}\"), and red data is never shown more than yellow. "
                 + $"Set {role}.red to {Allowed(yellow)}, or raise {role}.yellow first.")
@@ -287,7 +279,7 @@ public sealed class AccessPolicy
     }
 
     private static string UnknownRole(string role) =>
-        $"Unknown role \"{role}\"{Hint(role, Roles.All)}. The roles are {string.Join(", ", Roles.All.Take(Roles.All.Count - 1))} and {Roles.All[^1]}.";
+        $"Unknown role \"{role}\"{Hint(role, RoleNames)}. The roles are {string.Join(", ", RoleNames.Take(RoleNames.Count - 1))} and {RoleNames[^1]}.";
 
     private static string ClassProblem(PiiClass pii) => $"PII class {(int)pii} is not defined; use green, yellow or red.";
 
@@ -311,14 +303,14 @@ public sealed class AccessPolicy
 
     private static Exposure[] DefaultCells()
     {
-        var cells = new Exposure[Roles.All.Count * ClassCount];
-        Set(Roles.Admin, Exposure.Full, Exposure.Full, Exposure.Masked);
-        Set(Roles.PrivacyOfficer, Exposure.Full, Exposure.Full, Exposure.Full);
-        Set(Roles.ItSteward, Exposure.Full, Exposure.Masked, Exposure.Hidden);
-        Set(Roles.Marketer, Exposure.Full, Exposure.Masked, Exposure.Hidden);
-        Set(Roles.Analyst, Exposure.Full, Exposure.Masked, Exposure.Hidden);
-        Set(Roles.Liaison, Exposure.Full, Exposure.Masked, Exposure.Hidden);
-        Set(Roles.Viewer, Exposure.Full, Exposure.Hidden, Exposure.Hidden);
+        var cells = new Exposure[RoleNames.Count * ClassCount];
+        Set("admin", Exposure.Full, Exposure.Full, Exposure.Masked);
+        Set("privacy_officer", Exposure.Full, Exposure.Full, Exposure.Full);
+        Set("it_steward", Exposure.Full, Exposure.Masked, Exposure.Hidden);
+        Set("marketer", Exposure.Full, Exposure.Masked, Exposure.Hidden);
+        Set("analyst", Exposure.Full, Exposure.Masked, Exposure.Hidden);
+        Set("liaison", Exposure.Full, Exposure.Masked, Exposure.Hidden);
+        Set("viewer", Exposure.Full, Exposure.Hidden, Exposure.Hidden);
         return cells;
 
         void Set(string role, Exposure green, Exposure yellow, Exposure red)

@@ -21,7 +21,7 @@ public sealed record PiiViewResult(JsonObject Json, IReadOnlyList<string> Masked
 public sealed record PiiValue(PiiClass Class, Exposure Exposure, string? Value)
 {
     /// <summary>True when a red value was returned in full and the read must be audited.</summary>
-    public bool MustAudit => Class == PiiClass.Red && Exposure == Exposure.Full && Value is not null;
+    public bool MustAudit => Class == PiiClass.Red && Exposure == Exposure.Full;
 }
 
 /// <summary>

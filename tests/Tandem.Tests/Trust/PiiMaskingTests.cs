@@ -57,6 +57,7 @@ public sealed class PiiMaskingTests
     [InlineData("properties.server", "192.168.1.77", "192.168.1.0")]
     [InlineData("context.ip", "2001:0db8:85a3:0000:0000:8a2e:0370:7334", "2001:db8:85a3::")]
     [InlineData("context.ip", "2001:db8:85a3:1:2:3:4:5", "2001:db8:85a3::")]
+    [InlineData("context.ip", "2001:db8:85a3:8d3:1319:8a2e:370:7348", "2001:db8:85a3::")]
     [InlineData("context.ip", "::1", "::")]
     public void Mask_IpAddress_KeepsTheNetworkOnly(string field, string value, string expected)
     {

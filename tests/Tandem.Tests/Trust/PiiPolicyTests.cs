@@ -32,10 +32,10 @@ public sealed class PiiPolicyTests
     }
 
     [Fact]
-    public void Roles_All_AreTheSevenRolesInTheDefaultMatrix()
+    public void RoleNames_AreTheSevenRolesInTheDefaultMatrix()
     {
-        Assert.Equal(["admin", "marketer", "it_steward", "privacy_officer", "analyst", "liaison", "viewer"], Roles.All);
-        Assert.Equal(Roles.All.Order(StringComparer.Ordinal), DefaultMatrix.Select(row => (string)row.Data.Item1).Order(StringComparer.Ordinal));
+        Assert.Equal(["admin", "marketer", "it_steward", "privacy_officer", "analyst", "liaison", "viewer"], AccessPolicy.RoleNames);
+        Assert.Equal(AccessPolicy.RoleNames.Order(StringComparer.Ordinal), DefaultMatrix.Select(row => (string)row.Data.Item1).Order(StringComparer.Ordinal));
     }
 
     [Fact]
