@@ -1,0 +1,173 @@
+using System.Collections.Frozen;
+using System.Text;
+
+namespace Tandem.Trust;
+
+/// <summary>
+/// Decides the PII class of a field: an identifier type, a trait or a path into an event. Exact
+/// overrides first (data elements will supply them), then the defaults by field name.
+/// </summary>
+/// <remarks>
+/// Each kind of field has its own overrides, so a trait called <c>context</c> cannot reclassify an
+/// event's <c>context</c>. An override on a path covers its whole subtree (override <c>address</c> and
+/// <c>address.city</c> follows); the most specific override wins. Paths never carry array indexes:
+/// <c>properties.products.card_number</c> covers every product.
+/// </remarks>
+public sealed class PiiClassifier
+{
+    private readonly IReadOnlyDictionary<string, PiiClass> _identifiers;
+    private readonly IReadOnlyDictionary<string, PiiClass> _traits;
+    private readonly IReadOnlyDictionary<string, PiiClass> _events;
+
+    /// <param name="identifiers">Classes by identifier type (<c>salesforce_id</c>), matched exactly.</param>
+    /// <param name="traits">Classes by trait path (<c>plan</c>, <c>address.city</c>), matched exactly.</param>
+    /// <param name="eventPaths">Classes by event path (<c>properties.card_number</c>), matched exactly.</param>
+    public PiiClassifier(
+        IReadOnlyDictionary<string, PiiClass>? identifiers = null,
+        IReadOnlyDictionary<string, PiiClass>? traits = null,
+        IReadOnlyDictionary<string, PiiClass>? eventPaths = null)
+    {
+        _identifiers = identifiers?.ToFrozenDictionary(StringComparer.Ordinal) ?? FrozenDictionary<string, PiiClass>.Empty;
+        _traits = traits?.ToFrozenDictionary(StringComparer.Ordinal) ?? FrozenDictionary<string, PiiClass>.Empty;
+        _events = eventPaths?.ToFrozenDictionary(StringComparer.Ordinal) ?? FrozenDictionary<string, PiiClass>.Empty;
+    }
+
+    /// <summary>The defaults alone, until data elements set classes per field.</summary>
+    public static PiiClassifier Default { get; } = new();
+
+    /// <summary>An identifier type: <c>email</c> and <c>phone</c> are yellow; <c>user_id</c> and <c>anonymous_id</c> green.</summary>
+    public PiiClass ClassifyIdentifier(string type) =>
+        _identifiers.TryGetValue(type, out var pii) ? pii : FieldNames.DefaultClass(type, isWholeTrait: false);
+
+    /// <summary>A trait, or a dotted path inside one (<c>address.city</c>).</summary>
+    public PiiClass ClassifyTrait(string path) =>
+        Override(_traits, path) ?? DefaultClass(path, isTrait: true);
+
+    /// <summary>
+    /// A dotted path into an event: <c>context.ip</c>, <c>properties.card_number</c>. Under
+    /// <c>traits</c> and <c>context.traits</c> the rest of the path is classified as a trait, so a
+    /// trait keeps its class in every event that carries it.
+    /// </summary>
+    public PiiClass ClassifyEventPath(string path)
+    {
+        if (Override(_events, path) is { } pii)
+        {
+            return pii;
+        }
+
+        var traitStart = path.StartsWith("traits.", StringComparison.Ordinal) ? "traits.".Length
+            : path.StartsWith("context.traits.", StringComparison.Ordinal) ? "context.traits.".Length
+            : -1;
+        return traitStart > 0 ? ClassifyTrait(path[traitStart..]) : DefaultClass(path, isTrait: false);
+    }
+
+    private static PiiClass? Override(IReadOnlyDictionary<string, PiiClass> overrides, string path)
+    {
+        if (overrides.Count == 0)
+        {
+            return null;
+        }
+
+        for (var prefix = path; ; prefix = prefix[..prefix.LastIndexOf('.')])
+        {
+            if (overrides.TryGetValue(prefix, out var pii))
+            {
+                return pii;
+            }
+
+            if (!prefix.Contains('.', StringComparison.Ordinal))
+            {
+                return null;
+            }
+        }
+    }
+
+    // A field inside a personal field is personal too (address.city sits in a yellow address), so
+    // the default is the most sensitive class of any segment.
+    private static PiiClass DefaultClass(string path, bool isTrait)
+    {
+        var result = PiiClass.Green;
+        var at = 0;
+        while (at <= path.Length)
+        {
+            var end = path.IndexOf('.', at);
+            if (end < 0)
+            {
+                end = path.Length;
+            }
+
+            var isWholeTrait = isTrait && at == 0 && end == path.Length;
+            var pii = FieldNames.DefaultClass(path[at..end], isWholeTrait);
+            if (pii > result)
+            {
+                result = pii;
+            }
+
+            at = end + 1;
+        }
+
+        return result;
+    }
+}
+
+/// <summary>Field names compared the way people write them: firstName, first_name and First-Name are one name.</summary>
+internal static class FieldNames
+{
+    private static readonly FrozenSet<string> Yellow = Set(
+        "email", "email_address", "emails", "email_addresses", "phone", "phone_number", "phones", "phone_numbers",
+        "mobile", "mobile_phone", "mobile_number", "telephone", "fax",
+        "ip", "ip_address",
+        "first_name", "last_name", "full_name", "middle_name", "given_name", "family_name", "surname",
+        "address", "addresses", "street", "street_address", "home_address", "shipping_address", "billing_address", "address_line", "address_line1", "address_line2", "postal_code", "postcode", "zip", "zip_code",
+        "birthday", "birth_date", "date_of_birth", "dob");
+
+    private static readonly FrozenSet<string> Red = Set(
+        "credit_card", "credit_card_number", "card_number", "cc_number", "pan", "cvv", "cvv2", "cvc", "card_cvv", "card_cvc",
+        "iban", "bank_account", "bank_account_number", "account_number",
+        "ssn", "social_security_number", "national_id", "national_id_number", "passport", "passport_number", "tax_id",
+        "driver_license", "drivers_license", "driver_license_number", "drivers_license_number",
+        "password");
+
+    /// <summary>Names whose values are secrets: masked to <c>***</c> outright, never to a first character.</summary>
+    internal static readonly FrozenSet<string> Secret = Set("password", "cvv", "cvv2", "cvc", "card_cvv", "card_cvc", "pin", "secret");
+
+    internal static readonly FrozenSet<string> Card = Set("credit_card", "credit_card_number", "card_number", "cc_number", "pan");
+
+    internal static readonly FrozenSet<string> Phone = Set("phone", "phone_number", "phones", "phone_numbers", "mobile", "mobile_phone", "mobile_number", "telephone", "fax");
+
+    internal static readonly FrozenSet<string> Email = Set("email", "email_address", "emails", "email_addresses");
+
+    internal static readonly FrozenSet<string> Ip = Set("ip", "ip_address");
+
+    /// <summary>
+    /// A bare <c>name</c> is personal only as a whole trait (a person's name); elsewhere it names a
+    /// thing: a page, a product, an app. Masking every product name would blind marketers for nothing.
+    /// </summary>
+    public static PiiClass DefaultClass(string segment, bool isWholeTrait)
+    {
+        var name = Normalize(segment);
+        return Red.Contains(name) ? PiiClass.Red
+            : Yellow.Contains(name) || (isWholeTrait && name == "name") ? PiiClass.Yellow
+            : PiiClass.Green;
+    }
+
+    /// <summary>Letters and digits only, lower case: separators and case (so camelCase boundaries) drop out.</summary>
+    public static string Normalize(string name)
+    {
+        var builder = new StringBuilder(name.Length);
+        foreach (var c in name)
+        {
+            if (char.IsLetterOrDigit(c))
+            {
+                builder.Append(char.ToLowerInvariant(c));
+            }
+        }
+
+        return builder.ToString();
+    }
+
+    /// <summary>The last segment of a dotted path, normalised.</summary>
+    public static string LastSegment(string path) => Normalize(path[(path.LastIndexOf('.') + 1)..]);
+
+    private static FrozenSet<string> Set(params string[] names) => names.Select(Normalize).ToFrozenSet(StringComparer.Ordinal);
+}

@@ -1,0 +1,152 @@
+using System.Text.Json.Nodes;
+
+namespace Tandem.Trust;
+
+/// <summary>
+/// What one reader may see of traits or an event, and what was withheld. Paths carry array
+/// indexes (<c>properties.products[0].card_number</c>) so an audit entry names the exact value.
+/// </summary>
+/// <param name="Json">A new object: hidden fields removed, masked values masked, the rest unchanged.</param>
+/// <param name="Masked">Paths whose value was masked.</param>
+/// <param name="Hidden">Paths removed; a removed object or array is listed once, not field by field.</param>
+/// <param name="RedInFull">Paths of red values returned in full: the host audits these reads.</param>
+public sealed record PiiViewResult(JsonObject Json, IReadOnlyList<string> Masked, IReadOnlyList<string> Hidden, IReadOnlyList<string> RedInFull)
+{
+    /// <summary>True when the read returned red data in full and must be audited.</summary>
+    public bool MustAudit => RedInFull.Count > 0;
+}
+
+/// <summary>One identifier value as a reader may see it.</summary>
+/// <param name="Value">The value, masked or in full; null when hidden.</param>
+public sealed record PiiValue(PiiClass Class, Exposure Exposure, string? Value)
+{
+    /// <summary>True when a red value was returned in full and the read must be audited.</summary>
+    public bool MustAudit => Class == PiiClass.Red && Exposure == Exposure.Full;
+}
+
+/// <summary>
+/// Applies the access policy to data on its way out to one reader: the Profile API, the management
+/// API, exports, the console and SQL results all pass through here, so the rules hold everywhere.
+/// </summary>
+public sealed class PiiView
+{
+    private readonly PiiClassifier _classifier;
+    private readonly Exposure[] _exposure = new Exposure[3];
+
+    /// <param name="roles">The reader's roles; the most permissive one decides.</param>
+    public PiiView(PiiClassifier classifier, AccessPolicy policy, IEnumerable<string> roles)
+    {
+        _classifier = classifier;
+        var held = roles.ToList();
+        foreach (var pii in Enum.GetValues<PiiClass>())
+        {
+            _exposure[(int)pii] = policy.For(held, pii);
+        }
+    }
+
+    /// <summary>What the reader gets of data of this class.</summary>
+    public Exposure ExposureOf(PiiClass pii) => _exposure[(int)pii];
+
+    /// <summary>A profile's traits, keyed by trait name (classified by <see cref="PiiClassifier.ClassifyTrait"/>).</summary>
+    public PiiViewResult Traits(JsonObject traits) => Apply(traits, _classifier.ClassifyTrait);
+
+    /// <summary>A whole event as stored (classified by <see cref="PiiClassifier.ClassifyEventPath"/>).</summary>
+    public PiiViewResult Event(JsonObject message) => Apply(message, _classifier.ClassifyEventPath);
+
+    /// <summary>One identifier, such as <c>email:ada@example.com</c>, as the Profile API lists them.</summary>
+    public PiiValue Identifier(string type, string value)
+    {
+        var pii = _classifier.ClassifyIdentifier(type);
+        var exposure = _exposure[(int)pii];
+        return exposure switch
+        {
+            Exposure.Full => new(pii, exposure, value),
+            Exposure.Masked => new(pii, exposure, Masking.Mask(type, value)),
+            _ => new(pii, exposure, null),
+        };
+    }
+
+    private PiiViewResult Apply(JsonObject source, Func<string, PiiClass> classify)
+    {
+        var walk = new Walk(this, classify);
+        var json = walk.Object(source, path: "", shown: "");
+        return new PiiViewResult(json, walk.Masked, walk.Hidden, walk.RedInFull);
+    }
+
+    private sealed class Walk(PiiView view, Func<string, PiiClass> classify)
+    {
+        public List<string> Masked { get; } = [];
+
+        public List<string> Hidden { get; } = [];
+
+        public List<string> RedInFull { get; } = [];
+
+        // path: what the classifier sees (no indexes); shown: what the report names (with indexes).
+        public JsonObject Object(JsonObject source, string path, string shown)
+        {
+            var result = new JsonObject();
+            foreach (var (key, value) in source)
+            {
+                var childPath = path.Length == 0 ? key : path + "." + key;
+                var childShown = shown.Length == 0 ? key : shown + "." + key;
+                if (Node(value, childPath, childShown, out var kept))
+                {
+                    result[key] = kept;
+                }
+            }
+
+            return result;
+        }
+
+        /// <summary>False when the node is hidden and must be left out.</summary>
+        private bool Node(JsonNode? value, string path, string shown, out JsonNode? kept)
+        {
+            kept = null;
+            var pii = classify(path);
+            var exposure = view._exposure[(int)pii];
+            if (exposure == Exposure.Hidden)
+            {
+                Hidden.Add(shown);
+                return false;
+            }
+
+            // Containers are walked rather than masked whole: their parts may be classed apart
+            // (address.country green under a yellow address), and masking keeps the shape readers expect.
+            switch (value)
+            {
+                case JsonObject obj:
+                    kept = Object(obj, path, shown);
+                    return true;
+                case JsonArray array:
+                    var items = new JsonArray();
+                    for (var i = 0; i < array.Count; i++)
+                    {
+                        if (Node(array[i], path, $"{shown}[{i}]", out var item))
+                        {
+                            items.Add(item);
+                        }
+                    }
+
+                    kept = items;
+                    return true;
+                case null:
+                    return true;
+            }
+
+            if (exposure == Exposure.Masked)
+            {
+                kept = Masking.Mask(path, value);
+                Masked.Add(shown);
+                return true;
+            }
+
+            kept = value.DeepClone();
+            if (pii == PiiClass.Red)
+            {
+                RedInFull.Add(shown);
+            }
+
+            return true;
+        }
+    }
+}
