@@ -76,7 +76,7 @@ public static class TandemHost
         app.UseAuthorization();
         app.MapCollectorApi();
         app.MapProfileApi();
-        app.MapGroup("/api/v1").MapSourcesApi().MapUnifyApi().MapTrustApi().MapAuditApi();
+        app.MapGroup("/api/v1").MapSourcesApi().MapUnifyApi().MapTrustApi().MapAuditApi().MapPiiApi();
         app.MapOpenApi("/openapi/{documentName}.json").AllowPublic();
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowPublic();
         app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") }).AllowPublic();

@@ -115,7 +115,7 @@ internal static class SourcesApi
         return error == SourceChangeError.NotFound ? Problems.NotFound("Source", id) : TypedResults.Ok(SourceView.From(source!));
     }
 
-    private static async Task Events(HttpContext context, string id, SourceRegistry registry, IngestLog log, int? limit, long? after)
+    private static async Task Events(HttpContext context, string id, SourceRegistry registry, IngestLog log, PiiGuard pii, int? limit, long? after)
     {
         if (registry.FindById(id) is not { } source)
         {
@@ -130,6 +130,7 @@ internal static class SourcesApi
         }
 
         var entries = log.ReadNewest(source.Key, limit ?? 50, after ?? 0);
+        var lens = pii.For(context.User);
         context.Response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
         writer.WriteStartObject();
@@ -140,15 +141,18 @@ internal static class SourcesApi
             writer.WriteStartObject();
             writer.WriteNumber("seq", entry.Seq);
             writer.WritePropertyName("event");
-            writer.WriteRawValue(entry.Payload, skipInputValidation: true);
+            lens.Event(entry.Payload, $"events[{entry.Seq}]").WriteTo(writer);
+
             writer.WriteEndObject();
         }
 
         writer.WriteEndArray();
         writer.WriteEndObject();
+        await writer.FlushAsync();
+        lens.AuditRead($"GET {context.Request.Path}");
     }
 
-    private static IResult Rejections(string id, SourceRegistry registry, IngestLog log, int? limit)
+    private static IResult Rejections(HttpContext context, string id, SourceRegistry registry, IngestLog log, PiiGuard pii, int? limit)
     {
         if (registry.FindById(id) is not { } source)
         {
@@ -161,23 +165,28 @@ internal static class SourcesApi
         }
 
         var rows = log.ReadRejections(source.Key, limit ?? 50);
-        return TypedResults.Ok(rows.Select(r =>
+        var lens = pii.For(context.User);
+        var views = rows.Select(r =>
         {
             // The payload is kept byte for byte; show it as JSON when it is JSON, as text otherwise.
+            // Refused data is customer data too: masked like events, and text that cannot be
+            // classified is treated as red.
             JsonElement? json = null;
             string? raw = null;
             try
             {
                 using var document = JsonDocument.Parse(r.Payload);
-                json = document.RootElement.Clone();
+                json = JsonSerializer.SerializeToElement(lens.Event(r.Payload, $"rejections[{r.Id}]"));
             }
             catch (JsonException)
             {
-                raw = System.Text.Encoding.UTF8.GetString(r.Payload);
+                raw = lens.Unclassified(System.Text.Encoding.UTF8.GetString(r.Payload), $"rejections[{r.Id}]");
             }
 
             return new RejectionView(r.Id, r.ReceivedAt, r.Index, r.Reason, r.Field, r.Detail, json, raw);
-        }).ToArray());
+        }).ToArray();
+        lens.AuditRead($"GET {context.Request.Path}");
+        return TypedResults.Ok(views);
     }
 
     private static IResult? ValidateName(string? name)

@@ -43,6 +43,7 @@ internal static class TrustAuthentication
         services.AddSingleton<AuditLog>();
         services.AddSingleton<MemberRegistry>();
         services.AddSingleton<TokenRegistry>();
+        services.AddSingleton<PiiGuard>();
         services.AddAuthentication(Scheme)
             .AddPolicyScheme(Scheme, "API token or console session", options => options.ForwardDefaultSelector = context =>
                 context.Request.Headers.Authorization.Count == 0 && context.Request.Cookies.ContainsKey(SessionCookie) ? SessionScheme : TokenScheme)

@@ -30,37 +30,34 @@ internal static class ProfileApi
         return app;
     }
 
-    private static IResult Traits(string identifier, string? include, ProfileProcessor processor, TimeProvider time)
+    private static IResult Traits(HttpContext context, string identifier, string? include, ProfileProcessor processor, PiiGuard pii, TimeProvider time)
     {
         var keep = include?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
-        return Answer(identifier, processor, (engine, profile, w) =>
+        var lens = pii.For(context.User);
+        var answer = Answer(identifier, processor, (engine, profile, w) =>
         {
-            w.WriteStartObject("traits"u8);
             var computed = engine.ComputedValues(profile, time.GetUtcNow()).ToList();
+            var traits = new List<(string Key, byte[] Json)>();
             foreach (var (key, value) in profile.Traits.Entries())
             {
                 // A computed trait of the same name wins: it is what the admin defined that name to mean.
                 if ((keep is null || keep.Contains(key)) && !computed.Exists(c => c.Name == key))
                 {
-                    w.WritePropertyName(key);
-                    w.WriteRawValue(value.Json, skipInputValidation: true);
+                    traits.Add((key, value.Json));
                 }
             }
 
-            foreach (var (name, json) in computed)
-            {
-                if (keep is null || keep.Contains(name))
-                {
-                    w.WritePropertyName(name);
-                    w.WriteRawValue(json, skipInputValidation: true);
-                }
-            }
-
-            w.WriteEndObject();
+            traits.AddRange(computed.Where(c => keep is null || keep.Contains(c.Name)).Select(c => (c.Name, System.Text.Encoding.UTF8.GetBytes(c.Json))));
+            // Always through the lens, even for a caller who sees every class in full: red values
+            // read in full are audited, and only the lens knows which values are red.
+            w.WritePropertyName("traits"u8);
+            lens.Traits(traits, "traits").WriteTo(w);
         });
+        lens.AuditRead($"GET {context.Request.Path}");
+        return answer;
     }
 
-    private static IResult Events(string identifier, int? limit, string? cursor, ProfileProcessor processor, IngestLog log)
+    private static IResult Events(HttpContext context, string identifier, int? limit, string? cursor, ProfileProcessor processor, IngestLog log, PiiGuard pii)
     {
         var size = limit ?? DefaultEvents;
         if (size is < 1 or > MaxEvents)
@@ -90,13 +87,14 @@ internal static class ProfileApi
         var more = page.Count > size;
         var seqs = more ? page.Take(size).ToList() : page;
         var entries = log.ReadSeqs(seqs);
-        return Json(w =>
+        var lens = pii.For(context.User);
+        var answer = Json(w =>
         {
             w.WriteString("profileId"u8, profileId);
             w.WriteStartArray("data"u8);
             foreach (var entry in entries)
             {
-                w.WriteRawValue(entry.Payload, skipInputValidation: true);
+                lens.Event(entry.Payload, $"events[{entry.Seq}]").WriteTo(w);
             }
 
             w.WriteEndArray();
@@ -113,17 +111,27 @@ internal static class ProfileApi
             w.WriteBoolean("hasMore"u8, more);
             w.WriteEndObject();
         });
+        lens.AuditRead($"GET {context.Request.Path}");
+        return answer;
     }
 
-    private static IResult Identifiers(string identifier, ProfileProcessor processor, SourceRegistry sources) =>
-        Answer(identifier, processor, (_, profile, w) =>
+    private static IResult Identifiers(HttpContext context, string identifier, ProfileProcessor processor, SourceRegistry sources, PiiGuard pii)
+    {
+        var lens = pii.For(context.User);
+        var answer = Answer(identifier, processor, (_, profile, w) =>
         {
             w.WriteStartArray("data"u8);
             foreach (var linked in profile.Identifiers)
             {
+                // A hidden identifier is left out of the list altogether.
+                if (lens.Identifier(linked.Identifier.Type, linked.Identifier.Value, "identifiers") is not { } value)
+                {
+                    continue;
+                }
+
                 w.WriteStartObject();
                 w.WriteString("type"u8, linked.Identifier.Type);
-                w.WriteString("value"u8, linked.Identifier.Value);
+                w.WriteString("value"u8, value);
                 w.WriteString("firstSeen"u8, DateTimeOffset.FromUnixTimeMilliseconds(linked.FirstSeenMs));
                 WriteSource(w, sources, linked.SourceKey);
                 w.WriteEndObject();
@@ -131,6 +139,9 @@ internal static class ProfileApi
 
             w.WriteEndArray();
         });
+        lens.AuditRead($"GET {context.Request.Path}");
+        return answer;
+    }
 
     private static IResult Audiences(string identifier, ProfileProcessor processor) =>
         Answer(identifier, processor, (_, _, w) =>

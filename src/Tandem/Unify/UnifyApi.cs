@@ -64,7 +64,7 @@ internal static class UnifyApi
         return root;
     }
 
-    private static IResult Search(string? search, int? limit, ProfileProcessor processor)
+    private static IResult Search(HttpContext context, string? search, int? limit, ProfileProcessor processor, PiiGuard pii)
     {
         if (string.IsNullOrWhiteSpace(search))
         {
@@ -79,8 +79,11 @@ internal static class UnifyApi
                 $"Ask for between 1 and {MaxSearchResults} profiles.", "limit");
         }
 
+        // Searching by a value the caller may not see is allowed (they typed it); what comes back is masked.
         var term = search.Trim();
-        var found = processor.Read(engine => engine.FindProfiles(p => Matches(p, term), max).Select(Summary).ToArray());
+        var lens = pii.For(context.User);
+        var found = processor.Read(engine => engine.FindProfiles(p => Matches(p, term), max).Select(p => Summary(p, lens)).ToArray());
+        lens.AuditRead($"GET {context.Request.Path}{context.Request.QueryString}");
         return TypedResults.Ok(new { data = found });
     }
 
@@ -107,44 +110,50 @@ internal static class UnifyApi
         return false;
     }
 
-    private static ProfileSummary Summary(Profile p) => new(
+    private static ProfileSummary Summary(Profile p, PiiLens lens) => new(
         p.Id,
-        [.. p.Identifiers.Select(l => l.Identifier.ToString())],
-        Traits(p.Traits),
+        [.. p.Identifiers.Select(l => lens.IdentifierText(l.Identifier, p.Id + ".identifiers"))],
+        lens.TraitElements(p.Traits.Entries().Select(e => (e.Key, e.Value.Json)), p.Id + ".traits"),
         DateTimeOffset.FromUnixTimeMilliseconds(p.FirstSeenMs),
         DateTimeOffset.FromUnixTimeMilliseconds(p.LastSeenMs),
         p.EventCount);
 
-    private static Dictionary<string, JsonElement> Traits(TraitBag bag) =>
-        bag.Entries().ToDictionary(e => e.Key, e => JsonDocument.Parse(e.Value.Json).RootElement.Clone(), StringComparer.Ordinal);
-
-    private static IResult Merges(string profileId, ProfileProcessor processor, SourceRegistry sources)
+    private static IResult Merges(HttpContext context, string profileId, ProfileProcessor processor, SourceRegistry sources, PiiGuard pii)
     {
+        var lens = pii.For(context.User);
+        string Show(Identifier i) => lens.IdentifierText(i, "merges");
         var history = processor.Read(engine => engine.FindById(profileId) is { } p
-            ? new MergeHistory(p.Id, p.MergedIds, [.. p.Merges.OrderBy(m => m.Seq).ThenBy(m => m.AbsorbedId, StringComparer.Ordinal).Select(m => View(m, sources))],
-                [.. p.Declined.Select(d => new DeclinedView(d.Seq, d.MessageId, d.Identifier.ToString(), d.OtherProfileId, d.Reason))])
+            ? new MergeHistory(p.Id, p.MergedIds, [.. p.Merges.OrderBy(m => m.Seq).ThenBy(m => m.AbsorbedId, StringComparer.Ordinal).Select(m => View(m, sources, Show))],
+                [.. p.Declined.Select(d => new DeclinedView(d.Seq, d.MessageId, Show(d.Identifier), d.OtherProfileId, d.Reason))])
             : null);
+        lens.AuditRead($"GET {context.Request.Path}");
         return history is null ? Problems.NotFound("Profile", profileId) : TypedResults.Ok(history);
     }
 
-    private static MergeView View(MergeRecord m, SourceRegistry sources)
+    /// <param name="show">How an identifier is written for this caller (masked by the PII policy).</param>
+    private static MergeView View(MergeRecord m, SourceRegistry sources, Func<Identifier, string> show)
     {
         var source = sources.FindByKey(m.SourceKey);
         var at = DateTimeOffset.FromUnixTimeMilliseconds(m.EventTimestampMs);
+        var eventIds = m.EventIdentifiers.Select(show).ToArray();
+        var absorbedIds = m.AbsorbedIdentifiers.Select(show).ToArray();
+        var via = show(m.Via);
         var why = m.Rule == "alias"
-            ? $"An alias call ({m.MessageId}) said {m.Via} is the same customer as {m.EventIdentifiers[0]}."
-            : $"Event {m.MessageId} carried {string.Join(", ", m.EventIdentifiers)} together, so the profiles holding them are one customer; {m.Via} linked the second profile.";
-        var explanation = $"{why} No identifier limit was exceeded, so {m.AbsorbedId} (with {string.Join(", ", m.AbsorbedIdentifiers)}) was merged into {m.SurvivorId}, the older profile, at {at:u} from {source?.Name ?? "an unknown source"}.";
-        return new MergeView(m.Seq, m.MessageId, at, source?.Id, source?.Name, m.Rule, m.SurvivorId, m.AbsorbedId, m.Via.ToString(),
-            [.. m.EventIdentifiers.Select(i => i.ToString())], [.. m.AbsorbedIdentifiers.Select(i => i.ToString())], explanation);
+            ? $"An alias call ({m.MessageId}) said {via} is the same customer as {eventIds[0]}."
+            : $"Event {m.MessageId} carried {string.Join(", ", eventIds)} together, so the profiles holding them are one customer; {via} linked the second profile.";
+        var explanation = $"{why} No identifier limit was exceeded, so {m.AbsorbedId} (with {string.Join(", ", absorbedIds)}) was merged into {m.SurvivorId}, the older profile, at {at:u} from {source?.Name ?? "an unknown source"}.";
+        return new MergeView(m.Seq, m.MessageId, at, source?.Id, source?.Name, m.Rule, m.SurvivorId, m.AbsorbedId, via, eventIds, absorbedIds, explanation);
     }
 
-    private static IResult Account(string groupId, ProfileProcessor processor)
+    private static IResult Account(HttpContext context, string groupId, ProfileProcessor processor, PiiGuard pii)
     {
+        var lens = pii.For(context.User);
         var view = processor.Read(engine => engine.FindAccount(groupId) is { } a
-            ? new AccountView(a.GroupId, Traits(a.Traits), DateTimeOffset.FromUnixTimeMilliseconds(a.FirstSeenMs), DateTimeOffset.FromUnixTimeMilliseconds(a.LastSeenMs),
+            ? new AccountView(a.GroupId, lens.TraitElements(a.Traits.Entries().Select(e => (e.Key, e.Value.Json)), "account.traits"),
+                DateTimeOffset.FromUnixTimeMilliseconds(a.FirstSeenMs), DateTimeOffset.FromUnixTimeMilliseconds(a.LastSeenMs),
                 [.. a.MemberIds.Order(StringComparer.Ordinal)])
             : null);
+        lens.AuditRead($"GET {context.Request.Path}");
         return view is null ? Problems.NotFound("Account", groupId) : TypedResults.Ok(view);
     }
 

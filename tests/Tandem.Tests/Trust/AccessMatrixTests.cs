@@ -72,6 +72,8 @@ public sealed class AccessMatrixTests
         ("GET", "/api/v1/audit/", Scopes.AuditRead),
         ("GET", "/api/v1/audit/head", Scopes.AuditRead),
         ("GET", "/api/v1/audit/verify", Scopes.AuditRead),
+        ("GET", "/api/v1/pii/policy", SignedIn),
+        ("PUT", "/api/v1/pii/policy", Scopes.PolicyWrite),
     ];
 
     [Fact]

@@ -1,0 +1,46 @@
+using System.Security.Claims;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Tandem.Hosting;
+
+namespace Tandem.Trust;
+
+/// <summary>The PII access policy: which role sees which class of data in full, masked, or not at all.</summary>
+internal static class PiiApi
+{
+    private const int MaxBytes = 64 * 1024;
+
+    public static RouteGroupBuilder MapPiiApi(this RouteGroupBuilder api)
+    {
+        var pii = api.MapGroup("/pii").WithTags("PII");
+        pii.MapGet("/policy", (PiiGuard guard) => TypedResults.Text(guard.Policy.ToJson(), "application/json"))
+            .RequireSignedIn().WithSummary("The access policy: role × class (green, yellow, red) → full, masked or hidden");
+        pii.MapPut("/policy", PutPolicyAsync).RequireScope(Scopes.PolicyWrite)
+            .WithSummary("Changes the access policy; cells left out keep their default; every problem is reported with its cell");
+        return api;
+    }
+
+    private static async Task<IResult> PutPolicyAsync(HttpRequest request, PiiGuard guard, AuditLog audit, ClaimsPrincipal user)
+    {
+        if (request.ContentLength > MaxBytes)
+        {
+            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "body_too_large", "The request body is too large",
+                $"A policy is a few hundred bytes; this call takes at most {MaxBytes:N0}.", "body");
+        }
+
+        using var reader = new StreamReader(request.Body);
+        var json = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
+        if (!AccessPolicy.TryParse(json, out var policy, out var errors))
+        {
+            var first = errors[0];
+            return Problems.Create(StatusCodes.Status400BadRequest, "invalid_policy", "The policy cannot be used",
+                errors.Count == 1 ? first.Detail : $"{errors.Count} problems; the first, at {first.Field}: {first.Detail}", first.Field,
+                new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { field = e.Field, detail = e.Detail }).ToArray() });
+        }
+
+        var before = guard.Policy;
+        guard.SetPolicy(policy);
+        audit.Append(user.Actor(), "pii.policy_change", "pii:policy", JsonNode.Parse(before.ToJson()), JsonNode.Parse(policy.ToJson()));
+        return TypedResults.Text(policy.ToJson(), "application/json");
+    }
+}

@@ -1,0 +1,132 @@
+using System.Security.Claims;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Tandem.Storage;
+using Tandem.Unify;
+
+namespace Tandem.Trust;
+
+/// <summary>
+/// The workspace's PII access policy, applied to every read that returns customer data. Each request
+/// gets a <see cref="PiiLens"/> for its caller; the lens masks or hides what the caller's roles may not
+/// see in full, and the reads that did return red data in full are written to the audit log.
+/// </summary>
+internal sealed class PiiGuard
+{
+    public const string PolicyKey = "pii.policy";
+
+    private readonly ControlStore _control;
+    private readonly AuditLog _audit;
+    private readonly TimeProvider _time;
+    private volatile AccessPolicy _policy;
+
+    public PiiGuard(ControlStore control, AuditLog audit, TimeProvider time)
+    {
+        _control = control;
+        _audit = audit;
+        _time = time;
+        _policy = control.Setting(PolicyKey) is { } json && AccessPolicy.TryParse(json, out var stored, out _) ? stored : AccessPolicy.Default;
+    }
+
+    public AccessPolicy Policy => _policy;
+
+    /// <summary>Classes of fields; data elements (the tracking plan) will supply overrides.</summary>
+    public PiiClassifier Classifier { get; } = PiiClassifier.Default;
+
+    public void SetPolicy(AccessPolicy policy)
+    {
+        _control.SaveSetting(PolicyKey, policy.ToJson(), _time.GetUtcNow());
+        _policy = policy;
+    }
+
+    public PiiLens For(ClaimsPrincipal user) => new(new PiiView(Classifier, _policy, RolesOf(user)), _audit, user);
+
+    /// <summary>
+    /// A member's roles decide. A token without an owner can only have been made by the first admin
+    /// token (or be it), for a machine such as a website, so it reads as an admin does.
+    /// </summary>
+    private static IReadOnlyList<string> RolesOf(ClaimsPrincipal user) =>
+        user.Roles() is { Count: > 0 } roles ? roles : user.MemberId() is null && user.IsToken() ? [Roles.Admin] : [];
+}
+
+/// <summary>One caller's view of customer data for one request.</summary>
+internal sealed class PiiLens(PiiView view, AuditLog audit, ClaimsPrincipal user)
+{
+    private const string Withheld = "(hidden)";
+    private readonly List<string> _redInFull = [];
+
+    /// <summary>
+    /// Text that cannot be classified (a refused body that is not JSON) counts as red: shown only to
+    /// callers who see red in full, and audited when it is.
+    /// </summary>
+    public string Unclassified(string text, string where)
+    {
+        if (view.ExposureOf(PiiClass.Red) != Exposure.Full)
+        {
+            return Masking.Stars;
+        }
+
+        _redInFull.Add(where);
+        return text;
+    }
+
+    public JsonObject Traits(JsonObject traits, string where) => Keep(view.Traits(traits), where);
+
+    public JsonObject Traits(IEnumerable<(string Key, byte[] Json)> traits, string where)
+    {
+        var bag = new JsonObject();
+        foreach (var (key, json) in traits)
+        {
+            bag[key] = JsonNode.Parse(json);
+        }
+
+        return Traits(bag, where);
+    }
+
+    public IReadOnlyDictionary<string, JsonElement> TraitElements(IEnumerable<(string Key, byte[] Json)> traits, string where) =>
+        Traits(traits, where).ToDictionary(p => p.Key, p => JsonSerializer.SerializeToElement(p.Value), StringComparer.Ordinal);
+
+    /// <summary>An event as stored, masked for the caller; JSON that is not an object cannot be classified and counts as red.</summary>
+    public JsonNode Event(ReadOnlySpan<byte> payload, string where)
+    {
+        var node = JsonNode.Parse(payload);
+        return node is JsonObject message
+            ? Keep(view.Event(message), where)
+            : JsonValue.Create(Unclassified(node?.ToJsonString() ?? "null", where));
+    }
+
+    /// <summary>An identifier's value as the caller may see it; null when hidden.</summary>
+    public string? Identifier(string type, string value, string where)
+    {
+        var seen = view.Identifier(type, value);
+        if (seen.MustAudit)
+        {
+            _redInFull.Add($"{where}.{type}");
+        }
+
+        return seen.Value;
+    }
+
+    /// <summary><c>type:value</c> with the value masked, or marked hidden, for lists and explanations.</summary>
+    public string IdentifierText(Identifier identifier, string where) =>
+        $"{identifier.Type}:{Identifier(identifier.Type, identifier.Value, where) ?? Withheld}";
+
+    /// <summary>Writes one audit record when this request returned red data in full.</summary>
+    public void AuditRead(string target)
+    {
+        if (_redInFull.Count > 0)
+        {
+            audit.Append(user.Actor(), "pii.unmasked_read", target, detail: "red data returned in full: " + string.Join(", ", _redInFull.Distinct(StringComparer.Ordinal).Take(50)));
+        }
+    }
+
+    private JsonObject Keep(PiiViewResult result, string where)
+    {
+        foreach (var path in result.RedInFull)
+        {
+            _redInFull.Add($"{where}.{path}");
+        }
+
+        return result.Json;
+    }
+}

@@ -1,0 +1,145 @@
+using System.Net;
+using System.Text.Json;
+using Tandem.Tests.Support;
+using Tandem.Trust;
+
+namespace Tandem.Tests.Trust;
+
+/// <summary>The access policy applied where customer data leaves: Profile API, management API, the events feed.</summary>
+public sealed class PiiReadPathTests
+{
+    private const string Card = "4242 4242 4242 4242";
+
+    private const string Identify = """
+        {"type":"identify","userId":"u-1","messageId":"m-1","timestamp":"2026-11-23T10:00:00Z",
+         "traits":{"email":"ada@example.com","phone":"+1 415 555 0142","first_name":"Ada","plan":"pro","card_number":"4242 4242 4242 4242"}}
+        """;
+
+    private const string Order = """
+        {"type":"track","userId":"u-1","event":"Order Completed","messageId":"m-2","timestamp":"2026-11-23T10:05:00Z",
+         "context":{"ip":"203.0.113.9"},"properties":{"total":42.5,"card_number":"4242 4242 4242 4242"}}
+        """;
+
+    [Fact]
+    public async Task ProfileApi_MasksAndHidesByRole_AndAuditsRedReadInFull()
+    {
+        await using var server = await Arrange();
+        var marketer = await TokenFor(server, "mk@example.com", Roles.Marketer);
+        var privacy = await TokenFor(server, "po@example.com", Roles.PrivacyOfficer);
+
+        var seenByMarketer = (await Get(server, marketer, "/v1/profiles/user_id:u-1/traits")).GetProperty("traits");
+        Assert.Equal("pro", seenByMarketer.GetProperty("plan").GetString());
+        Assert.Equal("a***@example.com", seenByMarketer.GetProperty("email").GetString());
+        var phone = seenByMarketer.GetProperty("phone").GetString()!;
+        Assert.NotEqual("+1 415 555 0142", phone);
+        Assert.EndsWith("42", phone, StringComparison.Ordinal);
+        Assert.False(seenByMarketer.TryGetProperty("card_number", out _), "red is hidden from marketers");
+
+        var seenByAdmin = (await server.AdminGetAsync("/v1/profiles/user_id:u-1/traits")).GetProperty("traits");
+        Assert.Equal("ada@example.com", seenByAdmin.GetProperty("email").GetString());
+        Assert.Equal("**** **** **** 4242", seenByAdmin.GetProperty("card_number").GetString());
+
+        var seenByPrivacy = (await Get(server, privacy, "/v1/profiles/user_id:u-1/traits")).GetProperty("traits");
+        Assert.Equal(Card, seenByPrivacy.GetProperty("card_number").GetString());
+
+        var reads = (await server.AdminGetAsync("/api/v1/audit?action=pii.unmasked_read")).GetProperty("records").EnumerateArray().ToList();
+        var read = Assert.Single(reads);
+        Assert.Equal(privacy.Actor, read.GetProperty("actor").GetString());
+        Assert.Equal("GET /v1/profiles/user_id:u-1/traits", read.GetProperty("target").GetString());
+        Assert.Contains("traits.card_number", read.GetProperty("detail").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task ProfileApi_EventsAndIdentifiers_FollowThePolicy_AndAPolicyChangeTakesEffect()
+    {
+        await using var server = await Arrange();
+        var analyst = await TokenFor(server, "an@example.com", Roles.Analyst);
+
+        var events = (await Get(server, analyst, "/v1/profiles/user_id:u-1/events")).GetProperty("data").EnumerateArray().ToList();
+        var order = events.Single(e => e.GetProperty("type").GetString() == "track");
+        Assert.Equal(42.5, order.GetProperty("properties").GetProperty("total").GetDouble());
+        Assert.False(order.GetProperty("properties").TryGetProperty("card_number", out _));
+        Assert.Equal("203.0.113.0", order.GetProperty("context").GetProperty("ip").GetString());
+        Assert.Equal("a***@example.com", events.Single(e => e.GetProperty("type").GetString() == "identify").GetProperty("traits").GetProperty("email").GetString());
+
+        var identifiers = (await Get(server, analyst, "/v1/profiles/user_id:u-1/identifiers")).GetProperty("data").EnumerateArray()
+            .ToDictionary(i => i.GetProperty("type").GetString()!, i => i.GetProperty("value").GetString());
+        Assert.Equal("u-1", identifiers["user_id"]);
+        Assert.Equal("a***@example.com", identifiers["email"]);
+
+        // The admin hides yellow data from analysts: emails leave the identifier list and the traits.
+        using var change = server.Admin(HttpMethod.Put, "/api/v1/pii/policy", new { analyst = new { yellow = "hidden" } });
+        var policy = await HttpAssert.JsonAsync(await server.Http.SendAsync(change), HttpStatusCode.OK);
+        Assert.Equal("hidden", policy.GetProperty("analyst").GetProperty("yellow").GetString());
+        identifiers = (await Get(server, analyst, "/v1/profiles/user_id:u-1/identifiers")).GetProperty("data").EnumerateArray()
+            .ToDictionary(i => i.GetProperty("type").GetString()!, i => i.GetProperty("value").GetString());
+        Assert.Equal(["user_id"], identifiers.Keys);
+        Assert.False((await Get(server, analyst, "/v1/profiles/user_id:u-1/traits")).GetProperty("traits").TryGetProperty("email", out _));
+
+        var changed = Assert.Single((await server.AdminGetAsync("/api/v1/audit?action=pii.policy_change")).GetProperty("records").EnumerateArray());
+        Assert.Equal("masked", changed.GetProperty("before").GetProperty("analyst").GetProperty("yellow").GetString());
+        Assert.Equal("hidden", changed.GetProperty("after").GetProperty("analyst").GetProperty("yellow").GetString());
+
+        await server.RestartAsync();
+        await server.CaughtUpAsync();
+        Assert.Equal(["user_id"], (await Get(server, analyst, "/v1/profiles/user_id:u-1/identifiers")).GetProperty("data").EnumerateArray()
+            .Select(i => i.GetProperty("type").GetString()));
+    }
+
+    public static TheoryData<string, string> BadPolicies => new()
+    {
+        { """{"marketer":{"red":"full"}}""", "marketer.red" },
+        { """{"wizard":{"green":"full"}}""", "wizard" },
+        { """{"marketer":{"yellow":"sometimes"}}""", "marketer.yellow" },
+        { """{"viewer":{"green":"hidden"}}""", "viewer.green" },
+        { "[1]", "$" },
+    };
+
+    [Theory]
+    [MemberData(nameof(BadPolicies))]
+    public async Task PutPolicy_Unusable_AnswersTheCell_AndKeepsThePolicy(string body, string field)
+    {
+        await using var server = await TandemServer.StartAsync();
+        var before = (await server.AdminGetAsync("/api/v1/pii/policy")).GetRawText();
+        using var request = server.Admin(HttpMethod.Put, "/api/v1/pii/policy");
+        request.Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
+        var problem = await HttpAssert.ProblemAsync(await server.Http.SendAsync(request), HttpStatusCode.BadRequest, "invalid_policy");
+        Assert.Contains(problem.GetProperty("errors").EnumerateArray(), e => e.GetProperty("field").GetString() == field);
+        Assert.Equal(before, (await server.AdminGetAsync("/api/v1/pii/policy")).GetRawText());
+    }
+
+    [Fact]
+    public async Task ManagementReads_SearchMergesAndTheEventsFeed_AreMaskedToo()
+    {
+        await using var server = await Arrange();
+        var marketer = await TokenFor(server, "mk@example.com", Roles.Marketer);
+
+        var found = Assert.Single((await Get(server, marketer, "/api/v1/profiles?search=ada")).GetProperty("data").EnumerateArray());
+        Assert.Contains("email:a***@example.com", found.GetProperty("identifiers").EnumerateArray().Select(i => i.GetString()));
+        Assert.DoesNotContain("ada@example.com", found.GetRawText(), StringComparison.Ordinal);
+        Assert.False(found.GetProperty("traits").TryGetProperty("card_number", out _));
+
+        var feed = await Get(server, marketer, $"/api/v1/sources/{server.DefaultSourceId}/events");
+        Assert.DoesNotContain(Card, feed.GetRawText(), StringComparison.Ordinal);
+        Assert.DoesNotContain("ada@example.com", feed.GetRawText(), StringComparison.Ordinal);
+        Assert.Contains("a***@example.com", feed.GetRawText(), StringComparison.Ordinal);
+    }
+
+    private static async Task<TandemServer> Arrange()
+    {
+        var server = await TandemServer.StartAsync();
+        Assert.Equal(HttpStatusCode.OK, (await server.CollectAsync("/v1/batch", $$"""{"batch":[{{Identify}},{{Order}}]}""")).StatusCode);
+        await server.CaughtUpAsync();
+        return server;
+    }
+
+    private static async Task<(string Authorization, string Actor)> TokenFor(TandemServer server, string email, string role)
+    {
+        var member = await server.CreateMemberAsync(email, [role]);
+        var (id, secret) = await server.CreateTokenAsync([Scopes.All], ownerId: member);
+        return ("Bearer " + secret, "token:" + id);
+    }
+
+    private static async Task<JsonElement> Get(TandemServer server, (string Authorization, string Actor) caller, string path) =>
+        await HttpAssert.JsonAsync(await server.Http.SendAsync(server.As(caller.Authorization, HttpMethod.Get, path)), HttpStatusCode.OK);
+}
