@@ -44,7 +44,9 @@ internal static class TrustAuthentication
         services.AddSingleton<MemberRegistry>();
         services.AddSingleton<TokenRegistry>();
         services.AddSingleton<PiiGuard>();
-        services.AddAuthentication(Scheme)
+        // No default scheme: the collector's requests (write keys) never run the token handler; routes
+        // that need a caller name the scheme through their policy.
+        services.AddAuthentication()
             .AddPolicyScheme(Scheme, "API token or console session", options => options.ForwardDefaultSelector = context =>
                 context.Request.Headers.Authorization.Count == 0 && context.Request.Cookies.ContainsKey(SessionCookie) ? SessionScheme : TokenScheme)
             .AddScheme<AuthenticationSchemeOptions, ApiTokenHandler>(TokenScheme, null)

@@ -18,6 +18,8 @@ internal sealed class PiiGuard
     private readonly ControlStore _control;
     private readonly AuditLog _audit;
     private readonly TimeProvider _time;
+    private const int MaxRememberedTraits = 10_000;
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, PiiClass> _traitClasses = new(StringComparer.Ordinal);
     private volatile AccessPolicy _policy;
 
     public PiiGuard(ControlStore control, AuditLog audit, TimeProvider time)
@@ -39,7 +41,23 @@ internal sealed class PiiGuard
         _policy = policy;
     }
 
-    public PiiLens For(ClaimsPrincipal user) => new(new PiiView(Classifier, _policy, RolesOf(user)), _audit, user);
+    public PiiLens For(ClaimsPrincipal user) => new(new PiiView(Classifier, _policy, RolesOf(user)), ClassifyTrait, _audit, user);
+
+    /// <summary>A trait name's class, remembered: the Profile API classifies every trait of every answer.</summary>
+    private PiiClass ClassifyTrait(string name)
+    {
+        if (_traitClasses.TryGetValue(name, out var known))
+        {
+            return known;
+        }
+
+        if (_traitClasses.Count > MaxRememberedTraits)
+        {
+            _traitClasses.Clear(); // names are client data: bound what they can make us hold
+        }
+
+        return _traitClasses[name] = Classifier.ClassifyTrait(name);
+    }
 
     /// <summary>
     /// A member's roles decide. A token without an owner can only have been made by the first admin
@@ -50,7 +68,7 @@ internal sealed class PiiGuard
 }
 
 /// <summary>One caller's view of customer data for one request.</summary>
-internal sealed class PiiLens(PiiView view, AuditLog audit, ClaimsPrincipal user)
+internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait, AuditLog audit, ClaimsPrincipal user)
 {
     private const string Withheld = "(hidden)";
     private readonly List<string> _redInFull = [];
@@ -71,6 +89,61 @@ internal sealed class PiiLens(PiiView view, AuditLog audit, ClaimsPrincipal user
     }
 
     public JsonObject Traits(JsonObject traits, string where) => Keep(view.Traits(traits), where);
+
+    /// <summary>
+    /// Writes traits as the caller may see them. Scalar values (most traits) are classed by name and
+    /// written straight from their stored bytes; objects and arrays go through the full walk, since
+    /// their parts may be classed apart. Same result as <see cref="Traits(JsonObject, string)"/>.
+    /// </summary>
+    public void WriteTraits(Utf8JsonWriter w, IEnumerable<(string Key, byte[] Json)> traits, string where)
+    {
+        w.WriteStartObject();
+        foreach (var (key, json) in traits)
+        {
+            if (json.Length > 0 && json[0] is (byte)'{' or (byte)'[')
+            {
+                foreach (var (name, value) in Traits(new JsonObject { [key] = JsonNode.Parse(json) }, where))
+                {
+                    w.WritePropertyName(name);
+                    WriteNode(w, value);
+                }
+
+                continue;
+            }
+
+            var pii = classifyTrait(key);
+            switch (view.ExposureOf(pii))
+            {
+                case Exposure.Full:
+                    w.WritePropertyName(key);
+                    w.WriteRawValue(json, skipInputValidation: true);
+                    if (pii == PiiClass.Red)
+                    {
+                        _redInFull.Add($"{where}.{key}");
+                    }
+
+                    break;
+                case Exposure.Masked:
+                    w.WritePropertyName(key);
+                    WriteNode(w, Masking.Mask(key, JsonNode.Parse(json)));
+                    break;
+            }
+        }
+
+        w.WriteEndObject();
+    }
+
+    private static void WriteNode(Utf8JsonWriter w, JsonNode? node)
+    {
+        if (node is null)
+        {
+            w.WriteNullValue();
+        }
+        else
+        {
+            node.WriteTo(w);
+        }
+    }
 
     public JsonObject Traits(IEnumerable<(string Key, byte[] Json)> traits, string where)
     {

@@ -51,7 +51,7 @@ internal static class ProfileApi
             // Always through the lens, even for a caller who sees every class in full: red values
             // read in full are audited, and only the lens knows which values are red.
             w.WritePropertyName("traits"u8);
-            lens.Traits(traits, "traits").WriteTo(w);
+            lens.WriteTraits(w, traits, "traits");
         });
         lens.AuditRead($"GET {context.Request.Path}");
         return answer;

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json;
+using Microsoft.Extensions.DependencyInjection;
 using Tandem.Tests.Support;
 using Tandem.Trust;
 
@@ -123,6 +124,34 @@ public sealed class PiiReadPathTests
         Assert.DoesNotContain(Card, feed.GetRawText(), StringComparison.Ordinal);
         Assert.DoesNotContain("ada@example.com", feed.GetRawText(), StringComparison.Ordinal);
         Assert.Contains("a***@example.com", feed.GetRawText(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task WriteTraits_TheFastPath_GivesWhatTheFullWalkGives_ForEveryRole()
+    {
+        await using var server = await TandemServer.StartAsync();
+        var guard = server.Services.GetRequiredService<PiiGuard>();
+        (string Key, string Json)[] traits =
+        [
+            ("email", "\"ada@example.com\""), ("plan", "\"pro\""), ("card_number", "\"4242 4242 4242 4242\""), ("phone", "\"+1 415 555 0142\""),
+            ("age", "36"), ("vip", "true"), ("nickname", "null"), ("first_name", "\"Ada\""), ("password", "\"hunter2hunter2\""),
+            ("address", """{"street":"1 Main St","city":"Paris","country":"FR"}"""), ("emails", """["a@b.co","c@d.co"]"""),
+            ("orders", """[{"id":1,"card_number":"4000 0566 5566 5556"}]"""), ("ssn", "\"078-05-1120\""),
+        ];
+        foreach (var role in Roles.ScopesOf.Keys)
+        {
+            var user = TrustAuthentication.Principal(TrustAuthentication.TokenScheme, "token:t", new Member("mbr_x", "x@example.com", "x", [role], false, default, default), []);
+            var bytes = traits.Select(t => (t.Key, System.Text.Encoding.UTF8.GetBytes(t.Json))).ToList();
+
+            var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+            using (var w = new Utf8JsonWriter(buffer))
+            {
+                guard.For(user).WriteTraits(w, bytes, "traits");
+            }
+
+            var walked = guard.For(user).Traits(bytes, "traits").ToJsonString();
+            Assert.Equal(walked, System.Text.Json.Nodes.JsonNode.Parse(buffer.WrittenSpan)!.ToJsonString()); // same keys, order and values
+        }
     }
 
     private static async Task<TandemServer> Arrange()
