@@ -145,11 +145,41 @@ internal static class FieldNames
     /// </summary>
     public static PiiClass DefaultClass(string segment, bool isWholeTrait)
     {
+        var key = (segment, isWholeTrait);
+        if (Remembered.TryGetValue(key, out var known))
+        {
+            return known;
+        }
+
         var name = Normalize(segment);
-        return Red.Contains(name) ? PiiClass.Red
-            : Yellow.Contains(name) || (isWholeTrait && name == "name") ? PiiClass.Yellow
+        var pii = IsRed(name) ? PiiClass.Red
+            : Yellow.Contains(name) || (isWholeTrait && name == "name") || YellowEndings.Any(name.EndsWith) ? PiiClass.Yellow
             : PiiClass.Green;
+        if (Remembered.Count > 10_000)
+        {
+            Remembered.Clear(); // field names come from clients: bound what they can make us hold
+        }
+
+        Remembered[key] = pii;
+        return pii;
     }
+
+    /// <summary>
+    /// Names are matched whole, by their ending (<c>work_email</c>, <c>home_phone</c>,
+    /// <c>customer_card_number</c>), and for a few unmistakable words anywhere (<c>social_security</c>,
+    /// <c>passport_no</c>). Endings shorter than five letters are not used for yellow (<c>zip</c> would
+    /// catch <c>vip</c>, <c>ip</c> would catch <c>ship</c>), nor <c>pan</c> for red (<c>japan</c>).
+    /// </summary>
+    private static bool IsRed(string name) =>
+        Red.Contains(name) || RedWords.Any(name.Contains) || RedEndings.Any(name.EndsWith);
+
+    private static readonly string[] RedWords = ["password", "socialsecurity", "creditcard", "passport", "driverlicense", "driverslicense"];
+
+    private static readonly string[] RedEndings = [.. Red.Where(r => r.Length >= 4 && r != "password"), "ssn", "cvv", "cvc", "cvv2"];
+
+    private static readonly string[] YellowEndings = [.. Yellow.Where(y => y.Length >= 5)];
+
+    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, bool), PiiClass> Remembered = new();
 
     /// <summary>Letters and digits only, lower case: separators and case (so camelCase boundaries) drop out.</summary>
     public static string Normalize(string name)

@@ -318,6 +318,7 @@ internal sealed class IngestLog : IDisposable
     private void WriteLoop()
     {
         var group = new List<PendingAppend>();
+        var claimed = new List<UInt128>();
         using var insertEvent = new EventInsert(_writer);
         using var insertRejection = _writer.CreateCommand();
         insertRejection.CommandText = """
@@ -356,8 +357,9 @@ internal sealed class IngestLog : IDisposable
                         for (var m = 0; m < pending.Messages.Count; m++)
                         {
                             var message = pending.Messages[m];
-                            // One lookup both checks and claims the key. If the commit then fails, the
-                            // log stops accepting altogether, so a claimed key never outlives its event.
+                            // One lookup both checks and claims the key (a second copy in the same group
+                            // is then a duplicate too). If the commit fails, the claims are taken back,
+                            // so a retry of these events is stored rather than dropped as a duplicate.
                             var key = pending.Keys[m];
                             ref var claimedAt = ref CollectionsMarshal.GetValueRefOrAddDefault(_dedup, key, out var known);
                             if (known)
@@ -367,7 +369,7 @@ internal sealed class IngestLog : IDisposable
                             }
 
                             claimedAt = now;
-                            _dedupOrder.Enqueue((key, now));
+                            claimed.Add(key);
 
                             insertEvent.Execute(++head, pending.SourceKey, message.MessageId, (int)message.Type, pending.ReceivedAtMs, message.Json);
                             pending.StoredEntries.Add((head, message.Json));
@@ -393,6 +395,11 @@ internal sealed class IngestLog : IDisposable
                 }
 
                 PublishCommitted(group, head);
+                foreach (var key in claimed)
+                {
+                    _dedupOrder.Enqueue((key, now));
+                }
+
                 Interlocked.Increment(ref _commits);
                 Interlocked.Exchange(ref _committed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
                 Committed?.Invoke();
@@ -406,6 +413,11 @@ internal sealed class IngestLog : IDisposable
                 // Nothing of this group is durable: fail every request so clients retry, and stop
                 // accepting (readiness goes red) rather than acknowledge what may not be stored.
                 _fault = ex;
+                foreach (var key in claimed)
+                {
+                    _dedup.Remove(key);
+                }
+
                 foreach (var pending in group)
                 {
                     pending.Completion.TrySetException(ex);
@@ -415,6 +427,7 @@ internal sealed class IngestLog : IDisposable
             {
                 Interlocked.Add(ref _pendingEvents, -queued);
                 group.Clear();
+                claimed.Clear();
             }
         }
     }

@@ -10,16 +10,16 @@ internal static class JsonBody
     public static async Task<(T? Value, IResult? Problem)> ReadAsync<T>(HttpRequest request)
         where T : class
     {
-        if (request.ContentLength > MaxBytes)
+        var (body, problem) = await ReadBytesAsync(request);
+        if (problem is not null)
         {
-            return (null, Problems.Create(StatusCodes.Status413PayloadTooLarge, "body_too_large", "The request body is too large",
-                $"Management requests are limited to {MaxBytes:N0} bytes.", "body"));
+            return (null, problem);
         }
 
         try
         {
             var options = request.HttpContext.RequestServices.GetRequiredService<Microsoft.Extensions.Options.IOptions<Microsoft.AspNetCore.Http.Json.JsonOptions>>().Value.SerializerOptions;
-            var value = await JsonSerializer.DeserializeAsync<T>(request.Body, options, request.HttpContext.RequestAborted);
+            var value = JsonSerializer.Deserialize<T>(body.Span, options);
             return value is null
                 ? (null, Problems.Create(StatusCodes.Status400BadRequest, "missing_body", "The request needs a JSON body", "Send a JSON object in the body.", "body"))
                 : (value, null);
@@ -31,5 +31,47 @@ internal static class JsonBody
                 $"At {(ex.Path ?? "$")} (line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}): {ex.Message.Split(". Path", 2)[0]}.",
                 where.Length == 0 ? "body" : where));
         }
+    }
+
+    /// <summary>The body as text, for callers with a parser of their own; same checks as <see cref="ReadAsync{T}"/>.</summary>
+    public static async Task<(string? Text, IResult? Problem)> ReadTextAsync(HttpRequest request)
+    {
+        var (body, problem) = await ReadBytesAsync(request);
+        return problem is not null ? (null, problem) : (System.Text.Encoding.UTF8.GetString(body.Span), null);
+    }
+
+    private static async Task<(ReadOnlyMemory<byte> Body, IResult? Problem)> ReadBytesAsync(HttpRequest request)
+    {
+        // Only JSON: a browser form (text/plain, urlencoded, multipart) can be posted from any site
+        // without a preflight, so accepting it would let another site sign a browser in or change things.
+        if (request.ContentType is { Length: > 0 } type && !IsJson(type))
+        {
+            return (default, Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "The body must be JSON",
+                $"Content-Type is '{type}'. Send the body as JSON with \"Content-Type: application/json\" (curl: -H 'Content-Type: application/json').", "Content-Type"));
+        }
+
+        // The limit holds whether or not the client said how long the body is (chunked bodies do not).
+        using var buffer = new MemoryStream();
+        var chunk = new byte[8192];
+        int read;
+        while ((read = await request.Body.ReadAsync(chunk, request.HttpContext.RequestAborted)) > 0)
+        {
+            if (buffer.Length + read > MaxBytes)
+            {
+                return (default, Problems.Create(StatusCodes.Status413PayloadTooLarge, "body_too_large", "The request body is too large",
+                    $"Management requests are limited to {MaxBytes:N0} bytes.", "body"));
+            }
+
+            buffer.Write(chunk, 0, read);
+        }
+
+        return (buffer.ToArray(), null);
+    }
+
+    private static bool IsJson(string contentType)
+    {
+        var mediaType = contentType.Split(';', 2)[0].Trim();
+        return mediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || mediaType.EndsWith("+json", StringComparison.OrdinalIgnoreCase);
     }
 }

@@ -130,7 +130,7 @@ internal static class SourcesApi
         }
 
         var entries = log.ReadNewest(source.Key, limit ?? 50, after ?? 0);
-        var lens = pii.For(context.User);
+        var lens = pii.For(context);
         context.Response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
         writer.WriteStartObject();
@@ -149,7 +149,7 @@ internal static class SourcesApi
         writer.WriteEndArray();
         writer.WriteEndObject();
         await writer.FlushAsync();
-        lens.AuditRead($"GET {context.Request.Path}");
+        lens.AuditRead();
     }
 
     private static IResult Rejections(HttpContext context, string id, SourceRegistry registry, IngestLog log, PiiGuard pii, int? limit)
@@ -165,7 +165,7 @@ internal static class SourcesApi
         }
 
         var rows = log.ReadRejections(source.Key, limit ?? 50);
-        var lens = pii.For(context.User);
+        var lens = pii.For(context);
         var views = rows.Select(r =>
         {
             // The payload is kept byte for byte; show it as JSON when it is JSON, as text otherwise.
@@ -185,7 +185,7 @@ internal static class SourcesApi
 
             return new RejectionView(r.Id, r.ReceivedAt, r.Index, r.Reason, r.Field, r.Detail, json, raw);
         }).ToArray();
-        lens.AuditRead($"GET {context.Request.Path}");
+        lens.AuditRead();
         return TypedResults.Ok(views);
     }
 

@@ -38,4 +38,24 @@ internal static class SqliteDatabase
         command.Transaction = transaction;
         command.ExecuteNonQuery();
     }
+
+    /// <summary>Adds the columns a table lacks (data folders made before they existed); each is "name TYPE".</summary>
+    public static void AddMissingColumns(SqliteConnection connection, string table, params string[] columns)
+    {
+        var present = new HashSet<string>(StringComparer.Ordinal);
+        using (var info = connection.CreateCommand())
+        {
+            info.CommandText = $"SELECT name FROM pragma_table_info('{table}')";
+            using var reader = info.ExecuteReader();
+            while (reader.Read())
+            {
+                present.Add(reader.GetString(0));
+            }
+        }
+
+        foreach (var column in columns.Where(c => !present.Contains(c.Split(' ')[0])))
+        {
+            Execute(connection, $"ALTER TABLE {table} ADD COLUMN {column}");
+        }
+    }
 }

@@ -30,6 +30,8 @@ internal static class TrustAuthentication
     public const string MemberClaim = "tandem:member";
     public const string ScopeClaim = "tandem:scope";
     public const string CsrfClaim = "tandem:csrf";
+    public const string ExpiresClaim = "tandem:expires";
+    public const string StampClaim = "tandem:stamp";
 
     /// <summary>Why authentication failed, kept for the 401 answer.</summary>
     internal const string FailureItem = "tandem.auth.failure";
@@ -111,7 +113,9 @@ internal static class TrustAuthentication
         claims.AddRange(scopes.Select(scope => new Claim(ScopeClaim, scope)));
         if (csrf is not null)
         {
+            // A console session: its CSRF token, and the member's session stamp at sign-in.
             claims.Add(new Claim(CsrfClaim, csrf));
+            claims.Add(new Claim(StampClaim, member?.SessionStamp ?? ""));
         }
 
         return new ClaimsPrincipal(new ClaimsIdentity(claims, authenticationType, ClaimTypes.Name, ClaimTypes.Role));
@@ -122,10 +126,11 @@ internal static class TrustAuthentication
     {
         var members = context.HttpContext.RequestServices.GetRequiredService<MemberRegistry>();
         var member = context.Principal?.FindFirstValue(MemberClaim) is { } id ? members.Find(id) : null;
-        if (member is null || member.Disabled)
+        if (member is null || member.Disabled || context.Principal!.FindFirstValue(StampClaim) != member.SessionStamp)
         {
             context.RejectPrincipal();
-            context.HttpContext.Items[FailureItem] = ("session_ended", "The session has ended: the member was removed or disabled. Sign in again.");
+            context.HttpContext.Items[FailureItem] = ("session_ended",
+                "The session has ended: the member signed out, changed password, or was removed or disabled. Sign in again.");
             return Task.CompletedTask;
         }
 
@@ -158,6 +163,10 @@ internal static class CallerExtensions
         user.HasClaim(TrustAuthentication.ScopeClaim, Trust.Scopes.All) || user.HasClaim(TrustAuthentication.ScopeClaim, scope);
 
     public static bool IsToken(this ClaimsPrincipal user) => user.Identity?.AuthenticationType == TrustAuthentication.TokenScheme;
+
+    /// <summary>When the calling token expires; null for sessions and tokens without expiry.</summary>
+    public static DateTimeOffset? TokenExpiry(this ClaimsPrincipal user) =>
+        user.FindFirstValue(TrustAuthentication.ExpiresClaim) is { } ms ? DateTimeOffset.FromUnixTimeMilliseconds(long.Parse(ms, System.Globalization.CultureInfo.InvariantCulture)) : null;
 }
 
 /// <summary>Reads <c>Authorization: Bearer</c> API tokens and says precisely why one is refused.</summary>
@@ -221,6 +230,12 @@ internal sealed class ApiTokenHandler(
         }
 
         var principal = TrustAuthentication.Principal(TrustAuthentication.TokenScheme, "token:" + token.Id, owner, scopes);
+        if (token.ExpiresAt is { } expiry)
+        {
+            ((ClaimsIdentity)principal.Identity!).AddClaim(new Claim(TrustAuthentication.ExpiresClaim,
+                expiry.ToUnixTimeMilliseconds().ToString(System.Globalization.CultureInfo.InvariantCulture)));
+        }
+
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, TrustAuthentication.TokenScheme)));
     }
 

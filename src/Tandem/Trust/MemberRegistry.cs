@@ -8,7 +8,9 @@ using Tandem.Storage;
 namespace Tandem.Trust;
 
 /// <summary>A person who works in the workspace, with the roles that decide what they may do.</summary>
-internal sealed record Member(string Id, string Email, string Name, IReadOnlyList<string> Roles, bool Disabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt)
+/// <param name="SessionStamp">Changes when every console session of the member must end (sign-out, new password).</param>
+internal sealed record Member(string Id, string Email, string Name, IReadOnlyList<string> Roles, bool Disabled, DateTimeOffset CreatedAt, DateTimeOffset UpdatedAt,
+    string SessionStamp = "")
 {
     public IReadOnlySet<string> Scopes => Trust.Roles.ScopesFor(Roles);
 }
@@ -55,21 +57,19 @@ internal sealed class MemberRegistry : IDisposable
                 failed_sign_ins INTEGER NOT NULL DEFAULT 0, locked_until INTEGER,
                 created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
             """);
+        SqliteDatabase.AddMissingColumns(_connection, "members", "session_stamp TEXT NOT NULL DEFAULT ''");
         _decoyHash = _hasher.HashPassword(null!, RandomNumberGenerator.GetHexString(32));
         using var command = _connection.CreateCommand();
-        command.CommandText = "SELECT id, email, name, roles, disabled, created_at, updated_at FROM members";
+        command.CommandText = "SELECT id, email, name, roles, disabled, created_at, updated_at, session_stamp FROM members";
         using var reader = command.ExecuteReader();
         while (reader.Read())
         {
             var member = new Member(reader.GetString(0), reader.GetString(1), reader.GetString(2),
                 reader.GetString(3).Split(' ', StringSplitOptions.RemoveEmptyEntries), reader.GetInt64(4) != 0,
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)));
+                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)), reader.GetString(7));
             _byId[member.Id] = member;
         }
     }
-
-    /// <summary>Raised after any member changes, so caches built on roles (token scopes) are dropped.</summary>
-    public event Action? Changed;
 
     public IReadOnlyList<Member> All => [.. _byId.Values.OrderBy(m => m.CreatedAt).ThenBy(m => m.Id, StringComparer.Ordinal)];
 
@@ -82,7 +82,7 @@ internal sealed class MemberRegistry : IDisposable
     public Member? Add(string email, string name, IReadOnlyList<string> roles, string password)
     {
         var now = _time.GetUtcNow();
-        var member = new Member("mbr_" + RandomNumberGenerator.GetHexString(12, lowercase: true), email, name, roles, false, now, now);
+        var member = new Member("mbr_" + RandomNumberGenerator.GetHexString(12, lowercase: true), email, name, roles, false, now, now, NewStamp());
         lock (_gate)
         {
             if (FindByEmail(email) is not null)
@@ -92,9 +92,10 @@ internal sealed class MemberRegistry : IDisposable
 
             using var command = _connection.CreateCommand();
             command.CommandText = """
-                INSERT INTO members(id, email, name, roles, password_hash, created_at, updated_at)
-                VALUES ($id, $email, $name, $roles, $hash, $now, $now)
+                INSERT INTO members(id, email, name, roles, password_hash, created_at, updated_at, session_stamp)
+                VALUES ($id, $email, $name, $roles, $hash, $now, $now, $stamp)
                 """;
+            command.Parameters.AddWithValue("$stamp", member.SessionStamp);
             command.Parameters.AddWithValue("$id", member.Id);
             command.Parameters.AddWithValue("$email", email);
             command.Parameters.AddWithValue("$name", name);
@@ -105,16 +106,17 @@ internal sealed class MemberRegistry : IDisposable
             _byId[member.Id] = member;
         }
 
-        Changed?.Invoke();
         return member;
     }
 
     /// <summary>Writes a changed member (name, roles, disabled); the caller has validated it.</summary>
     public Member Update(Member member)
     {
-        var updated = member with { UpdatedAt = _time.GetUtcNow() };
+        Member updated;
         lock (_gate)
         {
+            // The stamp is not the caller's to change here; keep the one in force.
+            updated = member with { UpdatedAt = _time.GetUtcNow(), SessionStamp = Find(member.Id)?.SessionStamp ?? member.SessionStamp };
             using var command = _connection.CreateCommand();
             command.CommandText = "UPDATE members SET name = $name, roles = $roles, disabled = $disabled, updated_at = $now WHERE id = $id";
             command.Parameters.AddWithValue("$id", updated.Id);
@@ -126,7 +128,6 @@ internal sealed class MemberRegistry : IDisposable
             _byId[updated.Id] = updated;
         }
 
-        Changed?.Invoke();
         return updated;
     }
 
@@ -145,11 +146,10 @@ internal sealed class MemberRegistry : IDisposable
             _byId.TryRemove(id, out _);
         }
 
-        Changed?.Invoke();
         return true;
     }
 
-    /// <summary>Sets a new password and lifts any lockout.</summary>
+    /// <summary>Sets a new password, lifts any lockout, and ends every console session of the member.</summary>
     public void SetPassword(string id, string password)
     {
         var member = Find(id) ?? throw new InvalidOperationException($"No member {id}.");
@@ -161,7 +161,34 @@ internal sealed class MemberRegistry : IDisposable
             command.Parameters.AddWithValue("$hash", _hasher.HashPassword(member, password));
             command.ExecuteNonQuery();
         }
+
+        EndSessions(id);
     }
+
+    /// <summary>
+    /// Ends every console session of the member. A session cookie is sealed, not stored, so it cannot
+    /// be deleted; instead it carries the member's stamp from sign-in, and a new stamp refuses it.
+    /// </summary>
+    public void EndSessions(string id)
+    {
+        lock (_gate)
+        {
+            if (Find(id) is not { } member)
+            {
+                return;
+            }
+
+            var renewed = member with { SessionStamp = NewStamp() };
+            using var command = _connection.CreateCommand();
+            command.CommandText = "UPDATE members SET session_stamp = $stamp WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            command.Parameters.AddWithValue("$stamp", renewed.SessionStamp);
+            command.ExecuteNonQuery();
+            _byId[id] = renewed;
+        }
+    }
+
+    private static string NewStamp() => RandomNumberGenerator.GetHexString(32, lowercase: true);
 
     public SignInResult SignIn(string email, string password)
     {

@@ -8,8 +8,6 @@ namespace Tandem.Trust;
 /// <summary>The PII access policy: which role sees which class of data in full, masked, or not at all.</summary>
 internal static class PiiApi
 {
-    private const int MaxBytes = 64 * 1024;
-
     public static RouteGroupBuilder MapPiiApi(this RouteGroupBuilder api)
     {
         var pii = api.MapGroup("/pii").WithTags("PII");
@@ -22,15 +20,13 @@ internal static class PiiApi
 
     private static async Task<IResult> PutPolicyAsync(HttpRequest request, PiiGuard guard, AuditLog audit, ClaimsPrincipal user)
     {
-        if (request.ContentLength > MaxBytes)
+        var (json, problem) = await JsonBody.ReadTextAsync(request);
+        if (problem is not null)
         {
-            return Problems.Create(StatusCodes.Status413PayloadTooLarge, "body_too_large", "The request body is too large",
-                $"A policy is a few hundred bytes; this call takes at most {MaxBytes:N0}.", "body");
+            return problem;
         }
 
-        using var reader = new StreamReader(request.Body);
-        var json = await reader.ReadToEndAsync(request.HttpContext.RequestAborted);
-        if (!AccessPolicy.TryParse(json, out var policy, out var errors))
+        if (!AccessPolicy.TryParse(json!, out var policy, out var errors))
         {
             var first = errors[0];
             return Problems.Create(StatusCodes.Status400BadRequest, "invalid_policy", "The policy cannot be used",

@@ -41,7 +41,7 @@ internal sealed class PiiGuard
         _policy = policy;
     }
 
-    public PiiLens For(ClaimsPrincipal user) => new(new PiiView(Classifier, _policy, RolesOf(user)), ClassifyTrait, _audit, user);
+    public PiiLens For(HttpContext context) => new(new PiiView(Classifier, _policy, RolesOf(context.User)), ClassifyTrait, _audit, context);
 
     /// <summary>A trait name's class, remembered: the Profile API classifies every trait of every answer.</summary>
     private PiiClass ClassifyTrait(string name)
@@ -68,10 +68,14 @@ internal sealed class PiiGuard
 }
 
 /// <summary>One caller's view of customer data for one request.</summary>
-internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait, AuditLog audit, ClaimsPrincipal user)
+internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait, AuditLog audit, HttpContext context)
 {
     private const string Withheld = "(hidden)";
     private readonly List<string> _redInFull = [];
+    private string? _subject;
+
+    /// <summary>Whose data this read returns (<c>profile:prf_…</c>), for the audit record; pseudonymous ids only.</summary>
+    public void About(string subject) => _subject = subject;
 
     /// <summary>
     /// Text that cannot be classified (a refused body that is not JSON) counts as red: shown only to
@@ -102,7 +106,7 @@ internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait
         {
             if (json.Length > 0 && json[0] is (byte)'{' or (byte)'[')
             {
-                foreach (var (name, value) in Traits(new JsonObject { [key] = JsonNode.Parse(json) }, where))
+                foreach (var (name, value) in Traits(new JsonObject { [key] = StoredJson.Parse(json) }, where))
                 {
                     w.WritePropertyName(name);
                     WriteNode(w, value);
@@ -125,7 +129,7 @@ internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait
                     break;
                 case Exposure.Masked:
                     w.WritePropertyName(key);
-                    WriteNode(w, Masking.Mask(key, JsonNode.Parse(json)));
+                    WriteNode(w, Masking.Mask(key, StoredJson.Parse(json)));
                     break;
             }
         }
@@ -150,7 +154,7 @@ internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait
         var bag = new JsonObject();
         foreach (var (key, json) in traits)
         {
-            bag[key] = JsonNode.Parse(json);
+            bag[key] = StoredJson.Parse(json);
         }
 
         return Traits(bag, where);
@@ -160,9 +164,9 @@ internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait
         Traits(traits, where).ToDictionary(p => p.Key, p => JsonSerializer.SerializeToElement(p.Value), StringComparer.Ordinal);
 
     /// <summary>An event as stored, masked for the caller; JSON that is not an object cannot be classified and counts as red.</summary>
-    public JsonNode Event(ReadOnlySpan<byte> payload, string where)
+    public JsonNode Event(byte[] payload, string where)
     {
-        var node = JsonNode.Parse(payload);
+        var node = StoredJson.Parse(payload);
         return node is JsonObject message
             ? Keep(view.Event(message), where)
             : JsonValue.Create(Unclassified(node?.ToJsonString() ?? "null", where));
@@ -180,17 +184,31 @@ internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait
         return seen.Value;
     }
 
+    /// <summary>What the caller gets of identifiers of this type.</summary>
+    public Exposure IdentifierExposure(string type) => view.Identifier(type, "").Exposure;
+
+    /// <summary>What the caller gets of this (top-level) trait.</summary>
+    public Exposure TraitExposure(string key) => view.ExposureOf(classifyTrait(key));
+
     /// <summary><c>type:value</c> with the value masked, or marked hidden, for lists and explanations.</summary>
     public string IdentifierText(Identifier identifier, string where) =>
         $"{identifier.Type}:{Identifier(identifier.Type, identifier.Value, where) ?? Withheld}";
 
-    /// <summary>Writes one audit record when this request returned red data in full.</summary>
-    public void AuditRead(string target)
+    /// <summary>
+    /// Writes one audit record when this request returned red data in full. It names the route's
+    /// pattern, not the request's path or query: those may hold the very values read (an email
+    /// identifier, a search term), and the audit log cannot be erased.
+    /// </summary>
+    public void AuditRead()
     {
-        if (_redInFull.Count > 0)
+        if (_redInFull.Count == 0)
         {
-            audit.Append(user.Actor(), "pii.unmasked_read", target, detail: "red data returned in full: " + string.Join(", ", _redInFull.Distinct(StringComparer.Ordinal).Take(50)));
+            return;
         }
+
+        var route = $"{context.Request.Method} {(context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText ?? "(unknown route)"}";
+        audit.Append(context.User.Actor(), "pii.unmasked_read", _subject ?? route,
+            detail: $"{route}: red data returned in full: " + string.Join(", ", _redInFull.Distinct(StringComparer.Ordinal).Take(50)));
     }
 
     private JsonObject Keep(PiiViewResult result, string where)
@@ -201,5 +219,54 @@ internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait
         }
 
         return result.Json;
+    }
+}
+
+/// <summary>
+/// Stored JSON as a tree to mask. The collector stores what clients sent, and JSON allows a name twice
+/// in one object (<c>{"ip":"a","ip":"b"}</c>), which <see cref="JsonNode.Parse(string, JsonNodeOptions?, JsonDocumentOptions)"/>
+/// refuses when the object is read. Here the first value wins, as it does when the profile engine
+/// reads traits, so a masked answer never shows a different value than the profile holds.
+/// </summary>
+internal static class StoredJson
+{
+    /// <exception cref="JsonException">The bytes are not JSON.</exception>
+    public static JsonNode? Parse(byte[] json)
+    {
+        using var document = JsonDocument.Parse(json);
+        return ToNode(document.RootElement);
+    }
+
+    private static JsonNode? ToNode(JsonElement element)
+    {
+        switch (element.ValueKind)
+        {
+            case JsonValueKind.Object:
+                var obj = new JsonObject();
+                foreach (var property in element.EnumerateObject())
+                {
+                    obj.TryAdd(property.Name, ToNode(property.Value));
+                }
+
+                return obj;
+            case JsonValueKind.Array:
+                var array = new JsonArray();
+                foreach (var item in element.EnumerateArray())
+                {
+                    array.Add(ToNode(item));
+                }
+
+                return array;
+            case JsonValueKind.String:
+                return JsonValue.Create(element.GetString());
+            case JsonValueKind.True:
+                return JsonValue.Create(true);
+            case JsonValueKind.False:
+                return JsonValue.Create(false);
+            case JsonValueKind.Null:
+                return null;
+            default:
+                return JsonValue.Create(element.Clone()); // a number, kept exactly as written
+        }
     }
 }

@@ -39,24 +39,7 @@ internal sealed class TokenRegistry : IDisposable
             """);
 
         // Data folders from before members had tokens of their own lack these columns.
-        var columns = new HashSet<string>(StringComparer.Ordinal);
-        using (var info = _connection.CreateCommand())
-        {
-            info.CommandText = "SELECT name FROM pragma_table_info('api_tokens')";
-            using var reader = info.ExecuteReader();
-            while (reader.Read())
-            {
-                columns.Add(reader.GetString(0));
-            }
-        }
-
-        foreach (var column in new[] { "owner_id TEXT", "expires_at INTEGER", "revoked_at INTEGER" })
-        {
-            if (!columns.Contains(column.Split(' ')[0]))
-            {
-                SqliteDatabase.Execute(_connection, $"ALTER TABLE api_tokens ADD COLUMN {column}");
-            }
-        }
+        SqliteDatabase.AddMissingColumns(_connection, "api_tokens", "owner_id TEXT", "expires_at INTEGER", "revoked_at INTEGER");
     }
 
     /// <summary>Creates a token and returns it with its secret, which is not kept and cannot be shown again.</summary>

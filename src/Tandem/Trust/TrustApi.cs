@@ -91,6 +91,11 @@ internal static class TrustApi
             return invalid;
         }
 
+        if (NotHeld(user, body.Roles!) is { } beyond)
+        {
+            return beyond;
+        }
+
         var generated = body.Password is null ? NewPassword() : null;
         var member = registry.Add(body.Email!.Trim(), body.Name!.Trim(), Distinct(body.Roles!), body.Password ?? generated!);
         if (member is not null)
@@ -128,13 +133,25 @@ internal static class TrustApi
             return Problems.NotFound("Member", id);
         }
 
-        var changed = member with { Name = body.Name?.Trim() ?? member.Name, Roles = body.Roles is null ? member.Roles : Distinct(body.Roles), Disabled = body.Disabled ?? member.Disabled };
-        if (LeavesNoAdmin(registry, member, changed))
+        if ((NotHeld(user, member.Roles) ?? NotHeld(user, body.Roles ?? [])) is { } beyond)
         {
-            return LastAdmin(member.Id == user.MemberId() ? "yourself" : member.Email);
+            return beyond;
         }
 
-        var updated = registry.Update(changed);
+        Member updated;
+        lock (MemberChanges)
+        {
+            // Re-read under the lock: two changes at once must not both pass the last-admin check.
+            member = registry.Find(id) ?? member;
+            var changed = member with { Name = body.Name?.Trim() ?? member.Name, Roles = body.Roles is null ? member.Roles : Distinct(body.Roles), Disabled = body.Disabled ?? member.Disabled };
+            if (LeavesNoAdmin(registry, member, changed))
+            {
+                return LastAdmin(member.Id == user.MemberId() ? "yourself" : member.Email);
+            }
+
+            updated = registry.Update(changed);
+        }
+
         audit.Record(user, "member.update", "member:" + id, MemberView.From(member), MemberView.From(updated));
         return TypedResults.Ok(MemberView.From(updated));
     }
@@ -146,13 +163,23 @@ internal static class TrustApi
             return Problems.NotFound("Member", id);
         }
 
-        if (LeavesNoAdmin(registry, member, null))
+        if (NotHeld(user, member.Roles) is { } beyond)
         {
-            return LastAdmin(member.Id == user.MemberId() ? "yourself" : member.Email);
+            return beyond;
         }
 
-        var revoked = tokens.RevokeAllOf(id);
-        registry.Remove(id);
+        int revoked;
+        lock (MemberChanges)
+        {
+            if (LeavesNoAdmin(registry, member, null))
+            {
+                return LastAdmin(member.Id == user.MemberId() ? "yourself" : member.Email);
+            }
+
+            revoked = tokens.RevokeAllOf(id);
+            registry.Remove(id);
+        }
+
         audit.Record(user, "member.remove", "member:" + id, before: MemberView.From(member), detail: $"{revoked} API token(s) revoked with the member");
         return TypedResults.NoContent();
     }
@@ -175,9 +202,15 @@ internal static class TrustApi
             }
         }
 
-        if (registry.Find(id) is null)
+        if (registry.Find(id) is not { } member)
         {
             return Problems.NotFound("Member", id);
+        }
+
+        // Setting someone's password is signing in as them: only for callers who hold all they hold.
+        if (NotHeld(user, member.Roles) is { } beyond)
+        {
+            return beyond;
         }
 
         var generated = password is null ? NewPassword() : null;
@@ -191,9 +224,9 @@ internal static class TrustApi
         string? ownerFilter;
         if (owner is null)
         {
-            // A member sees their own tokens; a token without an owner (the first admin token) sees those without one.
+            // A member sees their own tokens; a token without an owner sees itself (owner=all shows the rest).
             ownerFilter = user.MemberId();
-            var own = ownerFilter is null ? tokens.List(null).Where(t => t.OwnerId is null) : tokens.List(ownerFilter);
+            var own = ownerFilter is null ? tokens.List(null).Where(t => IsOwn(t, user)) : tokens.List(ownerFilter);
             return TypedResults.Ok(own.Select(t => TokenView.From(t, time.GetUtcNow())).ToArray());
         }
 
@@ -265,7 +298,14 @@ internal static class TrustApi
                 new Dictionary<string, object?> { ["scopes"] = beyond });
         }
 
-        var (token, secret) = tokens.Create(body.Name!.Trim(), ownerId, scopes, body.ExpiresAt);
+        // A token made by a token that expires cannot outlive it.
+        var expiresAt = body.ExpiresAt;
+        if (user.TokenExpiry() is { } callerExpiry && (expiresAt is null || expiresAt > callerExpiry))
+        {
+            expiresAt = callerExpiry;
+        }
+
+        var (token, secret) = tokens.Create(body.Name!.Trim(), ownerId, scopes, expiresAt);
         audit.Record(user, "token.create", "token:" + token.Id, after: TokenView.From(token, time.GetUtcNow()));
         return TypedResults.Created($"/api/v1/tokens/{token.Id}", new CreatedTokenView(token.Id, secret, token.Name, token.OwnerId, token.Scopes, token.ExpiresAt));
     }
@@ -277,7 +317,7 @@ internal static class TrustApi
             return Problems.NotFound("Token", id);
         }
 
-        if (token.OwnerId != user.MemberId() && !user.Holds(Scopes.MembersWrite))
+        if (!IsOwn(token, user) && !user.Holds(Scopes.MembersWrite))
         {
             return OthersTokens();
         }
@@ -307,7 +347,8 @@ internal static class TrustApi
             return problem;
         }
 
-        if (string.IsNullOrWhiteSpace(body!.Email) || string.IsNullOrEmpty(body.Password) || body.Password.Length > MaxPasswordLength)
+        // Bounded before anything is hashed or recorded: the audit log keeps each attempt's email.
+        if (string.IsNullOrWhiteSpace(body!.Email) || body.Email.Length > 254 || string.IsNullOrEmpty(body.Password) || body.Password.Length > MaxPasswordLength)
         {
             return Problems.Create(StatusCodes.Status400BadRequest, "credentials_required", "Email and password are required",
                 "Send {\"email\": \"…\", \"password\": \"…\"}.", string.IsNullOrWhiteSpace(body.Email) ? "email" : "password");
@@ -349,8 +390,14 @@ internal static class TrustApi
         TypedResults.Ok(new SessionView(user.Actor(), user.MemberId() is { } id && members.Find(id) is { } m ? MemberView.From(m) : null,
             user.Roles(), [.. user.Scopes().Order(StringComparer.Ordinal)], user.FindFirstValue(TrustAuthentication.CsrfClaim)));
 
-    private static async Task<IResult> SignOutAsync(HttpContext context, ClaimsPrincipal user, AuditLog audit)
+    private static async Task<IResult> SignOutAsync(HttpContext context, ClaimsPrincipal user, AuditLog audit, MemberRegistry members)
     {
+        // Ends every session of the member, not just this browser's: a copied cookie must not outlive a sign-out.
+        if (!user.IsToken() && user.MemberId() is { } id)
+        {
+            members.EndSessions(id);
+        }
+
         await context.SignOutAsync(TrustAuthentication.SessionScheme);
         audit.Record(user, "session.sign_out", user.Actor());
         return TypedResults.NoContent();
@@ -385,6 +432,26 @@ internal static class TrustApi
         members.SetPassword(id, body.NewPassword!);
         audit.Record(user, "member.password_change", "member:" + id);
         return TypedResults.NoContent();
+    }
+
+    /// <summary>Member changes that check the last admin first, one at a time.</summary>
+    private static readonly Lock MemberChanges = new();
+
+    /// <summary>A token is the caller's own when it belongs to the caller's member, or, without an owner, when it is the caller.</summary>
+    private static bool IsOwn(ApiToken token, ClaimsPrincipal user) =>
+        token.OwnerId is not null ? token.OwnerId == user.MemberId() : user.Actor() == "token:" + token.Id;
+
+    /// <summary>
+    /// Granting roles, or changing a member who holds them, needs every scope those roles bring:
+    /// otherwise members:write alone would let a token make an admin, or take one over.
+    /// </summary>
+    private static IResult? NotHeld(ClaimsPrincipal user, IEnumerable<string> roles)
+    {
+        var missing = Roles.ScopesFor(roles).Where(scope => !user.Holds(scope)).Order(StringComparer.Ordinal).ToArray();
+        return missing.Length == 0 ? null
+            : Problems.Create(StatusCodes.Status403Forbidden, "role_not_held", "The caller holds less than these roles bring",
+                $"Granting a role, or changing a member who has it, needs every scope the role brings. You lack {string.Join(", ", missing.Select(m => $"'{m}'"))}.",
+                "roles", new Dictionary<string, object?> { ["scopes"] = missing });
     }
 
     private static bool LeavesNoAdmin(MemberRegistry registry, Member before, Member? after)

@@ -33,9 +33,10 @@ internal static class ProfileApi
     private static IResult Traits(HttpContext context, string identifier, string? include, ProfileProcessor processor, PiiGuard pii, TimeProvider time)
     {
         var keep = include?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
-        var lens = pii.For(context.User);
+        var lens = pii.For(context);
         var answer = Answer(identifier, processor, (engine, profile, w) =>
         {
+            lens.About("profile:" + profile.Id);
             var computed = engine.ComputedValues(profile, time.GetUtcNow()).ToList();
             var traits = new List<(string Key, byte[] Json)>();
             foreach (var (key, value) in profile.Traits.Entries())
@@ -53,7 +54,7 @@ internal static class ProfileApi
             w.WritePropertyName("traits"u8);
             lens.WriteTraits(w, traits, "traits");
         });
-        lens.AuditRead($"GET {context.Request.Path}");
+        lens.AuditRead();
         return answer;
     }
 
@@ -87,7 +88,8 @@ internal static class ProfileApi
         var more = page.Count > size;
         var seqs = more ? page.Take(size).ToList() : page;
         var entries = log.ReadSeqs(seqs);
-        var lens = pii.For(context.User);
+        var lens = pii.For(context);
+        lens.About("profile:" + profileId);
         var answer = Json(w =>
         {
             w.WriteString("profileId"u8, profileId);
@@ -111,15 +113,16 @@ internal static class ProfileApi
             w.WriteBoolean("hasMore"u8, more);
             w.WriteEndObject();
         });
-        lens.AuditRead($"GET {context.Request.Path}");
+        lens.AuditRead();
         return answer;
     }
 
     private static IResult Identifiers(HttpContext context, string identifier, ProfileProcessor processor, SourceRegistry sources, PiiGuard pii)
     {
-        var lens = pii.For(context.User);
+        var lens = pii.For(context);
         var answer = Answer(identifier, processor, (_, profile, w) =>
         {
+            lens.About("profile:" + profile.Id);
             w.WriteStartArray("data"u8);
             foreach (var linked in profile.Identifiers)
             {
@@ -139,7 +142,7 @@ internal static class ProfileApi
 
             w.WriteEndArray();
         });
-        lens.AuditRead($"GET {context.Request.Path}");
+        lens.AuditRead();
         return answer;
     }
 

@@ -242,13 +242,14 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             Load();
             while (!stop.IsCancellationRequested)
             {
+                // Reset before looking for work: a command or commit that arrives after the look sets
+                // it again, so no wake-up is lost between the look and the wait.
+                _wake.Reset();
                 while (_commands.Reader.TryRead(out var command))
                 {
                     command.Run(_engine);
                 }
 
-                // Reset before reading: a commit after the read sets it again, so no wake-up is lost.
-                _wake.Reset();
                 var entries = _log.ReadAfter(Position, _options.ReadBatch);
                 if (entries.Count == 0)
                 {

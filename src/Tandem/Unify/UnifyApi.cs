@@ -81,27 +81,33 @@ internal static class UnifyApi
 
         // Searching by a value the caller may not see is allowed (they typed it); what comes back is masked.
         var term = search.Trim();
-        var lens = pii.For(context.User);
-        var found = processor.Read(engine => engine.FindProfiles(p => Matches(p, term), max).Select(p => Summary(p, lens)).ToArray());
-        lens.AuditRead($"GET {context.Request.Path}{context.Request.QueryString}");
+        var lens = pii.For(context);
+        var found = processor.Read(engine => engine.FindProfiles(p => Matches(p, term, lens), max).Select(p => Summary(p, lens)).ToArray());
+        lens.AuditRead();
         return TypedResults.Ok(new { data = found });
     }
 
-    private static bool Matches(Profile profile, string term)
+    /// <summary>
+    /// Search must not reveal what the caller may not see: a prefix search on a masked email or a
+    /// hidden card number, repeated, would spell the value out. So a prefix matches only values the
+    /// caller sees in full; a masked value matches only when the whole value is typed (as a lookup by
+    /// that identifier would); a hidden value never matches.
+    /// </summary>
+    private static bool Matches(Profile profile, string term, PiiLens lens)
     {
         foreach (var linked in profile.Identifiers)
         {
-            if (linked.Identifier.Value.StartsWith(term, StringComparison.OrdinalIgnoreCase))
+            if (Match(linked.Identifier.Value, term, lens.IdentifierExposure(linked.Identifier.Type)))
             {
                 return true;
             }
         }
 
-        foreach (var (_, value) in profile.Traits.Entries())
+        foreach (var (key, value) in profile.Traits.Entries())
         {
-            // A string trait matches when its text starts with the term (the JSON quote is skipped).
+            // Only string traits are searched (the JSON quotes are skipped).
             if (value.Json.Length > term.Length && value.Json[0] == '"'
-                && Encoding.UTF8.GetString(value.Json, 1, value.Json.Length - 2).StartsWith(term, StringComparison.OrdinalIgnoreCase))
+                && Match(Encoding.UTF8.GetString(value.Json, 1, value.Json.Length - 2), term, lens.TraitExposure(key)))
             {
                 return true;
             }
@@ -109,6 +115,13 @@ internal static class UnifyApi
 
         return false;
     }
+
+    private static bool Match(string value, string term, Exposure exposure) => exposure switch
+    {
+        Exposure.Full => value.StartsWith(term, StringComparison.OrdinalIgnoreCase),
+        Exposure.Masked => value.Equals(term, StringComparison.OrdinalIgnoreCase),
+        _ => false,
+    };
 
     private static ProfileSummary Summary(Profile p, PiiLens lens) => new(
         p.Id,
@@ -120,13 +133,14 @@ internal static class UnifyApi
 
     private static IResult Merges(HttpContext context, string profileId, ProfileProcessor processor, SourceRegistry sources, PiiGuard pii)
     {
-        var lens = pii.For(context.User);
+        var lens = pii.For(context);
+        lens.About("profile:" + profileId);
         string Show(Identifier i) => lens.IdentifierText(i, "merges");
         var history = processor.Read(engine => engine.FindById(profileId) is { } p
             ? new MergeHistory(p.Id, p.MergedIds, [.. p.Merges.OrderBy(m => m.Seq).ThenBy(m => m.AbsorbedId, StringComparer.Ordinal).Select(m => View(m, sources, Show))],
                 [.. p.Declined.Select(d => new DeclinedView(d.Seq, d.MessageId, Show(d.Identifier), d.OtherProfileId, d.Reason))])
             : null);
-        lens.AuditRead($"GET {context.Request.Path}");
+        lens.AuditRead();
         return history is null ? Problems.NotFound("Profile", profileId) : TypedResults.Ok(history);
     }
 
@@ -147,13 +161,14 @@ internal static class UnifyApi
 
     private static IResult Account(HttpContext context, string groupId, ProfileProcessor processor, PiiGuard pii)
     {
-        var lens = pii.For(context.User);
+        var lens = pii.For(context);
+        lens.About("account:" + groupId);
         var view = processor.Read(engine => engine.FindAccount(groupId) is { } a
             ? new AccountView(a.GroupId, lens.TraitElements(a.Traits.Entries().Select(e => (e.Key, e.Value.Json)), "account.traits"),
                 DateTimeOffset.FromUnixTimeMilliseconds(a.FirstSeenMs), DateTimeOffset.FromUnixTimeMilliseconds(a.LastSeenMs),
                 [.. a.MemberIds.Order(StringComparer.Ordinal)])
             : null);
-        lens.AuditRead($"GET {context.Request.Path}");
+        lens.AuditRead();
         return view is null ? Problems.NotFound("Account", groupId) : TypedResults.Ok(view);
     }
 

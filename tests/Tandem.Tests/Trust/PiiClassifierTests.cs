@@ -25,6 +25,10 @@ public sealed class PiiClassifierTests
     [InlineData("birthday")]
     [InlineData("date_of_birth")]
     [InlineData("dob")]
+    [InlineData("work_email")]
+    [InlineData("home_phone")]
+    [InlineData("billingAddress")]
+    [InlineData("contact_email_address")]
     public void ClassifyTrait_PersonalName_IsYellow(string trait)
     {
         Assert.Equal(PiiClass.Yellow, Defaults.ClassifyTrait(trait));
@@ -47,6 +51,12 @@ public sealed class PiiClassifierTests
     [InlineData("tax_id")]
     [InlineData("driver_license")]
     [InlineData("password")]
+    [InlineData("social_security")]
+    [InlineData("user_ssn")]
+    [InlineData("billing_iban")]
+    [InlineData("customer_card_number")]
+    [InlineData("passport_no")]
+    [InlineData("new_password_hint")]
     public void ClassifyTrait_PaymentGovernmentOrSecret_IsRed(string trait)
     {
         Assert.Equal(PiiClass.Red, Defaults.ClassifyTrait(trait));
@@ -61,6 +71,11 @@ public sealed class PiiClassifierTests
     [InlineData("company_name")]
     [InlineData("emails_opened")]
     [InlineData("zipper_size")]
+    [InlineData("email_subject")]
+    [InlineData("email_campaign")]
+    [InlineData("vip")]
+    [InlineData("ship")]
+    [InlineData("japan")]
     [InlineData("")]
     public void ClassifyTrait_AnythingElse_IsGreen(string trait)
     {

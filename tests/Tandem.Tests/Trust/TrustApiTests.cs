@@ -176,7 +176,7 @@ public sealed class TrustApiTests
     {
         await using var server = await TandemServer.StartAsync();
         var (id, secret) = await server.CreateTokenAsync([Scopes.SourcesRead], name: "dashboard");
-        var listed = await server.AdminGetAsync("/api/v1/tokens");
+        var listed = await server.AdminGetAsync("/api/v1/tokens?owner=all");
         Assert.DoesNotContain(secret, listed.GetRawText(), StringComparison.Ordinal);
         Assert.Equal("active", listed.EnumerateArray().Single(t => t.GetProperty("id").GetString() == id).GetProperty("status").GetString());
 
