@@ -51,9 +51,6 @@ internal static class Scopes
     }.ToFrozenDictionary(StringComparer.Ordinal);
 
     public static bool IsKnown(string scope) => scope == All || Catalog.ContainsKey(scope);
-
-    /// <summary>True when <paramref name="held"/> includes <paramref name="wanted"/>.</summary>
-    public static bool Grants(IReadOnlyCollection<string> held, string wanted) => held.Contains(All) || held.Contains(wanted);
 }
 
 /// <summary>The roles a member can hold, and the scopes each role brings.</summary>
