@@ -79,7 +79,7 @@ public sealed class TrustApiTests
         // A change with the cookie alone is what a forged cross-site request looks like.
         await HttpAssert.ProblemAsync(await browser.PostAsJsonAsync("/api/v1/sources", new { name = "Forged" }), HttpStatusCode.Forbidden, "csrf_token_missing");
         using var wrongToken = new HttpRequestMessage(HttpMethod.Post, "/api/v1/sources") { Content = JsonContent.Create(new { name = "Forged" }) };
-        wrongToken.Headers.Add("X-CSRF-Token", "0" + csrf[1..]);
+        wrongToken.Headers.Add("X-CSRF-Token", (csrf[0] == '0' ? "1" : "0") + csrf[1..]); // one character off, never equal
         await HttpAssert.ProblemAsync(await browser.SendAsync(wrongToken), HttpStatusCode.Forbidden, "csrf_token_missing");
 
         using var withToken = new HttpRequestMessage(HttpMethod.Post, "/api/v1/sources") { Content = JsonContent.Create(new { name = "Website" }) };
