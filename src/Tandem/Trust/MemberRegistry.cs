@@ -43,6 +43,10 @@ internal sealed class MemberRegistry : IDisposable
     private readonly PasswordHasher<Member> _hasher = new();
     private readonly ConcurrentDictionary<string, Member> _byId = new(StringComparer.Ordinal);
 
+    private const int MaxRememberedUnknown = 10_000;
+    private readonly Lock _unknownGate = new();
+    private readonly Dictionary<string, (int Failed, DateTimeOffset? LockedUntil)> _unknownFailures = new(StringComparer.Ordinal);
+
     // Hashed once so that a sign-in for an unknown email costs as much as one for a known email.
     private readonly string _decoyHash;
 
@@ -196,8 +200,10 @@ internal sealed class MemberRegistry : IDisposable
         var member = FindByEmail(email);
         if (member is null)
         {
+            // An unknown email is counted and locked like a known one, so the answers (and their
+            // timing) do not tell whether an account exists.
             _hasher.VerifyHashedPassword(null!, _decoyHash, password);
-            return new SignInResult(SignInOutcome.InvalidCredentials);
+            return CountUnknown(email.ToLowerInvariant(), now);
         }
 
         lock (_gate)
@@ -218,6 +224,7 @@ internal sealed class MemberRegistry : IDisposable
             reader.Close();
             if (lockedUntil > now)
             {
+                _hasher.VerifyHashedPassword(member, _decoyHash, password); // same cost as any other answer
                 return new SignInResult(SignInOutcome.LockedOut, LockedUntil: lockedUntil);
             }
 
@@ -252,6 +259,30 @@ internal sealed class MemberRegistry : IDisposable
             }
 
             return new SignInResult(SignInOutcome.SignedIn, member);
+        }
+    }
+
+    private SignInResult CountUnknown(string email, DateTimeOffset now)
+    {
+        lock (_unknownGate)
+        {
+            if (_unknownFailures.Count > MaxRememberedUnknown)
+            {
+                _unknownFailures.Clear(); // made-up emails are free to send: bound what they can make us hold
+            }
+
+            var (failed, lockedUntil) = _unknownFailures.GetValueOrDefault(email);
+            if (lockedUntil > now)
+            {
+                return new SignInResult(SignInOutcome.LockedOut, LockedUntil: lockedUntil);
+            }
+
+            failed = lockedUntil is null ? failed + 1 : 1;
+            DateTimeOffset? lockNow = failed >= MaxFailedSignIns ? now + LockoutDuration : null;
+            _unknownFailures[email] = (lockNow is null ? failed : 0, lockNow);
+            return lockNow is null
+                ? new SignInResult(SignInOutcome.InvalidCredentials)
+                : new SignInResult(SignInOutcome.LockedOut, LockedUntil: lockNow);
         }
     }
 

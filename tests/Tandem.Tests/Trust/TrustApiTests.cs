@@ -151,6 +151,14 @@ public sealed class TrustApiTests
         var unknown = await HttpAssert.ProblemAsync(await browser.PostAsJsonAsync("/api/v1/session", new { email = "eve@example.com", password = Password }), HttpStatusCode.Unauthorized, "invalid_credentials");
         var wrong = await HttpAssert.ProblemAsync(await browser.PostAsJsonAsync("/api/v1/session", new { email = "ada@example.com", password = "not the password" }), HttpStatusCode.Unauthorized, "invalid_credentials");
         Assert.Equal(unknown.GetProperty("detail").GetString(), wrong.GetProperty("detail").GetString());
+
+        // Five failures lock an unknown email just as they lock a member's, so a lockout proves nothing.
+        for (var i = 1; i < MemberRegistry.MaxFailedSignIns; i++)
+        {
+            await HttpAssert.ProblemAsync(await browser.PostAsJsonAsync("/api/v1/session", new { email = "eve@example.com", password = "guess " + i }),
+                i < MemberRegistry.MaxFailedSignIns - 1 ? HttpStatusCode.Unauthorized : HttpStatusCode.TooManyRequests,
+                i < MemberRegistry.MaxFailedSignIns - 1 ? "invalid_credentials" : "account_locked");
+        }
         await HttpAssert.ProblemAsync(await browser.PostAsJsonAsync("/api/v1/session", new { email = "ada@example.com" }), HttpStatusCode.BadRequest, "credentials_required");
     }
 
