@@ -21,6 +21,7 @@ internal sealed class PiiGuard
     private const int MaxRememberedTraits = 10_000;
     private readonly System.Collections.Concurrent.ConcurrentDictionary<string, PiiClass> _traitClasses = new(StringComparer.Ordinal);
     private volatile AccessPolicy _policy;
+    private volatile AccessPolicy _tokenPolicy;
 
     public PiiGuard(ControlStore control, AuditLog audit, TimeProvider time)
     {
@@ -28,6 +29,7 @@ internal sealed class PiiGuard
         _audit = audit;
         _time = time;
         _policy = control.Setting(PolicyKey) is { } json && AccessPolicy.TryParse(json, out var stored, out _) ? stored : AccessPolicy.Default;
+        _tokenPolicy = ForTokens(_policy);
     }
 
     public AccessPolicy Policy => _policy;
@@ -38,10 +40,34 @@ internal sealed class PiiGuard
     public void SetPolicy(AccessPolicy policy)
     {
         _control.SaveSetting(PolicyKey, policy.ToJson(), _time.GetUtcNow());
+        _tokenPolicy = ForTokens(policy);
         _policy = policy;
     }
 
-    public PiiLens For(HttpContext context) => new(new PiiView(Classifier, _policy, RolesOf(context.User)), ClassifyTrait, _audit, context);
+    public PiiLens For(HttpContext context)
+    {
+        var user = context.User;
+        var policy = user.IsToken() && !user.Holds(Scopes.PrivacyAdmin) ? _tokenPolicy : _policy;
+        return new(new PiiView(Classifier, policy, RolesOf(user)), ClassifyTrait, _audit, context);
+    }
+
+    /// <summary>
+    /// Tokens read red data in full only when they hold privacy:admin. A token is usually made for a
+    /// machine (a website, a sync job), and one made by a privacy officer for personalization must not
+    /// carry the officer's view of card numbers into every page, nor an audit record per call.
+    /// </summary>
+    private static AccessPolicy ForTokens(AccessPolicy policy)
+    {
+        foreach (var role in AccessPolicy.RoleNames)
+        {
+            if (policy.For([role], PiiClass.Red) == Exposure.Full)
+            {
+                policy = policy.With(role, PiiClass.Red, Exposure.Masked);
+            }
+        }
+
+        return policy;
+    }
 
     /// <summary>A trait name's class, remembered: the Profile API classifies every trait of every answer.</summary>
     private PiiClass ClassifyTrait(string name)

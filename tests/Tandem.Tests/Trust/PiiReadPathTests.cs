@@ -92,6 +92,21 @@ public sealed class PiiReadPathTests
             .Select(i => i.GetProperty("type").GetString()));
     }
 
+    [Fact]
+    public async Task Tokens_ReadRedInFull_OnlyWithPrivacyAdmin_WhateverTheirOwner()
+    {
+        await using var server = await Arrange();
+        var officer = await server.CreateMemberAsync("po@example.com", [Roles.PrivacyOfficer]);
+        var (_, website) = await server.CreateTokenAsync([Scopes.ProfilesRead], ownerId: officer, name: "website");
+        var (_, privacyTool) = await server.CreateTokenAsync([Scopes.ProfilesRead, Scopes.PrivacyAdmin], ownerId: officer, name: "privacy tool");
+
+        var seenByWebsite = await HttpAssert.JsonAsync(await server.Http.SendAsync(server.As("Bearer " + website, HttpMethod.Get, "/v1/profiles/user_id:u-1/traits")), HttpStatusCode.OK);
+        Assert.Equal("**** **** **** 4242", seenByWebsite.GetProperty("traits").GetProperty("card_number").GetString());
+        var seenByTool = await HttpAssert.JsonAsync(await server.Http.SendAsync(server.As("Bearer " + privacyTool, HttpMethod.Get, "/v1/profiles/user_id:u-1/traits")), HttpStatusCode.OK);
+        Assert.Equal(Card, seenByTool.GetProperty("traits").GetProperty("card_number").GetString());
+        Assert.Single((await server.AdminGetAsync("/api/v1/audit?action=pii.unmasked_read")).GetProperty("records").EnumerateArray());
+    }
+
     public static TheoryData<string, string> BadPolicies => new()
     {
         { """{"marketer":{"red":"full"}}""", "marketer.red" },
