@@ -53,6 +53,9 @@ public sealed class PiiView
     /// <summary>A whole event as stored (classified by <see cref="PiiClassifier.ClassifyEventPath"/>).</summary>
     public PiiViewResult Event(JsonObject message) => Apply(message, _classifier.ClassifyEventPath);
 
+    /// <summary>What the reader gets of identifiers of this type.</summary>
+    public Exposure IdentifierExposure(string type) => _exposure[(int)_classifier.ClassifyIdentifier(type)];
+
     /// <summary>One identifier, such as <c>email:ada@example.com</c>, as the Profile API lists them.</summary>
     public PiiValue Identifier(string type, string value)
     {

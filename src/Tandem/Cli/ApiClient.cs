@@ -22,6 +22,16 @@ internal sealed class ApiClient(Uri baseUrl, string? token) : IDisposable
         DefaultValueFactory = _ => Environment.GetEnvironmentVariable("TANDEM_ADMIN_TOKEN"),
     };
 
+    /// <summary>A command whose subcommands all talk to a server: --url and --token, on it and every subcommand.</summary>
+    public static (Command Command, Option<string> Url, Option<string?> Token) Group(string name, string description)
+    {
+        var url = UrlOption();
+        var token = TokenOption();
+        url.Recursive = true;
+        token.Recursive = true;
+        return (new Command(name, description) { url, token }, url, token);
+    }
+
     public HttpClient Http => _http;
 
     public async Task<JsonElement> SendAsync(HttpMethod method, string path, object? body, CancellationToken cancellationToken)

@@ -8,7 +8,7 @@ internal static class MembersCommand
 {
     public static Command Members()
     {
-        var (command, url, token) = Group("members", "Lists and manages members and their roles (talks to a running server)");
+        var (command, url, token) = ApiClient.Group("members", "Lists and manages members and their roles (talks to a running server)");
         var email = new Argument<string>("email") { Description = "The member's email (their sign-in name)" };
         var name = new Argument<string>("name") { Description = "The member's name" };
         var roles = new Argument<string>("roles") { Description = "Comma-separated roles: admin, marketer, it_steward, privacy_officer, analyst, liaison, viewer" };
@@ -32,7 +32,7 @@ internal static class MembersCommand
 
     public static Command Tokens()
     {
-        var (command, url, token) = Group("tokens", "Lists, creates and revokes API tokens (talks to a running server)");
+        var (command, url, token) = ApiClient.Group("tokens", "Lists, creates and revokes API tokens (talks to a running server)");
         var name = new Argument<string>("name") { Description = "What the token is for, e.g. \"website personalization\"" };
         var scopes = new Argument<string>("scopes") { Description = "Comma-separated scopes, e.g. profiles:read (GET /api/v1/scopes lists them)" };
         var id = new Argument<string>("id") { Description = "Token id (tok_...)" };
@@ -49,16 +49,6 @@ internal static class MembersCommand
         command.Subcommands.Add(ApiClient.Leaf("revoke", "Revokes a token at once", [id], url, token, PrintTokens,
             (api, r, ct) => api.SendAsync(HttpMethod.Delete, $"api/v1/tokens/{r.GetValue(id)}", null, ct)));
         return command;
-    }
-
-    private static (Command Command, Option<string> Url, Option<string?> Token) Group(string name, string description)
-    {
-        var url = ApiClient.UrlOption();
-        var token = ApiClient.TokenOption();
-        url.Recursive = true;
-        token.Recursive = true;
-        var command = new Command(name, description) { url, token };
-        return (command, url, token);
     }
 
     private static string[] Split(string? list) => list?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) ?? [];

@@ -10,13 +10,7 @@ internal static class ProfilesCommand
 
     public static Command Build()
     {
-        var url = ApiClient.UrlOption();
-        var token = ApiClient.TokenOption();
-        var command = new Command("profiles", "Reads customer profiles (talks to a running server)");
-        command.Options.Add(url);
-        command.Options.Add(token);
-        url.Recursive = true;
-        token.Recursive = true;
+        var (command, url, token) = ApiClient.Group("profiles", "Reads customer profiles (talks to a running server)");
 
         var identifier = new Argument<string>("identifier") { Description = "type:value, such as user_id:42, email:ada@example.com or profile_id:prf_00000001" };
         var section = new Argument<string>("section")

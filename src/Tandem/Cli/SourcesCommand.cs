@@ -8,13 +8,7 @@ internal static class SourcesCommand
 {
     public static Command Build()
     {
-        var url = ApiClient.UrlOption();
-        var token = ApiClient.TokenOption();
-        var command = new Command("sources", "Lists and manages sources (talks to a running server)");
-        command.Options.Add(url);
-        command.Options.Add(token);
-        url.Recursive = true;
-        token.Recursive = true;
+        var (command, url, token) = ApiClient.Group("sources", "Lists and manages sources (talks to a running server)");
 
         var name = new Argument<string>("name") { Description = "Source name" };
         var id = new Argument<string>("id") { Description = "Source id (src_...)" };

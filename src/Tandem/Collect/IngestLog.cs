@@ -59,7 +59,6 @@ internal sealed class IngestLog : IDisposable
     private readonly LogEntry[] _tail = new LogEntry[TailCapacity];
     private readonly Lock _tailGate = new();
     private long _tailFirst = 1;
-    private TaskCompletionSource _committed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _pendingEvents;
     private long _commits;
     private volatile Exception? _fault;
@@ -122,13 +121,6 @@ internal sealed class IngestLog : IDisposable
 
         Enqueued?.Invoke();
         return pending.Completion.Task;
-    }
-
-    /// <summary>Completes once the log holds an event after <paramref name="seq"/>: how consumers wait for new events without polling.</summary>
-    public Task WhenHeadPastAsync(long seq, CancellationToken cancellationToken)
-    {
-        var committed = Volatile.Read(ref _committed);
-        return Head > seq ? Task.CompletedTask : committed.Task.WaitAsync(cancellationToken);
     }
 
     /// <summary>Raised after a request's events are queued; lets tests observe a backlog without polling.</summary>
@@ -401,7 +393,6 @@ internal sealed class IngestLog : IDisposable
                 }
 
                 Interlocked.Increment(ref _commits);
-                Interlocked.Exchange(ref _committed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
                 Committed?.Invoke();
                 foreach (var pending in group)
                 {

@@ -1,14 +1,13 @@
 using System.Collections.Concurrent;
-using System.Security.Cryptography;
-using System.Text;
 using Microsoft.Data.Sqlite;
 using Tandem.Sources;
 
 namespace Tandem.Storage;
 
 /// <summary>
-/// The operational state of a workspace (<c>tandem.db</c>): the workspace itself, sources, API
-/// log checkpoints and settings (members and tokens: see Tandem.Trust). Writes are rare; they share one connection under a lock.
+/// The operational state of a workspace (<c>tandem.db</c>): the workspace itself, sources, log
+/// checkpoints and settings (members and tokens: see Tandem.Trust). Writes are rare; they share one
+/// connection under a lock.
 /// </summary>
 internal sealed class ControlStore : IDisposable
 {

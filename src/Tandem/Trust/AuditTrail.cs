@@ -17,18 +17,18 @@ internal static class AuditTrail
     /// the log, and reads of personal data are recorded where the data leaves (unmasked red PII).
     /// The query string is left out: it may carry customer data (a search term), and the log is forever.
     /// </summary>
-    public static IApplicationBuilder UseTokenCallAudit(this IApplicationBuilder app) => app.Use(async (context, next) =>
-    {
-        await next(context);
-        var method = context.Request.Method;
-        var changes = !(HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method));
-        if ((changes || context.Response.StatusCode == StatusCodes.Status403Forbidden)
-            && context.Request.Path.StartsWithSegments("/api/v1", StringComparison.Ordinal) && context.User.IsToken())
+    public static IApplicationBuilder UseTokenCallAudit(this IApplicationBuilder app) =>
+        app.UseWhen(context => context.Request.Path.StartsWithSegments("/api/v1", StringComparison.Ordinal), api => api.Use(async (context, next) =>
         {
-            context.RequestServices.GetRequiredService<AuditLog>().Append(context.User.Actor(), "api.call",
-                $"{context.Request.Method} {context.Request.Path}", detail: $"answered {context.Response.StatusCode}");
-        }
-    });
+            await next(context);
+            var method = context.Request.Method;
+            var changes = !(HttpMethods.IsGet(method) || HttpMethods.IsHead(method) || HttpMethods.IsOptions(method));
+            if ((changes || context.Response.StatusCode == StatusCodes.Status403Forbidden) && context.User.IsToken())
+            {
+                context.RequestServices.GetRequiredService<AuditLog>().Append(context.User.Actor(), "api.call",
+                    $"{context.Request.Method} {context.Request.Path}", detail: $"answered {context.Response.StatusCode}");
+            }
+        }));
 
     private static JsonNode? Node(object? value) => value is null ? null : JsonSerializer.SerializeToNode(value, value.GetType(), JsonSerializerOptions.Web);
 }

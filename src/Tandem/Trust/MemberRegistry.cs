@@ -13,6 +13,9 @@ internal sealed record Member(string Id, string Email, string Name, IReadOnlyLis
     string SessionStamp = "")
 {
     public IReadOnlySet<string> Scopes => Trust.Roles.ScopesFor(Roles);
+
+    /// <summary>Can administer the workspace now: the last one may not be removed, demoted or disabled.</summary>
+    public bool IsActiveAdmin => !Disabled && Roles.Contains(Trust.Roles.Admin);
 }
 
 /// <summary>How a sign-in attempt ended. Unknown email and wrong password read the same to the caller.</summary>

@@ -211,7 +211,7 @@ internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait
     }
 
     /// <summary>What the caller gets of identifiers of this type.</summary>
-    public Exposure IdentifierExposure(string type) => view.Identifier(type, "").Exposure;
+    public Exposure IdentifierExposure(string type) => view.IdentifierExposure(type);
 
     /// <summary>What the caller gets of this (top-level) trait.</summary>
     public Exposure TraitExposure(string key) => view.ExposureOf(classifyTrait(key));

@@ -327,7 +327,7 @@ internal static class TrustApi
         var now = time.GetUtcNow();
         static bool Active(ApiToken t, DateTimeOffset at) => t.RevokedAt is null && !(t.ExpiresAt <= at);
         if (token.OwnerId is null && token.Scopes.Contains(Scopes.All) && Active(token, now)
-            && !members.All.Any(m => !m.Disabled && m.Roles.Contains(Roles.Admin))
+            && !members.All.Any(m => m.IsActiveAdmin)
             && !tokens.List(null).Any(t => t.Id != token.Id && t.OwnerId is null && t.Scopes.Contains(Scopes.All) && Active(t, now)))
         {
             return Problems.Create(StatusCodes.Status409Conflict, "last_admin", "This would leave no admin",
@@ -456,9 +456,8 @@ internal static class TrustApi
 
     private static bool LeavesNoAdmin(MemberRegistry registry, Member before, Member? after)
     {
-        static bool ActiveAdmin(Member m) => !m.Disabled && m.Roles.Contains(Roles.Admin);
-        return ActiveAdmin(before) && (after is null || !ActiveAdmin(after))
-            && !registry.All.Any(m => m.Id != before.Id && ActiveAdmin(m));
+        return before.IsActiveAdmin && after?.IsActiveAdmin != true
+            && !registry.All.Any(m => m.Id != before.Id && m.IsActiveAdmin);
     }
 
     private static IResult LastAdmin(string who) =>

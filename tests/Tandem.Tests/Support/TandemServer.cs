@@ -159,6 +159,21 @@ public sealed class TandemServer : IAsyncDisposable
         return created.GetProperty("member").GetProperty("id").GetString()!;
     }
 
+    /// <summary>A member with one role and a token that holds all the role allows; returns the Authorization value and the audit actor.</summary>
+    public async Task<(string Authorization, string Actor)> MemberTokenAsync(string email, string role)
+    {
+        var member = await CreateMemberAsync(email, [role]);
+        var (id, secret) = await CreateTokenAsync(["*"], ownerId: member);
+        return ("Bearer " + secret, "token:" + id);
+    }
+
+    /// <summary>GETs a path with the given Authorization value and asserts 200.</summary>
+    public async Task<JsonElement> GetAsAsync(string authorization, string path)
+    {
+        using var response = await Http.SendAsync(As(authorization, HttpMethod.Get, path));
+        return await HttpAssert.JsonAsync(response, System.Net.HttpStatusCode.OK);
+    }
+
     /// <summary>A request with an arbitrary Authorization header value (or none).</summary>
     public HttpRequestMessage As(string? authorization, HttpMethod method, string path, object? body = null)
     {

@@ -25,10 +25,10 @@ public sealed class PiiReadPathTests
     public async Task ProfileApi_MasksAndHidesByRole_AndAuditsRedReadInFull()
     {
         await using var server = await Arrange();
-        var marketer = await TokenFor(server, "mk@example.com", Roles.Marketer);
-        var privacy = await TokenFor(server, "po@example.com", Roles.PrivacyOfficer);
+        var marketer = await server.MemberTokenAsync("mk@example.com", Roles.Marketer);
+        var privacy = await server.MemberTokenAsync("po@example.com", Roles.PrivacyOfficer);
 
-        var seenByMarketer = (await Get(server, marketer, "/v1/profiles/user_id:u-1/traits")).GetProperty("traits");
+        var seenByMarketer = (await server.GetAsAsync(marketer.Authorization, "/v1/profiles/user_id:u-1/traits")).GetProperty("traits");
         Assert.Equal("pro", seenByMarketer.GetProperty("plan").GetString());
         Assert.Equal("a***@example.com", seenByMarketer.GetProperty("email").GetString());
         var phone = seenByMarketer.GetProperty("phone").GetString()!;
@@ -40,7 +40,7 @@ public sealed class PiiReadPathTests
         Assert.Equal("ada@example.com", seenByAdmin.GetProperty("email").GetString());
         Assert.Equal("**** **** **** 4242", seenByAdmin.GetProperty("card_number").GetString());
 
-        var seenByPrivacy = (await Get(server, privacy, "/v1/profiles/user_id:u-1/traits")).GetProperty("traits");
+        var seenByPrivacy = (await server.GetAsAsync(privacy.Authorization, "/v1/profiles/user_id:u-1/traits")).GetProperty("traits");
         Assert.Equal(Card, seenByPrivacy.GetProperty("card_number").GetString());
 
         var reads = (await server.AdminGetAsync("/api/v1/audit?action=pii.unmasked_read")).GetProperty("records").EnumerateArray().ToList();
@@ -59,16 +59,16 @@ public sealed class PiiReadPathTests
     public async Task ProfileApi_EventsAndIdentifiers_FollowThePolicy_AndAPolicyChangeTakesEffect()
     {
         await using var server = await Arrange();
-        var analyst = await TokenFor(server, "an@example.com", Roles.Analyst);
+        var analyst = await server.MemberTokenAsync("an@example.com", Roles.Analyst);
 
-        var events = (await Get(server, analyst, "/v1/profiles/user_id:u-1/events")).GetProperty("data").EnumerateArray().ToList();
+        var events = (await server.GetAsAsync(analyst.Authorization, "/v1/profiles/user_id:u-1/events")).GetProperty("data").EnumerateArray().ToList();
         var order = events.Single(e => e.GetProperty("type").GetString() == "track");
         Assert.Equal(42.5, order.GetProperty("properties").GetProperty("total").GetDouble());
         Assert.False(order.GetProperty("properties").TryGetProperty("card_number", out _));
         Assert.Equal("203.0.113.0", order.GetProperty("context").GetProperty("ip").GetString());
         Assert.Equal("a***@example.com", events.Single(e => e.GetProperty("type").GetString() == "identify").GetProperty("traits").GetProperty("email").GetString());
 
-        var identifiers = (await Get(server, analyst, "/v1/profiles/user_id:u-1/identifiers")).GetProperty("data").EnumerateArray()
+        var identifiers = (await server.GetAsAsync(analyst.Authorization, "/v1/profiles/user_id:u-1/identifiers")).GetProperty("data").EnumerateArray()
             .ToDictionary(i => i.GetProperty("type").GetString()!, i => i.GetProperty("value").GetString());
         Assert.Equal("u-1", identifiers["user_id"]);
         Assert.Equal("a***@example.com", identifiers["email"]);
@@ -77,10 +77,10 @@ public sealed class PiiReadPathTests
         using var change = server.Admin(HttpMethod.Put, "/api/v1/pii/policy", new { analyst = new { yellow = "hidden" } });
         var policy = await HttpAssert.JsonAsync(await server.Http.SendAsync(change), HttpStatusCode.OK);
         Assert.Equal("hidden", policy.GetProperty("analyst").GetProperty("yellow").GetString());
-        identifiers = (await Get(server, analyst, "/v1/profiles/user_id:u-1/identifiers")).GetProperty("data").EnumerateArray()
+        identifiers = (await server.GetAsAsync(analyst.Authorization, "/v1/profiles/user_id:u-1/identifiers")).GetProperty("data").EnumerateArray()
             .ToDictionary(i => i.GetProperty("type").GetString()!, i => i.GetProperty("value").GetString());
         Assert.Equal(["user_id"], identifiers.Keys);
-        Assert.False((await Get(server, analyst, "/v1/profiles/user_id:u-1/traits")).GetProperty("traits").TryGetProperty("email", out _));
+        Assert.False((await server.GetAsAsync(analyst.Authorization, "/v1/profiles/user_id:u-1/traits")).GetProperty("traits").TryGetProperty("email", out _));
 
         var changed = Assert.Single((await server.AdminGetAsync("/api/v1/audit?action=pii.policy_change")).GetProperty("records").EnumerateArray());
         Assert.Equal("masked", changed.GetProperty("before").GetProperty("analyst").GetProperty("yellow").GetString());
@@ -88,7 +88,7 @@ public sealed class PiiReadPathTests
 
         await server.RestartAsync();
         await server.CaughtUpAsync();
-        Assert.Equal(["user_id"], (await Get(server, analyst, "/v1/profiles/user_id:u-1/identifiers")).GetProperty("data").EnumerateArray()
+        Assert.Equal(["user_id"], (await server.GetAsAsync(analyst.Authorization, "/v1/profiles/user_id:u-1/identifiers")).GetProperty("data").EnumerateArray()
             .Select(i => i.GetProperty("type").GetString()));
     }
 
@@ -133,14 +133,14 @@ public sealed class PiiReadPathTests
     public async Task ManagementReads_SearchMergesAndTheEventsFeed_AreMaskedToo()
     {
         await using var server = await Arrange();
-        var marketer = await TokenFor(server, "mk@example.com", Roles.Marketer);
+        var marketer = await server.MemberTokenAsync("mk@example.com", Roles.Marketer);
 
-        var found = Assert.Single((await Get(server, marketer, "/api/v1/profiles?search=ada")).GetProperty("data").EnumerateArray());
+        var found = Assert.Single((await server.GetAsAsync(marketer.Authorization, "/api/v1/profiles?search=ada")).GetProperty("data").EnumerateArray());
         Assert.Contains("email:a***@example.com", found.GetProperty("identifiers").EnumerateArray().Select(i => i.GetString()));
         Assert.DoesNotContain("ada@example.com", found.GetRawText(), StringComparison.Ordinal);
         Assert.False(found.GetProperty("traits").TryGetProperty("card_number", out _));
 
-        var feed = await Get(server, marketer, $"/api/v1/sources/{server.DefaultSourceId}/events");
+        var feed = await server.GetAsAsync(marketer.Authorization, $"/api/v1/sources/{server.DefaultSourceId}/events");
         Assert.DoesNotContain(Card, feed.GetRawText(), StringComparison.Ordinal);
         Assert.DoesNotContain("ada@example.com", feed.GetRawText(), StringComparison.Ordinal);
         Assert.Contains("a***@example.com", feed.GetRawText(), StringComparison.Ordinal);
@@ -184,14 +184,4 @@ public sealed class PiiReadPathTests
         await server.CaughtUpAsync();
         return server;
     }
-
-    private static async Task<(string Authorization, string Actor)> TokenFor(TandemServer server, string email, string role)
-    {
-        var member = await server.CreateMemberAsync(email, [role]);
-        var (id, secret) = await server.CreateTokenAsync([Scopes.All], ownerId: member);
-        return ("Bearer " + secret, "token:" + id);
-    }
-
-    private static async Task<JsonElement> Get(TandemServer server, (string Authorization, string Actor) caller, string path) =>
-        await HttpAssert.JsonAsync(await server.Http.SendAsync(server.As(caller.Authorization, HttpMethod.Get, path)), HttpStatusCode.OK);
 }

@@ -25,14 +25,14 @@ public sealed class TrustHardeningTests
             """;
         Assert.Equal(HttpStatusCode.OK, (await server.CollectAsync("/v1/identify", twice)).StatusCode);
         await server.CaughtUpAsync();
-        var marketer = await TokenFor(server, "mk@example.com", Roles.Marketer);
+        var marketer = await server.MemberTokenAsync("mk@example.com", Roles.Marketer);
 
-        var traits = await Get(server, marketer, "/v1/profiles/user_id:u-2/traits");
+        var traits = await server.GetAsAsync(marketer.Authorization, "/v1/profiles/user_id:u-2/traits");
         Assert.Equal("o***@example.com", traits.GetProperty("traits").GetProperty("email").GetString());
-        var stored = Assert.Single((await Get(server, marketer, "/v1/profiles/user_id:u-2/events")).GetProperty("data").EnumerateArray());
+        var stored = Assert.Single((await server.GetAsAsync(marketer.Authorization, "/v1/profiles/user_id:u-2/events")).GetProperty("data").EnumerateArray());
         Assert.Equal("198.51.100.0", stored.GetProperty("context").GetProperty("ip").GetString());
-        await Get(server, marketer, "/api/v1/profiles?search=u-2");
-        await Get(server, marketer, $"/api/v1/sources/{server.DefaultSourceId}/events");
+        await server.GetAsAsync(marketer.Authorization, "/api/v1/profiles?search=u-2");
+        await server.GetAsAsync(marketer.Authorization, $"/api/v1/sources/{server.DefaultSourceId}/events");
     }
 
     [Fact]
@@ -62,12 +62,12 @@ public sealed class TrustHardeningTests
         await using var server = await TandemServer.StartAsync();
         await server.CollectAsync("/v1/identify", """{"userId":"u-3","traits":{"email":"carol@example.com","ssn":"078-05-1120"}}""");
         await server.CaughtUpAsync();
-        var marketer = await TokenFor(server, "mk@example.com", Roles.Marketer);
+        var marketer = await server.MemberTokenAsync("mk@example.com", Roles.Marketer);
 
-        Assert.Equal(0, (await Get(server, marketer, "/api/v1/profiles?search=078-05")).GetProperty("data").GetArrayLength()); // red, hidden
-        Assert.Equal(0, (await Get(server, marketer, "/api/v1/profiles?search=carol@")).GetProperty("data").GetArrayLength()); // yellow, masked: no prefix
-        Assert.Equal(1, (await Get(server, marketer, "/api/v1/profiles?search=Carol@Example.com")).GetProperty("data").GetArrayLength()); // the whole value
-        Assert.Equal(1, (await Get(server, marketer, "/api/v1/profiles?search=u-")).GetProperty("data").GetArrayLength()); // green: prefix
+        Assert.Equal(0, (await server.GetAsAsync(marketer.Authorization, "/api/v1/profiles?search=078-05")).GetProperty("data").GetArrayLength()); // red, hidden
+        Assert.Equal(0, (await server.GetAsAsync(marketer.Authorization, "/api/v1/profiles?search=carol@")).GetProperty("data").GetArrayLength()); // yellow, masked: no prefix
+        Assert.Equal(1, (await server.GetAsAsync(marketer.Authorization, "/api/v1/profiles?search=Carol@Example.com")).GetProperty("data").GetArrayLength()); // the whole value
+        Assert.Equal(1, (await server.GetAsAsync(marketer.Authorization, "/api/v1/profiles?search=u-")).GetProperty("data").GetArrayLength()); // green: prefix
         Assert.Equal(1, (await server.AdminGetAsync("/api/v1/profiles?search=carol@")).GetProperty("data").GetArrayLength()); // admin sees yellow in full
     }
 
@@ -154,16 +154,6 @@ public sealed class TrustHardeningTests
         request.Headers.Add("Cookie", cookie);
         return request;
     }
-
-    private static async Task<(string Authorization, string Actor)> TokenFor(TandemServer server, string email, string role)
-    {
-        var member = await server.CreateMemberAsync(email, [role]);
-        var (id, secret) = await server.CreateTokenAsync([Scopes.All], ownerId: member);
-        return ("Bearer " + secret, "token:" + id);
-    }
-
-    private static async Task<JsonElement> Get(TandemServer server, (string Authorization, string Actor) caller, string path) =>
-        await HttpAssert.JsonAsync(await server.Http.SendAsync(server.As(caller.Authorization, HttpMethod.Get, path)), HttpStatusCode.OK);
 
     /// <summary>A stream without a length, so the client sends the body chunked.</summary>
     private sealed class NonSeekableStream(byte[] bytes) : MemoryStream(bytes)
