@@ -69,6 +69,10 @@ internal sealed class IngestLog : IDisposable
         _options = options;
         _time = time;
         _writer = SqliteDatabase.Open(_path);
+
+        // Deleted rows (privacy requests, retention) are overwritten, not just unlinked. Inserts, the
+        // hot path, free no pages and pay nothing for it.
+        SqliteDatabase.Execute(_writer, "PRAGMA secure_delete=ON;");
         SqliteDatabase.Execute(_writer, """
             CREATE TABLE IF NOT EXISTS events(
                 seq INTEGER PRIMARY KEY, source_key INTEGER NOT NULL, message_id TEXT NOT NULL,
@@ -123,6 +127,45 @@ internal sealed class IngestLog : IDisposable
         return pending.Completion.Task;
     }
 
+    /// <summary>
+    /// Runs <paramref name="work"/> on the writer thread, inside the next group commit's transaction:
+    /// how events are deleted (privacy requests, retention) without a second writer on the file.
+    /// Deleted event content is overwritten on disk (<c>secure_delete</c>) and the write-ahead log is
+    /// truncated after the commit, so the bytes do not linger; the in-memory tail is dropped so no
+    /// reader is served a deleted event from memory.
+    /// </summary>
+    public Task<T> MaintainAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work)
+    {
+        T result = default!;
+        var pending = new PendingAppend(0, [], [], _time.GetUtcNow().ToUnixTimeMilliseconds())
+        {
+            Maintenance = (connection, transaction) => result = work(connection, transaction),
+        };
+        if (_fault is { } fault)
+        {
+            return Task.FromException<T>(new InvalidOperationException("The ingest log has stopped: " + fault.Message, fault));
+        }
+
+        if (!_queue.Writer.TryWrite(pending))
+        {
+            return Task.FromException<T>(new ObjectDisposedException(nameof(IngestLog)));
+        }
+
+        return pending.Completion.Task.ContinueWith(t => t.IsCompletedSuccessfully ? result : throw t.Exception!.InnerException!,
+            CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+    }
+
+    /// <summary>Deletes the events with these sequence numbers; answers how many were there.</summary>
+    public Task<int> DeleteEventsAsync(IReadOnlyCollection<long> seqs) =>
+        seqs.Count == 0 ? Task.FromResult(0) : MaintainAsync((connection, transaction) =>
+        {
+            using var command = connection.CreateCommand();
+            command.Transaction = transaction;
+            command.CommandText = "DELETE FROM events WHERE seq IN (SELECT value FROM json_each($seqs))";
+            command.Parameters.AddWithValue("$seqs", "[" + string.Join(',', seqs) + "]");
+            return command.ExecuteNonQuery();
+        });
+
     /// <summary>Raised after a request's events are queued; lets tests observe a backlog without polling.</summary>
     internal event Action? Enqueued;
 
@@ -168,10 +211,16 @@ internal sealed class IngestLog : IDisposable
     }
 
     /// <summary>Puts a committed group into the tail and publishes the new head, under the tail's lock.</summary>
-    private void PublishCommitted(List<PendingAppend> group, long head)
+    private void PublishCommitted(List<PendingAppend> group, long head, bool maintained)
     {
         lock (_tailGate)
         {
+            if (maintained)
+            {
+                // Events may have been deleted: forget the tail, readers go to the file from here on.
+                _tailFirst = head + 1;
+            }
+
             foreach (var pending in group)
             {
                 var receivedAt = DateTimeOffset.FromUnixTimeMilliseconds(pending.ReceivedAtMs);
@@ -336,6 +385,7 @@ internal sealed class IngestLog : IDisposable
             }
 
             var head = _head;
+            var maintained = false;
             var now = _time.GetUtcNow().ToUnixTimeMilliseconds();
             try
             {
@@ -345,6 +395,13 @@ internal sealed class IngestLog : IDisposable
                     insertRejection.Transaction = transaction;
                     foreach (var pending in group)
                     {
+                        if (pending.Maintenance is { } maintain)
+                        {
+                            maintain(_writer, transaction);
+                            maintained = true;
+                            continue;
+                        }
+
                         int stored = 0, duplicates = 0;
                         for (var m = 0; m < pending.Messages.Count; m++)
                         {
@@ -386,7 +443,12 @@ internal sealed class IngestLog : IDisposable
                     transaction.Commit();
                 }
 
-                PublishCommitted(group, head);
+                PublishCommitted(group, head, maintained);
+                if (maintained)
+                {
+                    TruncateWriteAheadLog();
+                }
+
                 foreach (var key in claimed)
                 {
                     _dedupOrder.Enqueue((key, now));
@@ -423,6 +485,19 @@ internal sealed class IngestLog : IDisposable
         }
     }
 
+    /// <summary>The deleted rows' old pages sit in the write-ahead log until it is checkpointed; best effort (a busy reader may hold it).</summary>
+    private void TruncateWriteAheadLog()
+    {
+        try
+        {
+            SqliteDatabase.Execute(_writer, "PRAGMA wal_checkpoint(TRUNCATE);");
+        }
+        catch (SqliteException)
+        {
+            // The next deletion, or SQLite's own automatic checkpoint, moves the pages on.
+        }
+    }
+
     private void PruneDedupIndex()
     {
         var cutoff = (_time.GetUtcNow() - _options.DedupWindow).ToUnixTimeMilliseconds();
@@ -456,6 +531,9 @@ internal sealed class IngestLog : IDisposable
 
         /// <summary>What the commit stored of this request, for the in-memory tail.</summary>
         public List<(long Seq, byte[] Payload)> StoredEntries { get; } = [];
+
+        /// <summary>Work run in the commit's transaction instead of an append (see <see cref="MaintainAsync{T}"/>).</summary>
+        public Action<SqliteConnection, SqliteTransaction>? Maintenance { get; init; }
         public TaskCompletionSource<AppendResult> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

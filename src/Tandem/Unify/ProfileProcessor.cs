@@ -186,6 +186,51 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             return result;
         }, cancellationToken);
 
+    /// <summary>
+    /// Forgets the profile <paramref name="find"/> names (null: nothing held) once every committed event
+    /// is applied: its events are deleted from the log, then a snapshot is written at once, since the
+    /// previous snapshot still holds the profile. Nothing of it is left for a restart or a replay.
+    /// </summary>
+    public Task<ForgottenProfile?> ForgetAsync(Func<ProfileEngine, Profile?> find, CancellationToken cancellationToken = default) =>
+        Enqueue(engine =>
+        {
+            CatchUp();
+            if (find(engine) is not { } profile)
+            {
+                return null;
+            }
+
+            var forgotten = WithWriteLock(() => engine.Forget(profile));
+            _log.DeleteEventsAsync(forgotten.EventSeqs).GetAwaiter().GetResult();
+            Snapshot();
+            return forgotten;
+        }, cancellationToken);
+
+    /// <summary>
+    /// Runs <paramref name="work"/> on the processor's thread once every committed event is applied,
+    /// under the write lock: for reads that must see everything acknowledged before them (a privacy
+    /// export) and for changes to many profiles at once (retention).
+    /// </summary>
+    public Task<T> AfterCatchUpAsync<T>(Func<ProfileEngine, T> work, CancellationToken cancellationToken = default) =>
+        Enqueue(engine =>
+        {
+            CatchUp();
+            return WithWriteLock(() => work(engine));
+        }, cancellationToken);
+
+    /// <summary>Takes deleted events out of the profiles' timelines and snapshots (retention); answers the entries removed.</summary>
+    public Task<long> DropEventsAsync(IReadOnlySet<long> seqs, CancellationToken cancellationToken = default) =>
+        Enqueue(engine =>
+        {
+            var removed = WithWriteLock(() => engine.DropEvents(seqs));
+            if (removed > 0)
+            {
+                Snapshot();
+            }
+
+            return removed;
+        }, cancellationToken);
+
     /// <summary>Completes once every event up to <paramref name="seq"/> is applied.</summary>
     public async Task WhenProcessedAsync(long seq, CancellationToken cancellationToken = default)
     {
@@ -296,6 +341,15 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             {
                 command.Fail(new InvalidOperationException("The profile processor has stopped; restart Tandem.", _fault));
             }
+        }
+    }
+
+    /// <summary>Applies every event committed so far (on the processor's thread, from a command).</summary>
+    private void CatchUp()
+    {
+        while (_log.ReadAfter(Position, _options.ReadBatch) is { Count: > 0 } entries)
+        {
+            Apply(entries);
         }
     }
 
