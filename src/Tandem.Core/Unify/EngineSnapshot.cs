@@ -11,7 +11,7 @@ namespace Tandem.Unify;
 /// </summary>
 public sealed partial class ProfileEngine
 {
-    private const int SnapshotVersion = 2;
+    private const int SnapshotVersion = 3;
     private static readonly byte[] Magic = "TDMPROFS"u8.ToArray();
 
     public void WriteSnapshot(Stream stream)
@@ -191,7 +191,66 @@ public sealed partial class ProfileEngine
                 WriteState(w, state, _computed[slot]!.StaleBefore(LogClockMs));
             }
         }
+
+        WriteConsent(w, p.Consent);
     }
+
+    private static void WriteConsent(BinaryWriter w, ConsentState? consent)
+    {
+        if (consent is null)
+        {
+            w.Write(-1);
+            return;
+        }
+
+        // Current decisions by category name, so the same state writes the same bytes.
+        var current = consent.Current.Values.OrderBy(d => d.Category, StringComparer.Ordinal).ToList();
+        w.Write(current.Count);
+        current.ForEach(d => WriteDecision(w, d));
+        w.Write(consent.Decisions.Count);
+        foreach (var d in consent.Decisions)
+        {
+            WriteDecision(w, d);
+        }
+    }
+
+    private static void WriteDecision(BinaryWriter w, ConsentDecision d)
+    {
+        w.Write(d.Category);
+        w.Write(d.Granted);
+        w.Write(d.AtMs);
+        w.Write(d.Tie);
+        w.Write(d.SourceKey);
+        w.Write(d.Seq);
+    }
+
+    private ConsentState? ReadConsent(BinaryReader r)
+    {
+        var current = r.ReadInt32();
+        if (current < 0)
+        {
+            return null;
+        }
+
+        var currentDecisions = new ConsentDecision[current];
+        for (var i = 0; i < current; i++)
+        {
+            currentDecisions[i] = ReadDecision(r);
+        }
+
+        var history = new ConsentDecision[r.ReadInt32()];
+        for (var i = 0; i < history.Length; i++)
+        {
+            history[i] = ReadDecision(r);
+        }
+
+        var consent = new ConsentState();
+        consent.Restore(currentDecisions, history);
+        return consent;
+    }
+
+    private ConsentDecision ReadDecision(BinaryReader r) =>
+        new(Intern(r.ReadString()), r.ReadBoolean(), r.ReadInt64(), r.ReadUInt32(), r.ReadInt32(), r.ReadInt64());
 
     private Profile ReadProfile(BinaryReader r)
     {
@@ -261,6 +320,7 @@ public sealed partial class ProfileEngine
             }
         }
 
+        p.Consent = ReadConsent(r);
         return p;
     }
 

@@ -263,6 +263,9 @@ public sealed class Profile
 
     internal ComputedState?[]? Computed { get; set; }
 
+    /// <summary>Consent per category with its history; null until an event or the API records any.</summary>
+    public ConsentState? Consent { get; internal set; }
+
     public IReadOnlyCollection<string> Accounts => (IReadOnlyCollection<string>?)AccountIds ?? [];
 
     public IReadOnlyList<MergeRecord> Merges => (IReadOnlyList<MergeRecord>?)MergeList ?? [];

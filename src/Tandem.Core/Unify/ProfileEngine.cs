@@ -406,6 +406,11 @@ public sealed partial class ProfileEngine
         }
 
         MergeComputed(survivor, absorbed);
+        if (absorbed.Consent is { } consent)
+        {
+            (survivor.Consent ??= new ConsentState()).OfferAll(consent);
+        }
+
         if (absorbed.MergeList is { } olderMerges)
         {
             (survivor.MergeList ??= []).AddRange(olderMerges);
@@ -488,7 +493,35 @@ public sealed partial class ProfileEngine
             (profile.AccountIds ??= new HashSet<string>(StringComparer.Ordinal)).Add(groupId);
         }
 
+        if (facts.ConsentPreferences.ValueKind == JsonValueKind.Object)
+        {
+            OfferConsent(profile, facts.ConsentPreferences, when, tie, sourceKey, seq);
+        }
+
         ApplyComputed(profile, facts, when, tie);
+    }
+
+    /// <summary>Most categories read from one event, and longest category name: more is not consent, it is noise.</summary>
+    private const int MaxConsentCategories = 64;
+
+    private const int MaxCategoryLength = 100;
+
+    private void OfferConsent(Profile profile, JsonElement preferences, long when, ulong tie, int sourceKey, long seq)
+    {
+        var read = 0;
+        foreach (var category in preferences.EnumerateObject())
+        {
+            if (read++ == MaxConsentCategories)
+            {
+                break;
+            }
+
+            if (category.Value.ValueKind is JsonValueKind.True or JsonValueKind.False && category.Name.Length is > 0 and <= MaxCategoryLength)
+            {
+                (profile.Consent ??= new ConsentState()).Offer(
+                    new ConsentDecision(Intern(category.Name), category.Value.GetBoolean(), when, (uint)tie, sourceKey, seq));
+            }
+        }
     }
 
     private Account TouchAccount(string groupId, JsonElement accountTraits, long when, ulong tie)
@@ -595,7 +628,8 @@ internal readonly record struct EventFacts(
     JsonElement Traits,
     JsonElement ContextTraits,
     JsonElement ExternalIds,
-    JsonElement Properties)
+    JsonElement Properties,
+    JsonElement ConsentPreferences)
 {
     public static EventFacts Read(JsonElement root)
     {
@@ -626,10 +660,15 @@ internal readonly record struct EventFacts(
 
         var contextTraits = default(JsonElement);
         var externalIds = default(JsonElement);
+        var preferences = default(JsonElement);
         if (context.ValueKind == JsonValueKind.Object)
         {
             _ = context.TryGetProperty("traits"u8, out contextTraits);
             _ = context.TryGetProperty("externalIds"u8, out externalIds);
+            if (context.TryGetProperty("consent"u8, out var consent) && consent.ValueKind == JsonValueKind.Object)
+            {
+                _ = consent.TryGetProperty("categoryPreferences"u8, out preferences);
+            }
         }
 
         return new EventFacts(
@@ -646,7 +685,8 @@ internal readonly record struct EventFacts(
             Object(traits),
             Object(contextTraits),
             externalIds.ValueKind == JsonValueKind.Array ? externalIds : default,
-            Object(properties));
+            Object(properties),
+            Object(preferences));
     }
 
     private static JsonElement Object(JsonElement e) => e.ValueKind == JsonValueKind.Object ? e : default;

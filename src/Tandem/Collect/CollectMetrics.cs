@@ -12,6 +12,7 @@ internal sealed class CollectMetrics : IDisposable
     private readonly Counter<long> _refused;
     private readonly Counter<long> _deduplicated;
     private readonly Counter<long> _throttled;
+    private readonly Counter<long> _suppressed;
 
     public CollectMetrics(IMeterFactory meters, IngestLog log, ControlStore control)
     {
@@ -20,6 +21,7 @@ internal sealed class CollectMetrics : IDisposable
         _refused = _meter.CreateCounter<long>("tandem.collect.refused", "{event}", "Events refused, by reason");
         _deduplicated = _meter.CreateCounter<long>("tandem.collect.deduplicated", "{event}", "Events dropped as retries of a stored messageId");
         _throttled = _meter.CreateCounter<long>("tandem.collect.throttled", "{request}", "Requests answered 429 because the log backlog was past its bound");
+        _suppressed = _meter.CreateCounter<long>("tandem.collect.suppressed", "{event}", "Events of suppressed people, dropped by a privacy request's suppression (never stored)");
         _meter.CreateObservableGauge("tandem.log.head", () => log.Head, "{event}", "Sequence number of the newest durable event");
         _meter.CreateObservableCounter("tandem.log.commits", () => log.Commits, "{commit}", "Group commits (one fsync each)");
         _meter.CreateObservableGauge("tandem.log.backlog", () => log.PendingEvents, "{event}", "Events waiting for a group commit");
@@ -33,6 +35,8 @@ internal sealed class CollectMetrics : IDisposable
     public void Refused(string reason, int count = 1) => _refused.Add(count, new KeyValuePair<string, object?>("reason", reason));
 
     public void Throttled() => _throttled.Add(1);
+
+    public void Suppressed(int count) => _suppressed.Add(count);
 
     private static IEnumerable<Measurement<long>> Lag(IngestLog log, ControlStore control)
     {

@@ -16,6 +16,7 @@ internal sealed class Collector(
     SourceRegistry sources,
     IngestLog log,
     CollectMetrics metrics,
+    Privacy.SuppressionList suppressions,
     TimeProvider time,
     ILogger<Collector> logger)
 {
@@ -81,6 +82,14 @@ internal sealed class Collector(
             return;
         }
 
+        if (suppressions.Active && DropSuppressed(outcome.Accepted) && outcome.Accepted.Count == 0 && outcome.Rejected.Count == 0)
+        {
+            // Only suppressed people's events: nothing to store. The client is answered as usual, so
+            // it does not retry, and learns nothing about who is suppressed.
+            await WriteAcceptedAsync(context.Response, new AppendResult(0, 0, log.Head), []);
+            return;
+        }
+
         var append = log.TryAppend(source!.Key, outcome.Accepted, outcome.Rejected, receivedAt);
         if (append is null)
         {
@@ -112,6 +121,28 @@ internal sealed class Collector(
         }
 
         await WriteAcceptedAsync(context.Response, result, outcome.Rejected);
+    }
+
+    /// <summary>Takes out the events of suppressed people, counting each under its suppression; true when any was.</summary>
+    private bool DropSuppressed(List<StampedMessage> accepted)
+    {
+        var dropped = 0;
+        for (var i = accepted.Count - 1; i >= 0; i--)
+        {
+            if (suppressions.Match(accepted[i].Json) is { } suppression)
+            {
+                suppressions.CountDropped(suppression);
+                accepted.RemoveAt(i);
+                dropped++;
+            }
+        }
+
+        if (dropped > 0)
+        {
+            metrics.Suppressed(dropped);
+        }
+
+        return dropped > 0;
     }
 
     /// <summary>GET /v1/projects/{writeKey}/settings: what analytics.js (analytics-next) loads before it starts.</summary>

@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using Tandem.Collect;
+using Tandem.Privacy;
 using Tandem.Sources;
 using Tandem.Storage;
 using Tandem.Trust;
@@ -51,6 +52,11 @@ public static class TandemHost
         services.AddSingleton<ProfileProcessor>();
         services.AddHostedService(sp => sp.GetRequiredService<ProfileProcessor>());
         services.AddSingleton<UnifyMetrics>();
+        services.AddSingleton<ConsentRegistry>();
+        services.AddSingleton(sp => new SuppressionList(options.DataDirectory, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new PrivacyRequests(options.DataDirectory));
+        services.AddSingleton<PrivacyDesk>();
+        services.AddHostedService(sp => sp.GetRequiredService<PrivacyDesk>());
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ExplainBadRequest);
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         // A client's malformed parameter is answered with a problem; it is not a server error to log.
@@ -76,7 +82,7 @@ public static class TandemHost
         app.UseAuthorization();
         app.MapCollectorApi();
         app.MapProfileApi();
-        app.MapGroup("/api/v1").MapSourcesApi().MapUnifyApi().MapTrustApi().MapAuditApi().MapPiiApi();
+        app.MapGroup("/api/v1").MapSourcesApi().MapUnifyApi().MapTrustApi().MapAuditApi().MapPiiApi().MapConsentApi().MapProfileExportApi().MapPrivacyApi();
         app.MapOpenApi("/openapi/{documentName}.json").AllowPublic();
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowPublic();
         app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") }).AllowPublic();

@@ -199,6 +199,14 @@ internal static class ProfileApi
 
     internal static void WriteSource(Utf8JsonWriter w, SourceRegistry sources, int key)
     {
+        if (key == Privacy.ConsentApi.ApiSourceKey)
+        {
+            // Written by Tandem's own API (consent recorded by a member or a token), not by a source.
+            w.WriteString("sourceId"u8, "api");
+            w.WriteString("sourceName"u8, "Tandem API");
+            return;
+        }
+
         var source = sources.FindByKey(key);
         w.WriteString("sourceId"u8, source?.Id);
         w.WriteString("sourceName"u8, source?.Name);

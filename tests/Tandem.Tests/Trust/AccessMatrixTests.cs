@@ -74,6 +74,17 @@ public sealed class AccessMatrixTests
         ("GET", "/api/v1/audit/verify", Scopes.AuditRead),
         ("GET", "/api/v1/pii/policy", SignedIn),
         ("PUT", "/api/v1/pii/policy", Scopes.PolicyWrite),
+        ("GET", "/api/v1/consent/purposes", SignedIn),
+        ("PUT", "/api/v1/consent/purposes", Scopes.PolicyWrite),
+        ("GET", "/api/v1/consent/uses", SignedIn),
+        ("GET", "/api/v1/profiles/{identifier}/consent/", Scopes.ProfilesRead),
+        ("POST", "/api/v1/profiles/{identifier}/consent/", Scopes.ProfilesWrite),
+        ("POST", "/api/v1/exports/profiles", Scopes.ProfilesRead),
+        ("POST", "/api/v1/privacy/requests", Scopes.PrivacyAdmin),
+        ("GET", "/api/v1/privacy/requests", Scopes.PrivacyAdmin),
+        ("GET", "/api/v1/privacy/requests/{id}", Scopes.PrivacyAdmin),
+        ("POST", "/api/v1/privacy/requests/{id}/retry", Scopes.PrivacyAdmin),
+        ("GET", "/api/v1/privacy/suppressions", Scopes.PrivacyAdmin),
     ];
 
     [Fact]
