@@ -63,9 +63,10 @@ internal sealed partial class PrivacyDesk(
             requests.Save(request);
             JsonObject result;
             JsonObject? export = null;
+            Identifier identifier;
             try
             {
-                var identifier = await ResolveIdentifierAsync(request.Subject);
+                identifier = await ResolveIdentifierAsync(request.Subject);
                 (result, export) = request.Type switch
                 {
                     PrivacyRequestTypes.Export => await ExportAsync(request, identifier),
@@ -91,7 +92,7 @@ internal sealed partial class PrivacyDesk(
                 Status = PrivacyRequestStatus.Completed,
                 CompletedAt = time.GetUtcNow(),
                 Result = result,
-                Subject = MaskSubject(request.Subject),
+                Subject = MaskSubject(identifier.Type + ":" + identifier.Value),
             };
             requests.Save(request);
             audit.Append(request.RequestedBy, "privacy.request_completed", "privacy:" + request.Id, after: result.DeepClone(),
