@@ -196,7 +196,29 @@ internal sealed partial class DemoTraffic
                 context["traits"] = new JsonObject { ["email"] = email };
             }
 
+            if (BannerAnswer(visit.Device) is { } preferences)
+            {
+                context["consent"] = new JsonObject { ["categoryPreferences"] = preferences };
+            }
+
             return context;
+        }
+
+        /// <summary>
+        /// What the device's cookie banner was answered, as analytics.js's consent wrapper sends it on
+        /// every event: most accept everything, some only analytics, some ignore the banner (no
+        /// decision). Drawn from the anonymous id, not the random source, so adding it changed no other data.
+        /// </summary>
+        private static JsonObject? BannerAnswer(Device device)
+        {
+            var roll = (uint)System.IO.Hashing.XxHash32.HashToUInt32(System.Text.Encoding.UTF8.GetBytes(device.AnonymousId)) % 100;
+            return roll switch
+            {
+                < 55 => new JsonObject { ["analytics"] = true, ["personalization"] = true, ["marketing"] = true, ["advertising"] = true },
+                < 75 => new JsonObject { ["analytics"] = true, ["personalization"] = true, ["marketing"] = true, ["advertising"] = false },
+                < 90 => new JsonObject { ["analytics"] = true, ["personalization"] = false, ["marketing"] = false, ["advertising"] = false },
+                _ => null,
+            };
         }
     }
 }

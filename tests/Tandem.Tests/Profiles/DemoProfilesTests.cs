@@ -30,5 +30,11 @@ public sealed class DemoProfilesTests
         Assert.True(merged > 0, "no demo profile records a merge");
         Assert.True(crmLinked > 0, "no demo profile holds a Salesforce contact id");
         Assert.Equal(0, overLimit);
+
+        // Cookie-banner answers ride on website events: a marketing export uses some customers and skips others.
+        using var export = server.Admin(HttpMethod.Post, "/api/v1/exports/profiles", new { use = "demo check", purposes = new[] { "marketing" }, limit = 1000 });
+        var page = await HttpAssert.JsonAsync(await server.Http.SendAsync(export), System.Net.HttpStatusCode.OK);
+        Assert.True(page.GetProperty("exported").GetInt32() > 0, "no demo customer consented to marketing");
+        Assert.True(page.GetProperty("skipped").GetInt32() > 0, "no demo customer was skipped for lack of marketing consent");
     }
 }
