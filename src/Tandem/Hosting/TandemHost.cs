@@ -2,6 +2,7 @@ using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using Tandem.Collect;
+using Tandem.Privacy;
 using Tandem.Sources;
 using Tandem.Storage;
 using Tandem.Trust;
@@ -22,6 +23,8 @@ public sealed record TandemOptions
     public IngestLogOptions IngestLog { get; init; } = new();
 
     public ProcessorOptions Processor { get; init; } = new();
+
+    public RetentionOptions Retention { get; init; } = new();
 
     /// <summary>Where first-start secrets are printed (stdout by default).</summary>
     public TextWriter? Announce { get; init; }
@@ -51,6 +54,7 @@ public static class TandemHost
         services.AddSingleton<ProfileProcessor>();
         services.AddHostedService(sp => sp.GetRequiredService<ProfileProcessor>());
         services.AddSingleton<UnifyMetrics>();
+        services.AddRetention();
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ExplainBadRequest);
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         // A client's malformed parameter is answered with a problem; it is not a server error to log.
@@ -60,7 +64,7 @@ public static class TandemHost
             .AddCheck<IngestLogHealthCheck>("ingest-log", tags: ["ready"])
             .AddCheck<ProcessorHealthCheck>("profile-processor", tags: ["ready"]);
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(CollectMetrics.MeterName, UnifyMetrics.MeterName)
+            .AddMeter(CollectMetrics.MeterName, UnifyMetrics.MeterName, RetentionJob.MeterName)
             .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter());
 
@@ -76,7 +80,7 @@ public static class TandemHost
         app.UseAuthorization();
         app.MapCollectorApi();
         app.MapProfileApi();
-        app.MapGroup("/api/v1").MapSourcesApi().MapUnifyApi().MapTrustApi().MapAuditApi().MapPiiApi();
+        app.MapGroup("/api/v1").MapSourcesApi().MapUnifyApi().MapTrustApi().MapAuditApi().MapPiiApi().MapRetentionApi();
         app.MapOpenApi("/openapi/{documentName}.json").AllowPublic();
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowPublic();
         app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") }).AllowPublic();
