@@ -206,9 +206,14 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
         {
             await RunAsync(Scheduled, SystemActor);
         }
-        catch (OperationCanceledException)
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
         {
             // Stopping: the next start schedules the run again.
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The report or its audit record could not be written; the next run tries again.
+            Log.RunFailed(_logger, ex);
         }
     });
 

@@ -74,8 +74,8 @@ public sealed class AccessMatrixTests
         ("GET", "/api/v1/audit/verify", Scopes.AuditRead),
         ("GET", "/api/v1/pii/policy", SignedIn),
         ("PUT", "/api/v1/pii/policy", Scopes.PolicyWrite),
-        ("GET", "/api/v1/retention", Scopes.AuditRead),
-        ("PUT", "/api/v1/retention", Scopes.PrivacyAdmin),
+        ("GET", "/api/v1/retention/", Scopes.AuditRead),
+        ("PUT", "/api/v1/retention/", Scopes.PrivacyAdmin),
         ("GET", "/api/v1/retention/runs", Scopes.AuditRead),
         ("POST", "/api/v1/retention/runs", Scopes.PrivacyAdmin),
     ];
