@@ -145,10 +145,10 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
     {
         var stopping = _stopping.Token;
         await _running.WaitAsync(stopping);
+        var started = _time.GetUtcNow();
         try
         {
             var policy = _policy;
-            var started = _time.GetUtcNow();
             var tally = new Tally();
             var status = RetentionRun.Completed;
             string? error = null;
@@ -178,16 +178,16 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
             }
 
             Log.RunFinished(_logger, run.Id, status, run.Removed.Events, run.Removed.Rejections);
-            if (!stopping.IsCancellationRequested)
-            {
-                ScheduleAfter(started);
-            }
-
             Interlocked.Exchange(ref _finished, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(run);
             return run;
         }
         finally
         {
+            if (!stopping.IsCancellationRequested)
+            {
+                ScheduleAfter(started);
+            }
+
             _running.Release();
         }
     }
