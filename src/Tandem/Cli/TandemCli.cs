@@ -22,6 +22,7 @@ public static class TandemCli
         root.Subcommands.Add(MembersCommand.Members());
         root.Subcommands.Add(MembersCommand.Tokens());
         root.Subcommands.Add(AuditCommand.Build());
+        root.Subcommands.Add(Privacy.RetentionCommand.Build());
         return root;
     }
 

@@ -203,6 +203,40 @@ public sealed class RetentionTests
         Assert.Equal(actor, (await HttpAssert.JsonAsync(ran, HttpStatusCode.OK)).GetProperty("actor").GetString());
     }
 
+    [Fact]
+    public async Task Cli_SetsShowsAndRuns_AgainstARunningServer()
+    {
+        await using var server = await TandemServer.StartAsync();
+        await SendAsync(server, Track("u1", "Page Viewed", "old-pv"), Track("u1", "Order Completed", "old-oc"));
+        await AdvanceAsync(server, TimeSpan.FromDays(3));
+        string[] connection = ["--url", server.BaseAddress.ToString(), "--token", TandemServer.AdminToken];
+
+        var set = await CliAsync(["retention", "set", """{"events": {"Page Viewed": 2}}""", .. connection]);
+        Assert.True(set.Code == 0, set.Error);
+        Assert.Contains("Page Viewed", set.Output, StringComparison.Ordinal);
+        var refused = await CliAsync(["retention", "set", """{"defaultDays": 0}""", .. connection]);
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("too short", refused.Error, StringComparison.Ordinal);
+
+        var run = await CliAsync(["retention", "run", .. connection]);
+        Assert.True(run.Code == 0, run.Error);
+        Assert.Contains("completed", run.Output, StringComparison.Ordinal);
+        Assert.Contains("1 events", run.Output, StringComparison.Ordinal);
+        var show = await CliAsync(["retention", "show", .. connection]);
+        Assert.True(show.Code == 0, show.Error);
+        Assert.Contains("next run:", show.Output, StringComparison.Ordinal);
+        Assert.Contains("manual", show.Output, StringComparison.Ordinal);
+        Assert.Equal(["old-oc"], (await server.StoredEventsAsync()).Select(e => e.GetProperty("messageId").GetString()));
+    }
+
+    private static async Task<(int Code, string Output, string Error)> CliAsync(string[] args)
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+        var code = await Tandem.Cli.TandemCli.RunAsync(args, output, error);
+        return (code, output.ToString(), error.ToString());
+    }
+
     private static RetentionJob SmallChunkJob(TandemServer server, int chunkEvents)
     {
         var services = server.Services;
