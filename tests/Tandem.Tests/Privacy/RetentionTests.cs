@@ -132,7 +132,7 @@ public sealed class RetentionTests
         await PutPolicyAsync(server, """{"defaultDays": 1}""");
 
         // Small chunks, so the run's deletions and profile updates interleave with the collector's commits.
-        var job = SmallChunkJob(server, chunkEvents: 8);
+        using var job = SmallChunkJob(server, chunkEvents: 8);
         var running = job.RunAsync(RetentionJob.Manual, "member:test");
         var sends = Enumerable.Range(0, 20).Select(b => SendAsync(server,
             [.. Enumerable.Range(0, 10).Select(i => Track("u" + (i % 7), "Page Viewed", $"new-{b}-{i}"))])).ToList();
