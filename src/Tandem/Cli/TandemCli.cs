@@ -23,6 +23,7 @@ public static class TandemCli
         root.Subcommands.Add(MembersCommand.Tokens());
         root.Subcommands.Add(AuditCommand.Build());
         root.Subcommands.Add(PrivacyCommand.Build());
+        root.Subcommands.Add(Privacy.RetentionCommand.Build());
         return root;
     }
 

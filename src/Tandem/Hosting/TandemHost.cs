@@ -24,6 +24,8 @@ public sealed record TandemOptions
 
     public ProcessorOptions Processor { get; init; } = new();
 
+    public RetentionOptions Retention { get; init; } = new();
+
     /// <summary>Where first-start secrets are printed (stdout by default).</summary>
     public TextWriter? Announce { get; init; }
 }
@@ -57,6 +59,7 @@ public static class TandemHost
         services.AddSingleton(sp => new PrivacyRequests(options.DataDirectory));
         services.AddSingleton<PrivacyDesk>();
         services.AddHostedService(sp => sp.GetRequiredService<PrivacyDesk>());
+        services.AddRetention();
         services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ExplainBadRequest);
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         // A client's malformed parameter is answered with a problem; it is not a server error to log.
@@ -66,7 +69,7 @@ public static class TandemHost
             .AddCheck<IngestLogHealthCheck>("ingest-log", tags: ["ready"])
             .AddCheck<ProcessorHealthCheck>("profile-processor", tags: ["ready"]);
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(CollectMetrics.MeterName, UnifyMetrics.MeterName)
+            .AddMeter(CollectMetrics.MeterName, UnifyMetrics.MeterName, RetentionJob.MeterName)
             .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter());
 
@@ -82,7 +85,7 @@ public static class TandemHost
         app.UseAuthorization();
         app.MapCollectorApi();
         app.MapProfileApi();
-        app.MapGroup("/api/v1").MapSourcesApi().MapUnifyApi().MapTrustApi().MapAuditApi().MapPiiApi().MapConsentApi().MapProfileExportApi().MapPrivacyApi();
+        app.MapGroup("/api/v1").MapSourcesApi().MapUnifyApi().MapTrustApi().MapAuditApi().MapPiiApi().MapConsentApi().MapProfileExportApi().MapPrivacyApi().MapRetentionApi();
         app.MapOpenApi("/openapi/{documentName}.json").AllowPublic();
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowPublic();
         app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") }).AllowPublic();

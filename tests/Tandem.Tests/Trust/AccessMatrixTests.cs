@@ -85,6 +85,10 @@ public sealed class AccessMatrixTests
         ("GET", "/api/v1/privacy/requests/{id}", Scopes.PrivacyAdmin),
         ("POST", "/api/v1/privacy/requests/{id}/retry", Scopes.PrivacyAdmin),
         ("GET", "/api/v1/privacy/suppressions", Scopes.PrivacyAdmin),
+        ("GET", "/api/v1/retention/", Scopes.AuditRead),
+        ("PUT", "/api/v1/retention/", Scopes.PrivacyAdmin),
+        ("GET", "/api/v1/retention/runs", Scopes.AuditRead),
+        ("POST", "/api/v1/retention/runs", Scopes.PrivacyAdmin),
     ];
 
     [Fact]

@@ -1,0 +1,410 @@
+using System.Diagnostics.Metrics;
+using System.Text.Json.Nodes;
+using Microsoft.Data.Sqlite;
+using Tandem.Collect;
+using Tandem.Hosting;
+using Tandem.Storage;
+using Tandem.Trust;
+using Tandem.Unify;
+
+namespace Tandem.Privacy;
+
+/// <summary>Settings of the retention job.</summary>
+public sealed record RetentionOptions
+{
+    /// <summary>Time between two scheduled runs, counted from the start of the last run.</summary>
+    public TimeSpan Interval { get; init; } = TimeSpan.FromHours(1);
+
+    /// <summary>Most rows one deletion removes in the log writer's transaction; collector commits run in between.</summary>
+    public int ChunkEvents { get; init; } = 50_000;
+}
+
+/// <summary>
+/// Enforces the retention policy: on a timer and on demand, deletes the events (and refused events)
+/// older than their rule from the ingest log, takes them out of profile timelines, and records what
+/// it removed (a run report in <c>tandem.db</c>, a <c>retention.run</c> audit record).
+/// </summary>
+/// <remarks>
+/// A run reads the log on a reader connection and hands only the deletions to the log's writer, in
+/// chunks, so the collector keeps committing in between. Deleted events are first taken out of the
+/// profiles (after the processor has applied them) and only then out of the log: a crash between the
+/// two leaves events that the next run deletes, never a timeline that points at nothing. Events are
+/// never changed, only deleted, so running again removes only what has come due since.
+/// </remarks>
+internal sealed partial class RetentionJob : IHostedService, IDisposable
+{
+    public const string SystemActor = "system:retention";
+    public const string Scheduled = "schedule";
+    public const string Manual = "manual";
+    private const string PolicySetting = "retention.policy";
+
+    /// <summary>
+    /// The log is in sequence order, and sequence follows arrival time closely but not exactly (requests
+    /// stamped in one order may commit in another). The scan stops at the first event this far past
+    /// the newest cutoff; an event stamped out of order by more than this is removed by a later run.
+    /// </summary>
+    private static readonly TimeSpan ArrivalSlack = TimeSpan.FromDays(1);
+
+    /// <summary>An overdue run waits this long after start, so it does not compete with loading profiles.</summary>
+    private static readonly TimeSpan StartDelay = TimeSpan.FromMinutes(1);
+
+    /// <summary>Chunks of deletions gathered before the profiles are updated (each update writes a profile snapshot).</summary>
+    private const int ChunksPerProfileUpdate = 20;
+
+    private readonly IngestLog _log;
+    private readonly ProfileProcessor _processor;
+    private readonly ControlStore _control;
+    private readonly RetentionRuns _runs;
+    private readonly AuditLog _audit;
+    private readonly TimeProvider _time;
+    private readonly RetentionOptions _options;
+    private readonly string _logPath;
+    private readonly ILogger<RetentionJob> _logger;
+    private readonly Meter _meter;
+    private readonly Counter<long> _removed;
+    private readonly SemaphoreSlim _running = new(1, 1);
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly Lock _policyGate = new();
+    private ITimer? _timer;
+    private TaskCompletionSource<RetentionRun> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private volatile RetentionPolicy _policy = RetentionPolicy.KeepEverything;
+    private long _nextRunAtMs;
+
+    public RetentionJob(IngestLog log, ProfileProcessor processor, ControlStore control, RetentionRuns runs, AuditLog audit, TimeProvider time,
+        TandemOptions options, IMeterFactory meters, ILogger<RetentionJob> logger)
+    {
+        _log = log;
+        _processor = processor;
+        _control = control;
+        _runs = runs;
+        _audit = audit;
+        _time = time;
+        _options = options.Retention;
+        _logPath = Path.Combine(options.DataDirectory, "log.db");
+        _logger = logger;
+        _meter = meters.Create(MeterName);
+        _removed = _meter.CreateCounter<long>("tandem.retention.removed", "{row}", "Rows removed by retention, by kind (event, rejection)");
+        if (control.Setting(PolicySetting) is { } saved && RetentionPolicy.TryParse(saved, out var policy, out _))
+        {
+            _policy = policy;
+        }
+    }
+
+    public const string MeterName = "Tandem.Retention";
+
+    public RetentionPolicy Policy => _policy;
+
+    public TimeSpan Interval => _options.Interval;
+
+    /// <summary>When the timer runs retention next (null before the job has started).</summary>
+    public DateTimeOffset? NextRunAt => Interlocked.Read(ref _nextRunAtMs) is > 0 and var ms ? DateTimeOffset.FromUnixTimeMilliseconds(ms) : null;
+
+    /// <summary>Completes when the next run ends, whatever started it: lets tests wait for the timer without polling.</summary>
+    public Task<RetentionRun> NextRunFinished => Volatile.Read(ref _finished).Task;
+
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _timer = _time.CreateTimer(static state => ((RetentionJob)state!).OnTimer(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+        ScheduleAfter(_runs.Latest()?.StartedAt);
+        return Task.CompletedTask;
+    }
+
+    public async Task StopAsync(CancellationToken cancellationToken)
+    {
+        await _stopping.CancelAsync();
+        _timer?.Change(Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
+
+        // A run in progress stops at its next chunk and records what it removed.
+        try
+        {
+            await _running.WaitAsync(cancellationToken);
+            _running.Release();
+        }
+        catch (OperationCanceledException)
+        {
+            // The host ran out of patience; the run's report may be lost, never its deletions' consistency.
+        }
+    }
+
+    /// <summary>Saves and applies a new policy, recording the change with the policy before and after.</summary>
+    public RetentionPolicy SetPolicy(RetentionPolicy policy, string actor)
+    {
+        lock (_policyGate)
+        {
+            var before = _policy;
+            var after = policy.ToJson();
+            _control.SaveSetting(PolicySetting, after.ToJsonString(), _time.GetUtcNow());
+            _policy = policy;
+            _audit.Append(actor, "retention.policy_changed", "retention:policy", before.ToJson(), after);
+            return before;
+        }
+    }
+
+    /// <summary>Runs retention now with the current policy; waits for a run in progress to end first.</summary>
+    public async Task<RetentionRun> RunAsync(string trigger, string actor)
+    {
+        var stopping = _stopping.Token;
+        await _running.WaitAsync(stopping);
+        var started = _time.GetUtcNow();
+        try
+        {
+            var policy = _policy;
+            var tally = new Tally();
+            var status = RetentionRun.Completed;
+            string? error = null;
+            try
+            {
+                await RemoveEventsAsync(policy, started, tally, stopping);
+                await RemoveRejectionsAsync(policy, started, tally, stopping);
+            }
+            catch (OperationCanceledException) when (stopping.IsCancellationRequested)
+            {
+                status = RetentionRun.Interrupted;
+            }
+            catch (Exception ex) when (ex is SqliteException or InvalidOperationException or IOException or ObjectDisposedException)
+            {
+                status = RetentionRun.Failed;
+                error = ex.Message;
+                Log.RunFailed(_logger, ex);
+            }
+
+            var run = _runs.Add(new RetentionRun(0, trigger, actor, started, _time.GetUtcNow(), status, error, policy.ToJson(),
+                policy.Cutoffs(started), tally.Report()));
+            if (trigger == Manual || run.Removed.Events > 0 || run.Removed.Rejections > 0 || status != RetentionRun.Completed)
+            {
+                // A scheduled run that found nothing due is in the run list, not the audit log: one an hour would bury it.
+                _audit.Append(actor, "retention.run", $"retention:run:{run.Id}", after: AuditView(run),
+                    detail: $"{status}: {run.Removed.Events} events, {run.Removed.Rejections} refused events removed" + (error is null ? "" : "; " + error));
+            }
+
+            Log.RunFinished(_logger, run.Id, status, run.Removed.Events, run.Removed.Rejections);
+            Interlocked.Exchange(ref _finished, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult(run);
+            return run;
+        }
+        finally
+        {
+            if (!stopping.IsCancellationRequested)
+            {
+                ScheduleAfter(started);
+            }
+
+            _running.Release();
+        }
+    }
+
+    private static JsonObject AuditView(RetentionRun run) => new()
+    {
+        ["trigger"] = run.Trigger,
+        ["status"] = run.Status,
+        ["cutoffs"] = new JsonArray([.. run.Cutoffs.Select(c => new JsonObject { ["rule"] = c.Rule, ["days"] = c.Days, ["cutoff"] = c.Cutoff })]),
+        ["removed"] = System.Text.Json.JsonSerializer.SerializeToNode(run.Removed, System.Text.Json.JsonSerializerOptions.Web),
+    };
+
+    private void OnTimer() => _ = Task.Run(async () =>
+    {
+        try
+        {
+            await RunAsync(Scheduled, SystemActor);
+        }
+        catch (Exception ex) when (ex is OperationCanceledException or ObjectDisposedException)
+        {
+            // Stopping: the next start schedules the run again.
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // The report or its audit record could not be written; the next run tries again.
+            Log.RunFailed(_logger, ex);
+        }
+    });
+
+    /// <summary>Arms the timer for one interval after the last run's start (a restart does not push retention back), and never sooner than a short delay from now.</summary>
+    private void ScheduleAfter(DateTimeOffset? lastStart)
+    {
+        var now = _time.GetUtcNow();
+        var at = lastStart is { } last ? last + _options.Interval : now + _options.Interval;
+        if (at < now + StartDelay)
+        {
+            at = now + StartDelay;
+        }
+
+        Interlocked.Exchange(ref _nextRunAtMs, at.ToUnixTimeMilliseconds());
+        _timer?.Change(at - now, Timeout.InfiniteTimeSpan);
+    }
+
+    private async Task RemoveEventsAsync(RetentionPolicy policy, DateTimeOffset now, Tally tally, CancellationToken cancellationToken)
+    {
+        var cutoffs = policy.Cutoffs(now).Where(c => c.Cutoff is not null).Select(c => c.Cutoff!.Value).ToList();
+        if (cutoffs.Count == 0)
+        {
+            return;
+        }
+
+        var stopAt = (cutoffs.Max() + ArrivalSlack).ToUnixTimeMilliseconds();
+        var nowMs = now.ToUnixTimeMilliseconds();
+        var head = _log.Head; // events committed after the run started are newer than any cutoff
+        var due = new Dictionary<long, (string Rule, MessageType Type, string? Event)>();
+        var after = 0L;
+        var reachedRecent = false;
+        while (!reachedRecent)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var read = 0;
+            using (var reader = SqliteDatabase.Open(_logPath, reader: true))
+            using (var command = reader.CreateCommand())
+            {
+                command.CommandText = """
+                    SELECT seq, type, received_at, CASE WHEN type = $track THEN json_extract(CAST(payload AS TEXT), '$.event') END
+                    FROM events WHERE seq > $after AND seq <= $head ORDER BY seq LIMIT $limit
+                    """;
+                command.Parameters.AddWithValue("$track", (int)MessageType.Track);
+                command.Parameters.AddWithValue("$after", after);
+                command.Parameters.AddWithValue("$head", head);
+                command.Parameters.AddWithValue("$limit", _options.ChunkEvents);
+                using var rows = command.ExecuteReader();
+                while (rows.Read())
+                {
+                    read++;
+                    after = rows.GetInt64(0);
+                    var receivedAt = rows.GetInt64(2);
+                    if (receivedAt >= stopAt)
+                    {
+                        reachedRecent = true;
+                        break;
+                    }
+
+                    var type = (MessageType)rows.GetInt32(1);
+                    var name = rows.IsDBNull(3) ? null : rows.GetValue(3) as string;
+                    var (rule, days) = policy.RuleFor(type, name);
+                    if (days is { } d && receivedAt < nowMs - (d * TimeSpan.MillisecondsPerDay))
+                    {
+                        due[after] = (rule, type, name);
+                    }
+                }
+            }
+
+            reachedRecent |= read < _options.ChunkEvents;
+            if (due.Count >= _options.ChunkEvents * ChunksPerProfileUpdate)
+            {
+                await RemoveDueAsync(due, tally, cancellationToken);
+            }
+        }
+
+        await RemoveDueAsync(due, tally, cancellationToken);
+    }
+
+    /// <summary>Takes the due events out of the profiles (once the processor has applied them), then out of the log, chunk by chunk.</summary>
+    private async Task RemoveDueAsync(Dictionary<long, (string Rule, MessageType Type, string? Event)> due, Tally tally, CancellationToken cancellationToken)
+    {
+        if (due.Count == 0)
+        {
+            return;
+        }
+
+        var seqs = due.Keys.Order().ToArray();
+        await _processor.WhenProcessedAsync(seqs[^1], cancellationToken);
+        tally.TimelineEntries += await _processor.DropEventsAsync(seqs.ToHashSet(), cancellationToken);
+        foreach (var chunk in seqs.Chunk(_options.ChunkEvents))
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            var deleted = await _log.MaintainAsync((connection, transaction) =>
+            {
+                using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = "DELETE FROM events WHERE seq IN (SELECT value FROM json_each($seqs)) RETURNING seq";
+                command.Parameters.AddWithValue("$seqs", "[" + string.Join(',', chunk) + "]");
+                using var reader = command.ExecuteReader();
+                var gone = new List<long>(chunk.Length);
+                while (reader.Read())
+                {
+                    gone.Add(reader.GetInt64(0));
+                }
+
+                return gone;
+            });
+
+            // Counted from what the deletion returned: an event a privacy request deleted meanwhile is not counted twice.
+            foreach (var seq in deleted)
+            {
+                tally.Event(due[seq]);
+            }
+
+            _removed.Add(deleted.Count, new KeyValuePair<string, object?>("kind", "event"));
+        }
+
+        due.Clear();
+    }
+
+    /// <summary>Refused events hold raw payloads; they follow the default rule (they have no trustworthy name or type).</summary>
+    private async Task RemoveRejectionsAsync(RetentionPolicy policy, DateTimeOffset now, Tally tally, CancellationToken cancellationToken)
+    {
+        if (RetentionPolicy.Due(policy.DefaultDays, now) is not { } cutoff)
+        {
+            return;
+        }
+
+        int removed;
+        do
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+            removed = await _log.MaintainAsync((connection, transaction) =>
+            {
+                using var command = connection.CreateCommand();
+                command.Transaction = transaction;
+                command.CommandText = """
+                    DELETE FROM rejections WHERE id IN (
+                        SELECT id FROM rejections WHERE received_at < $cutoff ORDER BY id LIMIT $limit)
+                    """;
+                command.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());
+                command.Parameters.AddWithValue("$limit", _options.ChunkEvents);
+                return command.ExecuteNonQuery();
+            });
+            tally.Rejections += removed;
+            _removed.Add(removed, new KeyValuePair<string, object?>("kind", "rejection"));
+        }
+        while (removed == _options.ChunkEvents);
+    }
+
+    public void Dispose()
+    {
+        _timer?.Dispose();
+        _stopping.Dispose();
+        _meter.Dispose();
+        _running.Dispose();
+    }
+
+    private sealed class Tally
+    {
+        private readonly SortedDictionary<string, long> _byRule = new(StringComparer.Ordinal);
+        private readonly SortedDictionary<string, long> _byType = new(StringComparer.Ordinal);
+        private readonly SortedDictionary<string, long> _byEvent = new(StringComparer.Ordinal);
+        private long _events;
+
+        public long Rejections { get; set; }
+
+        public long TimelineEntries { get; set; }
+
+        public void Event((string Rule, MessageType Type, string? Event) removed)
+        {
+            _events++;
+            Add(_byRule, removed.Rule);
+            Add(_byType, removed.Type.Name());
+            if (removed.Event is { } name)
+            {
+                Add(_byEvent, name);
+            }
+        }
+
+        public RetentionRemoved Report() => new(_events, _byRule, _byType, _byEvent, Rejections, TimelineEntries);
+
+        private static void Add(SortedDictionary<string, long> counts, string key) => counts[key] = counts.GetValueOrDefault(key) + 1;
+    }
+
+    private static partial class Log
+    {
+        [LoggerMessage(Level = LogLevel.Information, Message = "Retention run {Id} {Status}: {Events} events and {Rejections} refused events removed")]
+        public static partial void RunFinished(ILogger logger, long id, string status, long events, long rejections);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "A retention run failed; the next run tries again")]
+        public static partial void RunFailed(ILogger logger, Exception exception);
+    }
+}
