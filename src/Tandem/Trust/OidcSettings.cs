@@ -36,7 +36,7 @@ internal sealed record OidcSettings(string Authority, string ClientId, string? P
 /// takes effect at once, without a restart: the sign-in scheme exists only while OIDC is configured, and
 /// its handler's options are dropped from their cache and rebuilt from here on the next sign-in.
 /// </summary>
-internal sealed class OidcConfiguration
+internal sealed class OidcConfiguration : IDisposable
 {
     public const string SettingKey = "trust.oidc";
 
@@ -59,6 +59,12 @@ internal sealed class OidcConfiguration
         // A removed configuration is stored as JSON null: the table keeps when it was removed.
         Apply(control.Setting(SettingKey) is { } json ? JsonSerializer.Deserialize<OidcSettings>(json, JsonSerializerOptions.Web) : null);
     }
+
+    /// <summary>
+    /// How Tandem talks to providers (discovery, keys, code redemption): one client for every
+    /// configuration, where the handler would make a new one each time its options are rebuilt.
+    /// </summary>
+    public HttpClient Backchannel { get; } = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(30) };
 
     /// <summary>The settings in force, or null when OIDC sign-in is not configured.</summary>
     public OidcSettings? Current => _current;
@@ -109,7 +115,9 @@ internal sealed class OidcConfiguration
         }
         else
         {
-            _schemes.TryAddScheme(new AuthenticationScheme(OidcSignIn.Scheme, settings.DisplayName, typeof(OpenIdConnectHandler)));
+            _schemes.TryAddScheme(new AuthenticationScheme(OidcSignIn.Scheme, "OpenID Connect", typeof(OpenIdConnectHandler)));
         }
     }
+
+    public void Dispose() => Backchannel.Dispose();
 }

@@ -148,6 +148,7 @@ internal static class OidcSignIn
             options.RequireHttpsMetadata = settings.RequiresHttps;
             options.ClientId = settings.ClientId;
             options.ClientSecret = configuration.ClientSecret(settings);
+            options.Backchannel = configuration.Backchannel;
             options.ResponseType = OpenIdConnectResponseType.Code;
             // The answer comes back as a top-level GET, so its cookies can be SameSite=Lax (form_post needs None).
             options.ResponseMode = OpenIdConnectResponseMode.Query;
