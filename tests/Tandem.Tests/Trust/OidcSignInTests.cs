@@ -93,6 +93,25 @@ public sealed class OidcSignInTests
     }
 
     [Fact]
+    public async Task SignIn_OfAMemberLockedOutOfPasswords_Works_LockoutIsForGuessedPasswords()
+    {
+        await using var provider = await OpenIdProvider.StartAsync();
+        await using var server = await StartTandemAsync();
+        await server.CreateMemberAsync("ada@example.com", ["marketer"]);
+        await ConfigureAsync(server, provider);
+        using var browser = Browser(server);
+        for (var i = 0; i < MemberRegistry.MaxFailedSignIns; i++)
+        {
+            using var _ = await browser.PostAsJsonAsync("/api/v1/session", new { email = "ada@example.com", password = "wrong password " + i });
+        }
+
+        await HttpAssert.ProblemAsync(await browser.PostAsJsonAsync("/api/v1/session", new { email = "ada@example.com", password = "correct horse battery" }),
+            HttpStatusCode.TooManyRequests, "account_locked");
+        var session = await HttpAssert.JsonAsync(await browser.GetAsync(SignInPath), HttpStatusCode.OK);
+        Assert.Equal("ada@example.com", session.GetProperty("member").GetProperty("email").GetString());
+    }
+
+    [Fact]
     public async Task SignIn_WithoutAnEmailClaim_IsRefused()
     {
         await using var provider = await OpenIdProvider.StartAsync();
