@@ -176,7 +176,23 @@ internal static class OidcSignIn
 
             options.CorrelationCookie.Name = "tandem_oidc_correlation.";
             options.NonceCookie.Name = "tandem_oidc_nonce.";
-            options.Events = new OpenIdConnectEvents { OnTicketReceived = TicketReceivedAsync, OnRemoteFailure = RemoteFailureAsync };
+            options.Events = new OpenIdConnectEvents
+            {
+                OnTicketReceived = TicketReceivedAsync,
+                OnRemoteFailure = RemoteFailureAsync,
+                // No sign-out at the provider (yet): the handler's own sign-out paths pass on to routing and find
+                // nothing, so no cross-site GET of /signout-oidc can end a member's session.
+                OnRemoteSignOut = context =>
+                {
+                    context.SkipHandler();
+                    return Task.CompletedTask;
+                },
+                OnSignedOutCallbackRedirect = context =>
+                {
+                    context.SkipHandler();
+                    return Task.CompletedTask;
+                },
+            };
         }
     }
 }

@@ -40,6 +40,13 @@ public sealed class OidcSignInTests
         change.Headers.Add("X-CSRF-Token", csrf);
         await HttpAssert.JsonAsync(await browser.SendAsync(change), HttpStatusCode.Created);
 
+        // The handler's own sign-out paths are not Tandem's: a cross-site GET of them changes nothing.
+        foreach (var path in new[] { "/signout-oidc", "/signout-callback-oidc" })
+        {
+            await HttpAssert.ProblemAsync(await browser.GetAsync(path), HttpStatusCode.NotFound, "no_route");
+        }
+
+        await HttpAssert.JsonAsync(await browser.GetAsync("/api/v1/session"), HttpStatusCode.OK);
         var signIn = Assert.Single(await AuditAsync(server, "session.sign_in"));
         Assert.Equal("member:" + id, signIn.GetProperty("actor").GetString());
         Assert.Contains("OIDC via " + provider.Authority, signIn.GetProperty("detail").GetString(), StringComparison.Ordinal);
