@@ -1,6 +1,8 @@
 using System.Security.Claims;
+using System.Security.Cryptography;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.IdentityModel.Tokens;
 using OpenIddict.Abstractions;
 using OpenIddict.Server;
 using OpenIddict.Server.AspNetCore;
@@ -14,7 +16,7 @@ public sealed record ProviderUser(string? Email, bool? EmailVerified = true, str
 /// <summary>
 /// A real OpenID provider for one test: the OpenIddict server on a loopback Kestrel port, with its
 /// discovery document, JWKS, authorization and token endpoints, authorization code flow with PKCE,
-/// and RSA-signed ID tokens from ephemeral keys. Degraded mode (no database): the handlers below check
+/// and ID tokens signed with an RSA key made for it. Degraded mode (no database): the handlers below check
 /// the one registered client and sign in <see cref="User"/>.
 /// </summary>
 public sealed class OpenIdProvider : IAsyncDisposable
@@ -46,7 +48,11 @@ public sealed class OpenIdProvider : IAsyncDisposable
             server.SetAuthorizationEndpointUris("connect/authorize").SetTokenEndpointUris("connect/token");
             server.AllowAuthorizationCodeFlow().RequireProofKeyForCodeExchange();
             server.RegisterScopes(Scopes.OpenId, Scopes.Profile, Scopes.Email);
-            server.AddEphemeralSigningKey().AddEphemeralEncryptionKey().DisableAccessTokenEncryption();
+            // Fresh keys for each provider. The ephemeral ones OpenIddict makes itself took ~6 s per provider here;
+            // an RSA-2048 key signs the ID tokens, and codes are sealed with a symmetric key (AES key wrap).
+            server.AddSigningKey(new RsaSecurityKey(RSA.Create(2048)))
+                .AddEncryptionKey(new SymmetricSecurityKey(RandomNumberGenerator.GetBytes(32)))
+                .DisableAccessTokenEncryption();
             server.EnableDegradedMode();
             server.UseAspNetCore().DisableTransportSecurityRequirement();
 
