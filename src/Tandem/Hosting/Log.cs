@@ -17,4 +17,7 @@ internal static partial class Log
 
     [LoggerMessage(5, LogLevel.Error, "Demo traffic failed")]
     public static partial void DemoFailed(ILogger logger, Exception exception);
+
+    [LoggerMessage(20, LogLevel.Warning, "OIDC sign-in failed at the callback: {Reason}")]
+    public static partial void OidcSignInFailed(ILogger logger, string reason, Exception? exception);
 }

@@ -77,15 +77,18 @@ public static class TandemHost
         app.Services.GetRequiredService<Workspace>().EnsureCreated();
         app.Services.GetRequiredService<CollectMetrics>(); // instruments exist from the first scrape, not the first event
         app.Services.GetRequiredService<UnifyMetrics>();
+        app.Services.GetRequiredService<OidcConfiguration>(); // adds the OIDC sign-in scheme when it is configured
 
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseCors();
+        app.UseAuthentication(); // no default scheme: it only answers the OIDC callback
         app.UseTokenCallAudit(); // before authorization, so refused calls are recorded too
         app.UseAuthorization();
         app.MapCollectorApi();
         app.MapProfileApi();
-        app.MapGroup("/api/v1").MapSourcesApi().MapUnifyApi().MapTrustApi().MapAuditApi().MapPiiApi().MapConsentApi().MapProfileExportApi().MapPrivacyApi().MapRetentionApi();
+        app.MapGroup("/api/v1").MapSourcesApi().MapUnifyApi().MapTrustApi().MapOidcApi().MapAuditApi().MapPiiApi().MapConsentApi().MapProfileExportApi()
+            .MapPrivacyApi().MapRetentionApi();
         app.MapOpenApi("/openapi/{documentName}.json").AllowPublic();
         app.MapHealthChecks("/health/live", new() { Predicate = _ => false }).AllowPublic();
         app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") }).AllowPublic();

@@ -63,7 +63,8 @@ internal static class TrustAuthentication
                 options.Events.OnRedirectToLogin = context => Task.CompletedTask; // an API answers 401, it does not redirect
                 options.Events.OnRedirectToAccessDenied = context => Task.CompletedTask;
                 options.Events.OnValidatePrincipal = RefreshSession;
-            });
+            })
+            .AddOidcSignIn();
         services.AddAuthorization(options =>
         {
             foreach (var scope in Scopes.Catalog.Keys)
@@ -119,6 +120,14 @@ internal static class TrustAuthentication
         }
 
         return new ClaimsPrincipal(new ClaimsIdentity(claims, authenticationType, ClaimTypes.Name, ClaimTypes.Role));
+    }
+
+    /// <summary>Starts a console session for the member (the session cookie) and returns its CSRF token: one way for every sign-in.</summary>
+    public static async Task<string> StartSessionAsync(HttpContext context, Member member)
+    {
+        var csrf = RandomNumberGenerator.GetHexString(32, lowercase: true);
+        await context.SignInAsync(SessionScheme, Principal(SessionScheme, "member:" + member.Id, member, member.Scopes, csrf));
+        return csrf;
     }
 
     /// <summary>A session's roles are read again on every request: a member disabled or demoted loses access at once.</summary>

@@ -379,9 +379,7 @@ internal static class TrustApi
         }
 
         var member = result.Member!;
-        var csrf = RandomNumberGenerator.GetHexString(32, lowercase: true);
-        var principal = TrustAuthentication.Principal(TrustAuthentication.SessionScheme, "member:" + member.Id, member, member.Scopes, csrf);
-        await context.SignInAsync(TrustAuthentication.SessionScheme, principal);
+        var csrf = await TrustAuthentication.StartSessionAsync(context, member);
         audit.Append("member:" + member.Id, "session.sign_in", "member:" + member.Id, detail: $"from {ip}");
         return TypedResults.Ok(new SessionView("member:" + member.Id, MemberView.From(member), member.Roles, [.. member.Scopes.Order(StringComparer.Ordinal)], csrf));
     }
