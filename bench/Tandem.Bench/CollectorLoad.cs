@@ -40,6 +40,14 @@ internal static partial class CollectorLoad
         await bare.StartAsync();
         var bareUrl = bare.Urls.First();
 
+        // With people suppressed (none of them the load's users), every stored event is also checked against the list.
+        var suppressed = Option(args, "--suppressed", 0);
+        for (var i = 0; i < suppressed; i++)
+        {
+            tandem.Services.GetRequiredService<Tandem.Privacy.SuppressionList>().Suppress($"prq_bench_{i}",
+                [new Tandem.Unify.Identifier(Tandem.Unify.IdentifierType.UserId, $"gone-{i}"), new Tandem.Unify.Identifier(Tandem.Unify.IdentifierType.Email, $"gone-{i}@example.com")]);
+        }
+
         var track = Payloads.Track(1);
         var batch = Payloads.Batch(100);
         var scenarios = new (string Name, string Url, string Body, int EventsPerRequest, bool Auth)[]
@@ -50,7 +58,7 @@ internal static partial class CollectorLoad
         };
 
         Console.WriteLine($"# Collector load: {Environment.ProcessorCount} cores, {System.Runtime.InteropServices.RuntimeInformation.OSDescription}, .NET {Environment.Version}");
-        Console.WriteLine($"# wrk -t{threads} -c{connections} -d{seconds}s, each scenario warmed up for 3 s first; event ~{Encoding.UTF8.GetByteCount(track)} B, batch {Encoding.UTF8.GetByteCount(batch) / 1024} KB");
+        Console.WriteLine($"# wrk -t{threads} -c{connections} -d{seconds}s, each scenario warmed up for 3 s first; event ~{Encoding.UTF8.GetByteCount(track)} B, batch {Encoding.UTF8.GetByteCount(batch) / 1024} KB; {suppressed:N0} people suppressed");
         Console.WriteLine();
         Console.WriteLine("| scenario | requests/s | events/s | p50 | p99 | non-2xx | fsyncs/s | server CPU µs/request | of it, processor | processor lag after | GCs (gen2) | GC pause % | log writer busy % |");
         Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");

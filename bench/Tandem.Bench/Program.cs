@@ -1,7 +1,7 @@
 using BenchmarkDotNet.Running;
 using Tandem.Bench;
 
-// dotnet run -c Release --project bench/Tandem.Bench -- load [--seconds N] [--connections N]
+// dotnet run -c Release --project bench/Tandem.Bench -- load [--seconds N] [--connections N] [--suppressed N]
 // dotnet run -c Release --project bench/Tandem.Bench -- profile-api [--profiles N] [--connections 4,8,16,32] [--seconds N]
 // dotnet run -c Release --project bench/Tandem.Bench -- process [--profiles N] [--events N] [--data DIR] [--keep]
 // dotnet run -c Release --project bench/Tandem.Bench -- micro [BenchmarkDotNet arguments]

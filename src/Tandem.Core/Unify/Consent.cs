@@ -36,6 +36,9 @@ public sealed class ConsentState
     /// <summary>History entries kept per profile; the oldest go first.</summary>
     public const int MaxHistory = 200;
 
+    /// <summary>Categories kept per profile; decisions on further new ones are ignored (events come from public write keys).</summary>
+    public const int MaxCategories = 256;
+
     private readonly Dictionary<string, ConsentDecision> _current = new(StringComparer.Ordinal);
     private readonly List<ConsentDecision> _history = [];
 
@@ -101,7 +104,12 @@ public sealed class ConsentState
     public bool Offer(ConsentDecision decision)
     {
         var changed = false;
-        if (!_current.TryGetValue(decision.Category, out var held) || decision.IsNewerThan(held))
+        if (!_current.TryGetValue(decision.Category, out var held) && _current.Count >= MaxCategories)
+        {
+            return false;
+        }
+
+        if (!_current.ContainsKey(decision.Category) || decision.IsNewerThan(held))
         {
             _current[decision.Category] = decision;
             changed = true;

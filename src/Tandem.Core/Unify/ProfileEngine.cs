@@ -506,6 +506,9 @@ public sealed partial class ProfileEngine
 
     private const int MaxCategoryLength = 100;
 
+    /// <summary>Category names are shared while there are few; a flood of distinct names is not kept in the table.</summary>
+    private string InternCategory(string name) => _interned.Count < 10_000 || _interned.ContainsKey(name) ? Intern(name) : name;
+
     private void OfferConsent(Profile profile, JsonElement preferences, long when, ulong tie, int sourceKey, long seq)
     {
         var read = 0;
@@ -519,7 +522,7 @@ public sealed partial class ProfileEngine
             if (category.Value.ValueKind is JsonValueKind.True or JsonValueKind.False && category.Name.Length is > 0 and <= MaxCategoryLength)
             {
                 (profile.Consent ??= new ConsentState()).Offer(
-                    new ConsentDecision(Intern(category.Name), category.Value.GetBoolean(), when, (uint)tie, sourceKey, seq));
+                    new ConsentDecision(InternCategory(category.Name), category.Value.GetBoolean(), when, (uint)tie, sourceKey, seq));
             }
         }
     }

@@ -82,11 +82,12 @@ internal sealed class Collector(
             return;
         }
 
-        if (suppressions.Active && DropSuppressed(outcome.Accepted) && outcome.Accepted.Count == 0 && outcome.Rejected.Count == 0)
+        var suppressed = suppressions.Active ? DropSuppressed(outcome) : 0;
+        if (suppressed > 0 && outcome.Accepted.Count == 0 && outcome.Rejected.Count == 0)
         {
-            // Only suppressed people's events: nothing to store. The client is answered as usual, so
-            // it does not retry, and learns nothing about who is suppressed.
-            await WriteAcceptedAsync(context.Response, new AppendResult(0, 0, log.Head), []);
+            // Only suppressed people's events: nothing to store. They are answered as accepted, like
+            // any other, so the client does not retry and learns nothing about who is suppressed.
+            await WriteAcceptedAsync(context.Response, new AppendResult(0, 0, log.Head), [], suppressed);
             return;
         }
 
@@ -109,7 +110,7 @@ internal sealed class Collector(
             metrics.Refused(rejection.Reason);
         }
 
-        if (outcome.Accepted.Count == 0)
+        if (outcome.Accepted.Count == 0 && suppressed == 0)
         {
             var first = outcome.Rejected[0];
             await Problems.Create(StatusCodes.Status400BadRequest, first.Reason,
@@ -120,29 +121,34 @@ internal sealed class Collector(
             return;
         }
 
-        await WriteAcceptedAsync(context.Response, result, outcome.Rejected);
+        await WriteAcceptedAsync(context.Response, result, outcome.Rejected, suppressed);
     }
 
-    /// <summary>Takes out the events of suppressed people, counting each under its suppression; true when any was.</summary>
-    private bool DropSuppressed(List<StampedMessage> accepted)
+    /// <summary>
+    /// Takes out the events of suppressed people, counting each under its suppression, and their
+    /// refused events too (those are stored for the debugger otherwise); answers how many events went.
+    /// </summary>
+    private int DropSuppressed(CollectOutcome outcome)
     {
         var dropped = 0;
-        for (var i = accepted.Count - 1; i >= 0; i--)
+        for (var i = outcome.Accepted.Count - 1; i >= 0; i--)
         {
-            if (suppressions.Match(accepted[i].Json) is { } suppression)
+            if (suppressions.Match(outcome.Accepted[i].Json) is { } suppression)
             {
                 suppressions.CountDropped(suppression);
-                accepted.RemoveAt(i);
+                outcome.Accepted.RemoveAt(i);
                 dropped++;
             }
         }
 
+        // A suppressed person's refused events are not kept either, and are answered like the rest.
+        dropped += outcome.Rejected.RemoveAll(r => suppressions.MatchRaw(r.Payload) is not null);
         if (dropped > 0)
         {
             metrics.Suppressed(dropped);
         }
 
-        return dropped > 0;
+        return dropped;
     }
 
     /// <summary>GET /v1/projects/{writeKey}/settings: what analytics.js (analytics-next) loads before it starts.</summary>
@@ -229,13 +235,13 @@ internal sealed class Collector(
     private static List<RefusedEvent> Describe(List<Rejection> rejected) =>
         rejected.ConvertAll(r => new RefusedEvent(r.Index, r.Reason, r.Field, r.Detail));
 
-    private static async Task WriteAcceptedAsync(HttpResponse response, AppendResult result, List<Rejection> rejected)
+    private static async Task WriteAcceptedAsync(HttpResponse response, AppendResult result, List<Rejection> rejected, int suppressed)
     {
         response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(response.BodyWriter);
         writer.WriteStartObject();
         writer.WriteBoolean("success"u8, true);
-        writer.WriteNumber("accepted"u8, result.Stored);
+        writer.WriteNumber("accepted"u8, result.Stored + suppressed);
         writer.WriteNumber("deduplicated"u8, result.Deduplicated);
         if (rejected.Count > 0)
         {

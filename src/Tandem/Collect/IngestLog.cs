@@ -61,6 +61,7 @@ internal sealed class IngestLog : IDisposable
     private long _tailFirst = 1;
     private long _pendingEvents;
     private long _commits;
+    private long _walTruncationsMissed;
     private volatile Exception? _fault;
 
     public IngestLog(string dataDirectory, IngestLogOptions options, TimeProvider time)
@@ -83,6 +84,7 @@ internal sealed class IngestLog : IDisposable
                 batch_index INTEGER, reason TEXT NOT NULL, field TEXT NOT NULL, detail TEXT NOT NULL,
                 payload BLOB NOT NULL);
             CREATE INDEX IF NOT EXISTS rejections_by_source ON rejections(source_key, id);
+            CREATE TABLE IF NOT EXISTS log_meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
             """);
         _head = ReadHead();
         _tailFirst = _head + 1;
@@ -314,8 +316,10 @@ internal sealed class IngestLog : IDisposable
 
     private long ReadHead()
     {
+        // Deletions may have removed the newest events: the head they left is kept in log_meta, so a
+        // restart never hands out a sequence number again (a consumer past it would skip the new event).
         using var command = _writer.CreateCommand();
-        command.CommandText = "SELECT COALESCE(MAX(seq), 0) FROM events";
+        command.CommandText = "SELECT MAX(COALESCE((SELECT MAX(seq) FROM events), 0), COALESCE((SELECT value FROM log_meta WHERE key = 'head'), 0))";
         return (long)command.ExecuteScalar()!;
     }
 
@@ -397,6 +401,7 @@ internal sealed class IngestLog : IDisposable
                     {
                         if (pending.Maintenance is { } maintain)
                         {
+                            KeepHead(transaction, head);
                             maintain(_writer, transaction);
                             maintained = true;
                             continue;
@@ -485,18 +490,27 @@ internal sealed class IngestLog : IDisposable
         }
     }
 
-    /// <summary>The deleted rows' old pages sit in the write-ahead log until it is checkpointed; best effort (a busy reader may hold it).</summary>
+    private void KeepHead(SqliteTransaction transaction, long head)
+    {
+        using var command = _writer.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "INSERT INTO log_meta(key, value) VALUES ('head', $head) ON CONFLICT(key) DO UPDATE SET value = MAX(value, excluded.value)";
+        command.Parameters.AddWithValue("$head", head);
+        command.ExecuteNonQuery();
+    }
+
+    /// <summary>The deleted rows' old pages sit in the write-ahead log until it is checkpointed.</summary>
     private void TruncateWriteAheadLog()
     {
-        try
+        if (!SqliteDatabase.TruncateWriteAheadLog(_writer))
         {
-            SqliteDatabase.Execute(_writer, "PRAGMA wal_checkpoint(TRUNCATE);");
-        }
-        catch (SqliteException)
-        {
-            // The next deletion, or SQLite's own automatic checkpoint, moves the pages on.
+            // A reader held the log; the next deletion, or SQLite's own checkpoint, moves the pages on.
+            _walTruncationsMissed++;
         }
     }
+
+    /// <summary>Times a deletion's write-ahead log could not be truncated at once (a reader held it).</summary>
+    public long WalTruncationsMissed => Interlocked.Read(ref _walTruncationsMissed);
 
     private void PruneDedupIndex()
     {

@@ -76,7 +76,7 @@ internal static class ConsentApi
     }
 
     private static async Task<IResult> RecordAsync(string identifier, HttpRequest request, ProfileProcessor processor, SpecParser parser, IngestLog log,
-        ConsentRegistry registry, SourceRegistry sources, AuditLog audit, TimeProvider time, ClaimsPrincipal user)
+        ConsentRegistry registry, SourceRegistry sources, SuppressionList suppressions, AuditLog audit, TimeProvider time, ClaimsPrincipal user)
     {
         var (json, problem) = await JsonBody.ReadTextAsync(request);
         if (problem is not null)
@@ -133,6 +133,13 @@ internal static class ConsentApi
             return Problems.Create(StatusCodes.Status400BadRequest, "invalid_consent", "The consent event could not be formed", why, "identifier");
         }
 
+        if (suppressions.Match(outcome.Accepted[0].Json) is not null)
+        {
+            // The person asked not to be collected: a consent record would bring a profile back.
+            return Problems.Create(StatusCodes.Status409Conflict, "suppressed", "This person is suppressed",
+                "A privacy request suppressed this person, so nothing about them is stored, consent included. Lift it with an unsuppress request first.", "identifier");
+        }
+
         var append = log.TryAppend(ApiSourceKey, outcome.Accepted, [], now);
         if (append is null)
         {
@@ -158,7 +165,7 @@ internal static class ConsentApi
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(json);
+            root = JsonNode.Parse(json, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException ex)
         {

@@ -38,7 +38,7 @@ internal static class PrivacyApi
         JsonNode? root;
         try
         {
-            root = JsonNode.Parse(json!);
+            root = JsonNode.Parse(json!, documentOptions: new JsonDocumentOptions { AllowDuplicateProperties = false });
         }
         catch (JsonException ex)
         {
@@ -80,12 +80,18 @@ internal static class PrivacyApi
             return Bad("identifier", $"'{idType}' is not an identifier type of this workspace; use profile_id or one of: {known}.");
         }
 
+        var idValue = identifier[(colon + 1)..];
+        if (idType != "profile_id" && processor.Read(engine => engine.Rules.Normalize(idType, idValue)) is null)
+        {
+            return Bad("identifier", $"The {idType} given is a value no identifier may take (such as \"unknown\" or \"null\", or one the identity rules block), so it names no one.");
+        }
+
         if (idType == "profile_id" && type is PrivacyRequestTypes.Unsuppress)
         {
             return Bad("identifier", "A suppression is lifted by one of the person's identifiers (such as their email), not a profile id: their profile may be gone.");
         }
 
-        var (request, export) = await desk.FileAsync(type, identifier, user.Actor(), context.RequestAborted);
+        var (request, export) = await desk.FileAsync(type, identifier, user.Actor());
         var view = PrivacyRequestView.Of(request, time.GetUtcNow(), export);
         return request.Status == PrivacyRequestStatus.Completed
             ? TypedResults.Json(view, statusCode: StatusCodes.Status201Created)
@@ -140,7 +146,7 @@ internal static class PrivacyApi
         }
 
         audit.Record(user, "privacy.request_retried", "privacy:" + id);
-        var (ran, export) = await desk.RunAsync(request, context.RequestAborted);
+        var (ran, export) = await desk.RunAsync(request);
         return TypedResults.Ok(PrivacyRequestView.Of(ran, time.GetUtcNow(), export));
     }
 

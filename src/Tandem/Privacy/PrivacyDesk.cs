@@ -33,7 +33,7 @@ internal sealed partial class PrivacyDesk(
         {
             foreach (var request in requests.Unfinished())
             {
-                await RunAsync(request, CancellationToken.None);
+                await RunAsync(request);
             }
         }, CancellationToken.None);
         return Task.CompletedTask;
@@ -47,16 +47,17 @@ internal sealed partial class PrivacyDesk(
     internal Task Resumed => _resume;
 
     /// <summary>Records a request and carries it out; answers it as it ended, with the export document for an export.</summary>
-    public async Task<(PrivacyRequest Request, JsonObject? Export)> FileAsync(string type, string subject, string actor, CancellationToken cancellationToken)
+    public async Task<(PrivacyRequest Request, JsonObject? Export)> FileAsync(string type, string subject, string actor)
     {
         var request = requests.Create(type, subject, actor, time.GetUtcNow());
         audit.Append(actor, "privacy.request_received", "privacy:" + request.Id, detail: $"{type} of a person named by {SubjectType(subject)}");
-        return await RunAsync(request, cancellationToken);
+        return await RunAsync(request);
     }
 
-    public async Task<(PrivacyRequest Request, JsonObject? Export)> RunAsync(PrivacyRequest request, CancellationToken cancellationToken)
+    public async Task<(PrivacyRequest Request, JsonObject? Export)> RunAsync(PrivacyRequest request)
     {
-        await _oneAtATime.WaitAsync(cancellationToken);
+        // Once filed, a request is carried out even if the caller stops waiting: it must not be left half done.
+        await _oneAtATime.WaitAsync(CancellationToken.None);
         try
         {
             request = request with { Status = PrivacyRequestStatus.Processing, Attempts = request.Attempts + 1, Error = null };
@@ -77,7 +78,7 @@ internal sealed partial class PrivacyDesk(
                     _ => throw new InvalidOperationException($"Unknown privacy request type '{request.Type}'."),
                 };
             }
-            catch (Exception ex) when (ex is InvalidOperationException or IOException or Microsoft.Data.Sqlite.SqliteException)
+            catch (Exception ex) when (ex is not OutOfMemoryException)
             {
                 request = request with { Status = PrivacyRequestStatus.Failed, Error = ex.Message };
                 requests.Save(request);
@@ -117,7 +118,7 @@ internal sealed partial class PrivacyDesk(
         }
 
         return await processor.AfterCatchUpAsync(engine => engine.Rules.Normalize(type, value))
-            ?? throw new InvalidOperationException($"'{subject}' is not an identifier the identity rules accept (blocked value, or the type was removed).");
+            ?? throw new InvalidOperationException($"The {type} given is not an identifier the identity rules accept (a blocked value, or the type was removed).");
     }
 
     private static Profile? Find(ProfileEngine engine, Identifier identifier) =>

@@ -69,6 +69,10 @@ internal sealed class PrivacyRequests : IDisposable
                 completed_at INTEGER, result TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0);
             CREATE INDEX IF NOT EXISTS privacy_requests_by_time ON privacy_requests(received_at);
             """);
+
+        // A completed request's subject is overwritten with its masked form: the clear one must not
+        // survive in freed pages, nor in the write-ahead log (truncated after each save).
+        SqliteDatabase.Execute(_connection, "PRAGMA secure_delete=ON;");
     }
 
     public PrivacyRequest Create(string type, string subject, string requestedBy, DateTimeOffset now)
@@ -113,6 +117,10 @@ internal sealed class PrivacyRequests : IDisposable
             command.Parameters.AddWithValue("$error", (object?)request.Error ?? DBNull.Value);
             command.Parameters.AddWithValue("$attempts", request.Attempts);
             command.ExecuteNonQuery();
+            if (request.Status == PrivacyRequestStatus.Completed)
+            {
+                SqliteDatabase.TruncateWriteAheadLog(_connection);
+            }
         }
     }
 

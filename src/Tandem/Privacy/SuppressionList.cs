@@ -157,6 +157,11 @@ internal sealed class SuppressionList : IDisposable
 
         using var document = JsonDocument.Parse(json);
         var root = document.RootElement;
+        if (root.ValueKind != JsonValueKind.Object)
+        {
+            return null;
+        }
+
         string? hit = null;
         bool Check(string type, JsonElement value)
         {
@@ -209,6 +214,24 @@ internal sealed class SuppressionList : IDisposable
         }
 
         return null;
+    }
+
+    /// <summary>Like <see cref="Match"/> for a refused event's stored sample, which may not be JSON at all.</summary>
+    public string? MatchRaw(byte[] payload)
+    {
+        if (_byDigest.Count == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            return Match(payload);
+        }
+        catch (JsonException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Counts an event dropped under a suppression; the counts are saved when listed and on shutdown.</summary>

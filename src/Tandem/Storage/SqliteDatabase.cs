@@ -39,6 +39,26 @@ internal static class SqliteDatabase
         command.ExecuteNonQuery();
     }
 
+    /// <summary>
+    /// Moves the write-ahead log into the file and truncates it, so overwritten rows leave no copy in
+    /// it. Best effort: false when a reader held it (SQLite answers "busy" rather than failing), in
+    /// which case a later checkpoint moves it on.
+    /// </summary>
+    public static bool TruncateWriteAheadLog(SqliteConnection connection)
+    {
+        try
+        {
+            using var command = connection.CreateCommand();
+            command.CommandText = "PRAGMA wal_checkpoint(TRUNCATE);";
+            using var reader = command.ExecuteReader();
+            return reader.Read() && reader.GetInt64(0) == 0;
+        }
+        catch (SqliteException)
+        {
+            return false;
+        }
+    }
+
     /// <summary>Adds the columns a table lacks (data folders made before they existed); each is "name TYPE".</summary>
     public static void AddMissingColumns(SqliteConnection connection, string table, params string[] columns)
     {

@@ -79,11 +79,16 @@ internal static class OidcSignIn
         }
 
         var target = "email:" + email.ToLowerInvariant();
-        // Only where the provider says it checked the address: an unverified email could be anyone's.
-        if (principal.FindFirst("email_verified") is { } verified && !string.Equals(verified.Value, "true", StringComparison.OrdinalIgnoreCase))
+        // The provider must say it checked the address: an unverified email could be anyone's, an
+        // admin's included. Providers that never send email_verified (Entra ID, for one) are trusted
+        // only for the domains an admin listed as the organisation's own.
+        var verified = principal.FindFirst("email_verified")?.Value;
+        if (verified is null ? settings.AllowedEmailDomains.Count == 0 : !string.Equals(verified, "true", StringComparison.OrdinalIgnoreCase))
         {
             await Refuse(StatusCodes.Status403Forbidden, "email_not_verified", target, "The email is not verified",
-                $"{settings.DisplayName} says {email} is not verified. Verify it with the provider, then sign in again.");
+                verified is null
+                    ? $"{settings.DisplayName} does not say whether {email} is verified. An admin can list the organisation's own domains in \"allowedEmailDomains\" to trust its addresses."
+                    : $"{settings.DisplayName} says {email} is not verified. Verify it with the provider, then sign in again.");
             return;
         }
 

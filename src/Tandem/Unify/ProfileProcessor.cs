@@ -194,15 +194,26 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     public Task<ForgottenProfile?> ForgetAsync(Func<ProfileEngine, Profile?> find, CancellationToken cancellationToken = default) =>
         Enqueue(engine =>
         {
+            // Appends queued before this point are committed once a no-op maintenance commit is: then
+            // catching up sees every event acknowledged before the request.
+            _log.MaintainAsync((_, _) => 0).GetAwaiter().GetResult();
             CatchUp();
             if (find(engine) is not { } profile)
             {
                 return null;
             }
 
+            // The log first: if deleting fails, the engine still holds the profile and a retry finds it.
+            _log.DeleteEventsAsync(profile.EventSeqs).GetAwaiter().GetResult();
             var forgotten = WithWriteLock(() => engine.Forget(profile));
-            _log.DeleteEventsAsync(forgotten.EventSeqs).GetAwaiter().GetResult();
-            Snapshot();
+
+            // The previous snapshot still holds the profile, and so may one set aside as unreadable.
+            if (!Snapshot())
+            {
+                throw new IOException("The profile snapshot could not be rewritten without the deleted profile; retry the request once the disk is writable.");
+            }
+
+            File.Delete(_snapshotPath + ".unreadable");
             return forgotten;
         }, cancellationToken);
 
@@ -475,8 +486,10 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         }
     }
 
-    private void Snapshot()
+    /// <summary>Writes the snapshot; false when it could not be written (disk full or the like).</summary>
+    private bool Snapshot()
     {
+        var written = false;
         var temporary = _snapshotPath + ".tmp";
         try
         {
@@ -493,15 +506,17 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             // The snapshot is where a restart resumes, so it is also the durable checkpoint.
             _control.SaveCheckpoint(Consumer, _snapshotPosition);
             Log.SnapshotWritten(_logger, _snapshotPosition, _engine.ProfileCount);
+            written = true;
         }
-        catch (IOException ex)
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
         {
-            // Disk full or the like: profiles stay right in memory and the log still holds every
+            // Disk full, a read-only folder or the like: profiles stay right in memory and the log still holds every
             // event; try again at the next occasion.
             Log.SnapshotFailed(_logger, ex);
         }
 
         _snapshotAt = _time.GetUtcNow();
+        return written;
     }
 
     private T WithWriteLock<T>(Func<T> action)

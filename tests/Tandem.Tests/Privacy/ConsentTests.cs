@@ -111,6 +111,7 @@ public sealed class ConsentTests
     [InlineData("""{"purposes":{"marketing":true},"timestamp":"yesterday"}""", "timestamp")]
     [InlineData("""{"purposes":{"marketing":true},"why":"asked"}""", "why")]
     [InlineData("""{"purposes":""", "body")]
+    [InlineData("""{"purposes":{"marketing":true,"marketing":false}}""", "body")]
     public async Task BadConsentRecords_AreRefused_NamingTheField_AndRecordNothing(string body, string field)
     {
         await using var server = await TandemServer.StartAsync();
@@ -221,6 +222,7 @@ public sealed class ConsentTests
     [InlineData("""{"use":"x","purposes":["newsletter"]}""", "purposes[0]")]
     [InlineData("""{"use":"x","purposes":["marketing"],"limit":5000}""", "limit")]
     [InlineData("""{"use":"x","purposes":["marketing"],"cursor":"yesterday"}""", "cursor")]
+    [InlineData("""{"use":"x","use":"y","purposes":["marketing"]}""", "body")]
     public async Task BadExports_AreRefused_NamingTheField(string body, string field)
     {
         await using var server = await TandemServer.StartAsync();

@@ -173,18 +173,30 @@ public sealed class PrivacyRequestTests
               {"type":"identify","userId":"new-id","messageId":"s-3","traits":{"email":" Ada@Example.com "}},
               {"type":"track","userId":"bo-2","event":"Page Viewed","messageId":"s-4"}]}
             """;
+        // Answered as accepted, as any other event: the answer must not tell who is suppressed.
         var answer = await HttpAssert.JsonAsync(await server.CollectAsync("/v1/batch", batch), HttpStatusCode.OK);
-        Assert.Equal(1, answer.GetProperty("accepted").GetInt32());
+        Assert.Equal(4, answer.GetProperty("accepted").GetInt32());
         var only = await HttpAssert.JsonAsync(await server.CollectAsync("/v1/track", """{"userId":"ada-1","event":"Page Viewed","messageId":"s-5"}"""), HttpStatusCode.OK);
-        Assert.Equal(0, only.GetProperty("accepted").GetInt32());
+        Assert.Equal(1, only.GetProperty("accepted").GetInt32());
+
+        // Their refused events are not kept for the debugger either; the answer still names the refusal.
+        var refused = await HttpAssert.JsonAsync(await server.CollectAsync("/v1/batch",
+            """{"batch":[{"type":"track","userId":"ada-1","messageId":"s-7"},{"type":"track","userId":"bo-2","event":"X","messageId":"s-8"}]}"""), HttpStatusCode.OK);
+        Assert.Equal(2, refused.GetProperty("accepted").GetInt32());
+        Assert.DoesNotContain(await server.RejectionsAsync(), r => r.GetRawText().Contains("s-7", StringComparison.Ordinal));
+
+        // Nor can consent recorded through the API bring them back.
+        using var consent = server.Admin(HttpMethod.Post, "/api/v1/profiles/user_id:ada-1/consent", new { purposes = new { marketing = true } });
+        await HttpAssert.ProblemAsync(await server.Http.SendAsync(consent), HttpStatusCode.Conflict, "suppressed");
 
         var stored = (await server.StoredEventsAsync()).Select(e => e.GetProperty("messageId").GetString()).ToList();
         Assert.Contains("s-4", stored);
+        Assert.Contains("s-8", stored);
         Assert.DoesNotContain("s-1", stored);
         Assert.DoesNotContain("s-3", stored);
         Assert.DoesNotContain("s-5", stored);
         var suppression = Assert.Single((await server.AdminGetAsync("/api/v1/privacy/suppressions")).GetProperty("data").EnumerateArray());
-        Assert.Equal(4, suppression.GetProperty("dropped").GetInt32());
+        Assert.Equal(4, suppression.GetProperty("dropped").GetInt32()); // events stored otherwise; the refused one is not counted
         Assert.Equal(["anonymous_id", "email", "user_id"], suppression.GetProperty("identifierTypes").EnumerateArray().Select(t => t.GetString()));
         // The list holds digests, not the identifiers.
         var list = string.Join('\n', Directory.EnumerateFiles(server.DataDirectory, "suppressions.db*").Select(f => Encoding.Latin1.GetString(File.ReadAllBytes(f))));
@@ -238,6 +250,8 @@ public sealed class PrivacyRequestTests
     [InlineData("""{"type":"unsuppress","identifier":"profile_id:prf_00000001"}""", "identifier")]
     [InlineData("""{"type":"delete","identifier":"email:a@b.c","reason":"asked"}""", "reason")]
     [InlineData("""[1,2]""", "body")]
+    [InlineData("""{"type":"delete","type":"export","identifier":"user_id:ada-1"}""", "body")]
+    [InlineData("""{"type":"delete","identifier":"user_id:unknown"}""", "identifier")]
     public async Task BadRequests_AreRefused_NamingTheField_AndNothingIsRecorded(string body, string field)
     {
         await using var server = await ArrangeAsync();
@@ -254,28 +268,54 @@ public sealed class PrivacyRequestTests
     {
         await using var server = await ArrangeAsync();
 
-        // "unknown" is a value no identifier may take: the request is recorded, and fails saying why.
-        using var file = server.Admin(HttpMethod.Post, "/api/v1/privacy/requests", new { type = "delete", identifier = "user_id:unknown" });
+        // The snapshot cannot be rewritten (its temporary file's name is taken by a folder): the delete
+        // must not be reported done, since the old snapshot still holds the person.
+        var blocker = Path.Combine(server.DataDirectory, "profiles.snapshot.tmp");
+        Directory.CreateDirectory(blocker);
+        using var file = server.Admin(HttpMethod.Post, "/api/v1/privacy/requests", new { type = "delete", identifier = "user_id:bo-2" });
         var problem = await HttpAssert.ProblemAsync(await server.Http.SendAsync(file), HttpStatusCode.InternalServerError, "privacy_request_failed");
         var id = problem.GetProperty("request").GetProperty("id").GetString()!;
         Assert.Equal("failed", problem.GetProperty("request").GetProperty("status").GetString());
+        Assert.Contains("snapshot", problem.GetProperty("request").GetProperty("error").GetString(), StringComparison.Ordinal);
 
         server.Clock.Advance(TimeSpan.FromDays(31));
         var kept = await server.AdminGetAsync("/api/v1/privacy/requests/" + id);
         Assert.True(kept.GetProperty("overdue").GetBoolean());
-        Assert.Equal("user_id:unknown", kept.GetProperty("subject").GetString());
+        Assert.Equal("user_id:bo-2", kept.GetProperty("subject").GetString()); // kept in clear until done: a retry needs it
+        Assert.Single((await server.AdminGetAsync("/api/v1/privacy/requests?status=failed")).GetProperty("data").EnumerateArray());
 
+        // Fixed, retried: done, and gone for good, across a restart.
+        Directory.Delete(blocker);
         using var retry = server.Admin(HttpMethod.Post, $"/api/v1/privacy/requests/{id}/retry");
         var retried = await HttpAssert.JsonAsync(await server.Http.SendAsync(retry), HttpStatusCode.OK);
         Assert.Equal(2, retried.GetProperty("attempts").GetInt32());
-        Assert.Equal("failed", retried.GetProperty("status").GetString());
+        Assert.Equal("completed", retried.GetProperty("status").GetString());
+        Assert.False(retried.GetProperty("overdue").GetBoolean());
+        await server.RestartAsync();
+        Assert.Equal(HttpStatusCode.NotFound, await ProfileStatusAsync(server, "user_id:bo-2"));
 
-        var done = await FileAsync(server, "export", "user_id:bo-2");
-        using var again = server.Admin(HttpMethod.Post, $"/api/v1/privacy/requests/{done.GetProperty("id").GetString()}/retry");
+        using var again = server.Admin(HttpMethod.Post, $"/api/v1/privacy/requests/{id}/retry");
         await HttpAssert.ProblemAsync(await server.Http.SendAsync(again), HttpStatusCode.Conflict, "not_failed");
         using var missing = server.Admin(HttpMethod.Get, "/api/v1/privacy/requests/prq_nope");
         await HttpAssert.ProblemAsync(await server.Http.SendAsync(missing), HttpStatusCode.NotFound, "privacy_request_not_found");
-        Assert.Single((await server.AdminGetAsync("/api/v1/privacy/requests?status=failed")).GetProperty("data").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task DeletingTheNewestEvents_ThenRestarting_NeverReusesTheirSequenceNumbers()
+    {
+        await using var server = await ArrangeAsync();
+        await server.CollectAsync("/v1/track", AdaOrder.Replace("a-2", "a-5", StringComparison.Ordinal)); // Ada is the last one active
+        await server.CaughtUpAsync();
+        await FileAsync(server, "delete", "email:ADA@example.com");
+
+        await server.RestartAsync();
+        await server.CaughtUpAsync();
+        Assert.Equal(HttpStatusCode.OK, (await server.CollectAsync("/v1/identify", """{"userId":"cy-3","messageId":"c-1","traits":{"first_name":"Cy"}}""")).StatusCode);
+        await server.CaughtUpAsync();
+        Assert.Equal(HttpStatusCode.OK, await ProfileStatusAsync(server, "user_id:cy-3"));
+
+        // Asked by email: the request keeps it masked, and no file (tandem.db and its WAL included) holds it.
+        Assert.DoesNotContain("ada@example.com", AllBytes(server), StringComparison.OrdinalIgnoreCase);
     }
 
     [Fact]

@@ -86,6 +86,27 @@ public sealed class OidcSignInTests
     }
 
     [Fact]
+    public async Task SignIn_WithoutAnEmailVerifiedClaim_IsTrustedOnlyForTheOrganisationsListedDomains()
+    {
+        await using var provider = await OpenIdProvider.StartAsync();
+        await using var server = await StartTandemAsync();
+        await server.CreateMemberAsync("ada@example.com", ["admin"]);
+        await ConfigureAsync(server, provider);
+        provider.User = new ProviderUser("ada@example.com", EmailVerified: null);
+
+        using (var browser = Browser(server))
+        {
+            var problem = await HttpAssert.ProblemAsync(await browser.GetAsync(SignInPath), HttpStatusCode.Forbidden, "email_not_verified");
+            Assert.Contains("allowedEmailDomains", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        }
+
+        await ConfigureAsync(server, provider, domains: ["example.com"]);
+        using var trusted = Browser(server);
+        await trusted.GetAsync(SignInPath);
+        Assert.Equal(HttpStatusCode.OK, (await trusted.GetAsync("/api/v1/session")).StatusCode);
+    }
+
+    [Fact]
     public async Task SignIn_ADisabledMember_IsRefused_EvenThoughTheProviderVouchesForThem()
     {
         await using var provider = await OpenIdProvider.StartAsync();
