@@ -42,10 +42,13 @@ internal static partial class CollectorLoad
 
         // With people suppressed (none of them the load's users), every stored event is also checked against the list.
         var suppressed = Option(args, "--suppressed", 0);
-        for (var i = 0; i < suppressed; i++)
+        if (suppressed > 0)
         {
-            tandem.Services.GetRequiredService<Tandem.Privacy.SuppressionList>().Suppress($"prq_bench_{i}",
-                [new Tandem.Unify.Identifier(Tandem.Unify.IdentifierType.UserId, $"gone-{i}"), new Tandem.Unify.Identifier(Tandem.Unify.IdentifierType.Email, $"gone-{i}@example.com")]);
+            tandem.Services.GetRequiredService<Tandem.Privacy.SuppressionList>().Suppress("prq_bench", Enumerable.Range(0, suppressed).SelectMany(i => new[]
+            {
+                new Tandem.Unify.Identifier(Tandem.Unify.IdentifierType.UserId, $"gone-{i}"),
+                new Tandem.Unify.Identifier(Tandem.Unify.IdentifierType.Email, $"gone-{i}@example.com"),
+            }));
         }
 
         var track = Payloads.Track(1);

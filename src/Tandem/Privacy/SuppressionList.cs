@@ -25,7 +25,7 @@ internal sealed class SuppressionList : IDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<string, long> _dropped = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _droppedSaved = new(StringComparer.Ordinal);
-    private volatile FrozenDictionary<UInt128, string> _byDigest = FrozenDictionary<UInt128, string>.Empty;
+    private volatile State _state = new(FrozenDictionary<UInt128, string>.Empty, FrozenSet<uint>.Empty);
 
     public SuppressionList(string dataDirectory, TimeProvider time)
     {
@@ -35,14 +35,14 @@ internal sealed class SuppressionList : IDisposable
             CREATE TABLE IF NOT EXISTS suppressions(
                 request_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, dropped INTEGER NOT NULL DEFAULT 0);
             CREATE TABLE IF NOT EXISTS suppressed_identifiers(
-                digest BLOB PRIMARY KEY, type TEXT NOT NULL, request_id TEXT NOT NULL);
+                digest BLOB PRIMARY KEY, type TEXT NOT NULL, request_id TEXT NOT NULL, prefilter INTEGER NOT NULL DEFAULT 0);
             CREATE INDEX IF NOT EXISTS suppressed_by_request ON suppressed_identifiers(request_id);
             """);
         Reload();
     }
 
     /// <summary>True when at least one identifier is suppressed: only then does the collector look.</summary>
-    public bool Active => _byDigest.Count > 0;
+    public bool Active => _state.ByDigest.Count > 0;
 
     /// <summary>Suppresses the identifiers under the request; answers how many were newly suppressed.</summary>
     public int Suppress(string requestId, IEnumerable<Identifier> identifiers)
@@ -63,13 +63,15 @@ internal sealed class SuppressionList : IDisposable
             using (var insert = _connection.CreateCommand())
             {
                 insert.Transaction = transaction;
-                insert.CommandText = "INSERT OR IGNORE INTO suppressed_identifiers(digest, type, request_id) VALUES ($d, $t, $r)";
+                insert.CommandText = "INSERT OR IGNORE INTO suppressed_identifiers(digest, type, request_id, prefilter) VALUES ($d, $t, $r, $p)";
                 var digest = insert.Parameters.Add("$d", SqliteType.Blob);
+                var prefilter = insert.Parameters.Add("$p", SqliteType.Integer);
                 var type = insert.Parameters.Add("$t", SqliteType.Text);
                 insert.Parameters.AddWithValue("$r", requestId);
                 foreach (var id in identifiers.Distinct())
                 {
                     digest.Value = Digest(id.Type, id.Value);
+                    prefilter.Value = (long)Prefilter(id.Type, System.Text.Encoding.UTF8.GetBytes(Kept(id.Type, id.Value)));
                     type.Value = id.Type;
                     added += insert.ExecuteNonQuery();
                 }
@@ -118,7 +120,7 @@ internal sealed class SuppressionList : IDisposable
     }
 
     /// <summary>The suppression in force for this identifier, if any.</summary>
-    public string? Find(Identifier identifier) => _byDigest.GetValueOrDefault(Key(Digest(identifier.Type, identifier.Value)));
+    public string? Find(Identifier identifier) => _state.Find(identifier.Type, identifier.Value);
 
     public IReadOnlyList<Suppression> List()
     {
@@ -145,81 +147,223 @@ internal sealed class SuppressionList : IDisposable
 
     /// <summary>
     /// The suppression an event falls under, or null. Reads the identifiers the profile engine would
-    /// link the event by; emails are compared in lower case and every value trimmed, as the engine keeps them.
+    /// link the event by; emails are compared in lower case and every value trimmed, as the engine keeps
+    /// them. One forward pass of a JSON reader, no allocation for a miss: each value is first looked up
+    /// by a 32-bit hash, and only a hit there pays for the SHA-256 the list is kept by.
     /// </summary>
+    /// <exception cref="JsonException">The bytes are not JSON.</exception>
     public string? Match(byte[] json)
     {
-        var byDigest = _byDigest;
-        if (byDigest.Count == 0)
+        var state = _state;
+        if (state.ByDigest.Count == 0)
         {
             return null;
         }
 
-        using var document = JsonDocument.Parse(json);
-        var root = document.RootElement;
-        if (root.ValueKind != JsonValueKind.Object)
+        var reader = new Utf8JsonReader(json);
+        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
         {
             return null;
         }
 
-        string? hit = null;
-        bool Check(string type, JsonElement value)
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var text = value.ValueKind switch
+            string? hit = null;
+            if (reader.ValueTextEquals("userId"u8))
             {
-                JsonValueKind.String => value.GetString(),
-                JsonValueKind.Number => value.GetRawText(),
-                _ => null,
-            };
-            if (text is null)
+                reader.Read();
+                hit = Check(state, IdentifierType.UserId, ref reader);
+            }
+            else if (reader.ValueTextEquals("anonymousId"u8))
             {
-                return false;
+                reader.Read();
+                hit = Check(state, IdentifierType.AnonymousId, ref reader);
+            }
+            else if (reader.ValueTextEquals("previousId"u8))
+            {
+                reader.Read();
+                hit = Check(state, IdentifierType.UserId, ref reader) ?? Check(state, IdentifierType.AnonymousId, ref reader);
+            }
+            else if (reader.ValueTextEquals("traits"u8))
+            {
+                reader.Read();
+                hit = CheckTraits(state, ref reader);
+            }
+            else if (reader.ValueTextEquals("context"u8))
+            {
+                reader.Read();
+                hit = CheckContext(state, ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
             }
 
-            hit = byDigest.GetValueOrDefault(Key(Digest(type, text)));
-            return hit is not null;
-        }
-
-        bool CheckTraits(JsonElement traits) =>
-            traits.ValueKind == JsonValueKind.Object
-            && ((traits.TryGetProperty("email"u8, out var email) && Check(IdentifierType.Email, email))
-                || (traits.TryGetProperty("phone"u8, out var phone) && Check(IdentifierType.Phone, phone)));
-
-        if ((root.TryGetProperty("userId"u8, out var userId) && Check(IdentifierType.UserId, userId))
-            || (root.TryGetProperty("anonymousId"u8, out var anonymousId) && Check(IdentifierType.AnonymousId, anonymousId))
-            || (root.TryGetProperty("previousId"u8, out var previousId) && (Check(IdentifierType.UserId, previousId) || Check(IdentifierType.AnonymousId, previousId)))
-            || (root.TryGetProperty("traits"u8, out var traits) && CheckTraits(traits)))
-        {
-            return hit;
-        }
-
-        if (root.TryGetProperty("context"u8, out var context) && context.ValueKind == JsonValueKind.Object)
-        {
-            if (context.TryGetProperty("traits"u8, out var contextTraits) && CheckTraits(contextTraits))
+            if (hit is not null)
             {
                 return hit;
-            }
-
-            if (context.TryGetProperty("externalIds"u8, out var external) && external.ValueKind == JsonValueKind.Array)
-            {
-                foreach (var item in external.EnumerateArray())
-                {
-                    if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("type"u8, out var type) && type.ValueKind == JsonValueKind.String
-                        && item.TryGetProperty("id"u8, out var id) && Check(type.GetString()!, id))
-                    {
-                        return hit;
-                    }
-                }
             }
         }
 
         return null;
     }
 
+    /// <summary><c>email</c> and <c>phone</c> of a traits object; leaves the reader on its end.</summary>
+    private static string? CheckTraits(State state, ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        string? hit = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            var type = reader.ValueTextEquals("email"u8) ? IdentifierType.Email : reader.ValueTextEquals("phone"u8) ? IdentifierType.Phone : null;
+            reader.Read();
+            if (type is not null && hit is null)
+            {
+                hit = Check(state, type, ref reader);
+            }
+            else
+            {
+                reader.Skip();
+            }
+        }
+
+        return hit;
+    }
+
+    /// <summary><c>context.traits</c> and <c>context.externalIds</c>; leaves the reader on the context's end.</summary>
+    private static string? CheckContext(State state, ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartObject)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        string? hit = null;
+        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+        {
+            if (reader.ValueTextEquals("traits"u8))
+            {
+                reader.Read();
+                hit ??= CheckTraits(state, ref reader);
+            }
+            else if (reader.ValueTextEquals("externalIds"u8))
+            {
+                reader.Read();
+                hit ??= CheckExternalIds(state, ref reader);
+            }
+            else
+            {
+                reader.Read();
+                reader.Skip();
+            }
+        }
+
+        return hit;
+    }
+
+    private static string? CheckExternalIds(State state, ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType != JsonTokenType.StartArray)
+        {
+            reader.Skip();
+            return null;
+        }
+
+        string? hit = null;
+        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
+        {
+            if (reader.TokenType != JsonTokenType.StartObject)
+            {
+                reader.Skip();
+                continue;
+            }
+
+            string? type = null, id = null;
+            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
+            {
+                var isType = reader.ValueTextEquals("type"u8);
+                var isId = reader.ValueTextEquals("id"u8);
+                reader.Read();
+                if (isType && reader.TokenType == JsonTokenType.String)
+                {
+                    type = reader.GetString();
+                }
+                else if (isId && reader.TokenType is JsonTokenType.String or JsonTokenType.Number)
+                {
+                    id = reader.TokenType == JsonTokenType.String ? reader.GetString() : System.Text.Encoding.UTF8.GetString(reader.ValueSpan);
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+
+            if (hit is null && type is not null && id is not null)
+            {
+                hit = state.Find(type, id);
+            }
+        }
+
+        return hit;
+    }
+
+    /// <summary>The suppression a string or number value falls under as an identifier of the type; anything else is none.</summary>
+    private static string? Check(State state, string type, ref Utf8JsonReader reader)
+    {
+        if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Number))
+        {
+            reader.Skip();
+            return null;
+        }
+
+        var raw = reader.ValueSpan;
+        if (reader.ValueIsEscaped || raw.Length > 512 || !Ascii.IsValid(raw))
+        {
+            // Rare: escaped or non-ASCII text takes the string path, with .NET's trimming and casing.
+            return state.Find(type, reader.TokenType == JsonTokenType.String ? reader.GetString()! : System.Text.Encoding.UTF8.GetString(raw));
+        }
+
+        raw = raw.Trim(" \t\r\n\f\v"u8);
+        Span<byte> lowered = stackalloc byte[raw.Length];
+        scoped ReadOnlySpan<byte> kept = raw;
+        if (type == IdentifierType.Email)
+        {
+            Ascii.ToLower(raw, lowered, out _);
+            kept = lowered;
+        }
+
+        return state.Prefilter.Contains(Prefilter(type, kept)) ? state.Find(type, System.Text.Encoding.UTF8.GetString(kept)) : null;
+    }
+
+    /// <summary>32-bit hash of type and kept value: the cheap first look; only a hit computes the SHA-256.</summary>
+    private static uint Prefilter(string type, ReadOnlySpan<byte> keptValue)
+    {
+        var hash = new System.IO.Hashing.XxHash32();
+        Span<byte> typeBytes = stackalloc byte[64];
+        var n = System.Text.Encoding.UTF8.GetBytes(type.AsSpan(0, Math.Min(type.Length, 16)), typeBytes);
+        hash.Append(typeBytes[..n]);
+        hash.Append("\n"u8);
+        hash.Append(keptValue);
+        return hash.GetCurrentHashAsUInt32();
+    }
+
+    /// <summary>The list as the collector reads it: digests to requests, and the prefilter of the same identifiers.</summary>
+    private sealed record State(FrozenDictionary<UInt128, string> ByDigest, FrozenSet<uint> Prefilter)
+    {
+        public string? Find(string type, string value) => ByDigest.GetValueOrDefault(Key(Digest(type, value)));
+    }
+
     /// <summary>Like <see cref="Match"/> for a refused event's stored sample, which may not be JSON at all.</summary>
     public string? MatchRaw(byte[] payload)
     {
-        if (_byDigest.Count == 0)
+        if (!Active)
         {
             return null;
         }
@@ -271,28 +415,24 @@ internal sealed class SuppressionList : IDisposable
     private void Reload()
     {
         using var command = _connection.CreateCommand();
-        command.CommandText = "SELECT digest, request_id FROM suppressed_identifiers";
+        command.CommandText = "SELECT digest, request_id, prefilter FROM suppressed_identifiers";
         using var reader = command.ExecuteReader();
         var map = new Dictionary<UInt128, string>();
+        var prefilter = new HashSet<uint>();
         while (reader.Read())
         {
             map[Key((byte[])reader.GetValue(0))] = reader.GetString(1);
+            prefilter.Add((uint)reader.GetInt64(2));
         }
 
-        _byDigest = map.ToFrozenDictionary();
+        _state = new State(map.ToFrozenDictionary(), prefilter.ToFrozenSet());
     }
 
     /// <summary>SHA-256 of type and value as the engine keeps them (trimmed; emails in lower case).</summary>
-    internal static byte[] Digest(string type, string value)
-    {
-        var kept = value.Trim();
-        if (type == IdentifierType.Email)
-        {
-            kept = kept.ToLowerInvariant();
-        }
+    internal static byte[] Digest(string type, string value) => SHA256.HashData(Encoding.UTF8.GetBytes(type + "\n" + Kept(type, value)));
 
-        return SHA256.HashData(Encoding.UTF8.GetBytes(type + "\n" + kept));
-    }
+    /// <summary>The value as the profile engine keeps it: trimmed; emails in lower case.</summary>
+    private static string Kept(string type, string value) => type == IdentifierType.Email ? value.Trim().ToLowerInvariant() : value.Trim();
 
     private static UInt128 Key(byte[] digest) => new(BitConverter.ToUInt64(digest, 0), BitConverter.ToUInt64(digest, 8));
 
