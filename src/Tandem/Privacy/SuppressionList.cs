@@ -345,13 +345,12 @@ internal sealed class SuppressionList : IDisposable
     /// <summary>32-bit hash of type and kept value: the cheap first look; only a hit computes the SHA-256.</summary>
     private static uint Prefilter(string type, ReadOnlySpan<byte> keptValue)
     {
-        var hash = new System.IO.Hashing.XxHash32();
-        Span<byte> typeBytes = stackalloc byte[64];
-        var n = System.Text.Encoding.UTF8.GetBytes(type.AsSpan(0, Math.Min(type.Length, 16)), typeBytes);
-        hash.Append(typeBytes[..n]);
-        hash.Append("\n"u8);
-        hash.Append(keptValue);
-        return hash.GetCurrentHashAsUInt32();
+        Span<byte> buffer = stackalloc byte[64 + 1 + 512];
+        var n = Encoding.UTF8.GetBytes(type.AsSpan(0, Math.Min(type.Length, 16)), buffer);
+        buffer[n++] = (byte)'\n';
+        var length = Math.Min(keptValue.Length, 512);
+        keptValue[..length].CopyTo(buffer[n..]);
+        return System.IO.Hashing.XxHash32.HashToUInt32(buffer[..(n + length)]);
     }
 
     /// <summary>The list as the collector reads it: digests to requests, and the prefilter of the same identifiers.</summary>
