@@ -28,6 +28,12 @@ internal static class Problems
         return TypedResults.Problem(detail: detail, statusCode: status, title: title, type: "urn:tandem:problem:" + reason, extensions: all);
     }
 
+    /// <summary>A 400 for a settings document with one or more problems: the first in <c>detail</c> and <c>field</c>, all in <c>errors</c>.</summary>
+    public static ProblemHttpResult Invalid(string reason, string title, IReadOnlyList<(string Field, string Detail)> errors) =>
+        Create(StatusCodes.Status400BadRequest, reason, title,
+            errors.Count == 1 ? errors[0].Detail : $"{errors.Count} problems; the first, at {errors[0].Field}: {errors[0].Detail}", errors[0].Field,
+            new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { field = e.Field, detail = e.Detail }).ToArray() });
+
     public static ProblemHttpResult NotFound(string what, string id) =>
         Create(StatusCodes.Status404NotFound, "not_found", $"{what} not found", $"No {what.ToLowerInvariant()} has the id '{id}'. List them to find the right id.", "id");
 

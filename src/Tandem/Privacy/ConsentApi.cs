@@ -27,10 +27,7 @@ internal static class ConsentApi
 
     public static RouteGroupBuilder MapConsentApi(this RouteGroupBuilder root)
     {
-        var api = root.MapGroup("").AddEndpointFilter(async (context, next) =>
-            context.HttpContext.RequestServices.GetRequiredService<ProfileProcessor>().Loaded
-                ? await next(context)
-                : ProfileApi.Loading());
+        var api = root.MapGroup("").WhenProfilesLoaded();
 
         var consent = api.MapGroup("/consent").WithTags("Consent");
         consent.MapGet("/purposes", (ConsentRegistry registry) => TypedResults.Text(registry.Catalog.ToJson(), "application/json"))
@@ -58,9 +55,7 @@ internal static class ConsentApi
 
         if (!PurposeCatalog.TryParse(json!, out var catalog, out var errors))
         {
-            return Problems.Create(StatusCodes.Status400BadRequest, "invalid_purposes", "The purposes cannot be used",
-                errors.Count == 1 ? errors[0].Detail : $"{errors.Count} problems; the first, at {errors[0].Field}: {errors[0].Detail}", errors[0].Field,
-                new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { field = e.Field, detail = e.Detail }).ToArray() });
+            return Problems.Invalid("invalid_purposes", "The purposes cannot be used", errors);
         }
 
         var before = registry.Catalog;

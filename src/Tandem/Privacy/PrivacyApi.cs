@@ -14,8 +14,7 @@ internal static class PrivacyApi
 
     public static RouteGroupBuilder MapPrivacyApi(this RouteGroupBuilder root)
     {
-        var privacy = root.MapGroup("/privacy").WithTags("Privacy").AddEndpointFilter(async (context, next) =>
-            context.HttpContext.RequestServices.GetRequiredService<ProfileProcessor>().Loaded ? await next(context) : ProfileApi.Loading());
+        var privacy = root.MapGroup("/privacy").WithTags("Privacy").WhenProfilesLoaded();
         privacy.MapPost("/requests", FileAsync).RequireScope(Scopes.PrivacyAdmin)
             .WithSummary("Files a privacy request {\"type\",\"identifier\"} and carries it out; an export answers the person's data in \"export\"");
         privacy.MapGet("/requests", List).RequireScope(Scopes.PrivacyAdmin)
@@ -58,12 +57,12 @@ internal static class PrivacyApi
             }
         }
 
-        if (Text(body["type"]) is not { } type || !PrivacyRequestTypes.All.Contains(type))
+        if (JsonBody.Text(body["type"]) is not { } type || !PrivacyRequestTypes.All.Contains(type))
         {
             return Bad("type", $"type is one of: {string.Join(", ", PrivacyRequestTypes.All)}.");
         }
 
-        if (Text(body["identifier"]) is not { } identifier || identifier.IndexOf(':', StringComparison.Ordinal) is var colon && (colon <= 0 || colon == identifier.Length - 1))
+        if (JsonBody.Text(body["identifier"]) is not { } identifier || identifier.IndexOf(':', StringComparison.Ordinal) is var colon && (colon <= 0 || colon == identifier.Length - 1))
         {
             return Bad("identifier", "identifier is type:value, such as email:ada@example.com, user_id:42 or profile_id:prf_00000001.");
         }
@@ -153,9 +152,6 @@ internal static class PrivacyApi
     private static IResult NotFound(string id) =>
         Problems.Create(StatusCodes.Status404NotFound, "privacy_request_not_found", "No such privacy request",
             $"No privacy request has the id '{id}'. GET /api/v1/privacy/requests lists them.", "id");
-
-    private static string? Text(JsonNode? node) =>
-        node is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
 
     private static IResult Bad(string field, string detail) =>
         Problems.Create(StatusCodes.Status400BadRequest, "invalid_privacy_request", "The privacy request cannot be filed", detail, field);

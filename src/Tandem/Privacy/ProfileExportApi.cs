@@ -23,8 +23,7 @@ internal static class ProfileExportApi
     {
         root.MapPost("/exports/profiles", ExportAsync).RequireScope(Scopes.ProfilesRead).WithTags("Consent")
             .WithSummary("A page of profiles for a declared use: {\"use\",\"purposes\":[…],\"traits\"?,\"limit\"?,\"cursor\"?}; customers without consent are skipped and counted")
-            .AddEndpointFilter(async (context, next) =>
-                context.HttpContext.RequestServices.GetRequiredService<ProfileProcessor>().Loaded ? await next(context) : ProfileApi.Loading());
+            .WhenProfilesLoaded();
         return root;
     }
 
@@ -158,7 +157,7 @@ internal static class ProfileExportApi
             }
         }
 
-        if (Text(body["use"]) is not { Length: > 0 and <= 100 } use)
+        if (JsonBody.Text(body["use"]) is not { Length: > 0 and <= 100 } use)
         {
             return (null, Bad("use", "Name the use of the data (1 to 100 characters), such as \"spring newsletter\": its skips are tallied under that name."));
         }
@@ -171,7 +170,7 @@ internal static class ProfileExportApi
         var purposes = new List<Purpose>();
         for (var i = 0; i < list.Count; i++)
         {
-            if (Text(list[i]) is not { } name || catalog.Find(name) is not { } purpose)
+            if (JsonBody.Text(list[i]) is not { } name || catalog.Find(name) is not { } purpose)
             {
                 return (null, Bad($"purposes[{i}]", $"Not a purpose of this workspace; use one of: {string.Join(", ", catalog.Purposes.Select(p => p.Name))}."));
             }
@@ -188,7 +187,7 @@ internal static class ProfileExportApi
             traits = new HashSet<string>(StringComparer.Ordinal);
             for (var i = 0; i < keep.Count; i++)
             {
-                if (Text(keep[i]) is not { Length: > 0 } key)
+                if (JsonBody.Text(keep[i]) is not { Length: > 0 } key)
                 {
                     return (null, Bad($"traits[{i}]", "traits lists trait names to keep."));
                 }
@@ -210,7 +209,7 @@ internal static class ProfileExportApi
         var after = 0L;
         if (body["cursor"] is { } c)
         {
-            after = Text(c) is { } cursor && cursor.StartsWith("prf_", StringComparison.Ordinal)
+            after = JsonBody.Text(c) is { } cursor && cursor.StartsWith("prf_", StringComparison.Ordinal)
                 && long.TryParse(cursor.AsSpan(4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : -1;
             if (after < 0)
             {
@@ -220,9 +219,6 @@ internal static class ProfileExportApi
 
         return (new ExportRequest(use, purposes, traits, limit, after), null);
     }
-
-    private static string? Text(JsonNode? node) =>
-        node is JsonValue value && value.GetValueKind() == JsonValueKind.String ? value.GetValue<string>() : null;
 
     private static IResult Bad(string field, string detail) =>
         Problems.Create(StatusCodes.Status400BadRequest, "invalid_export", "The export cannot be run", detail, field);

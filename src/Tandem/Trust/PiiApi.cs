@@ -28,10 +28,7 @@ internal static class PiiApi
 
         if (!AccessPolicy.TryParse(json!, out var policy, out var errors))
         {
-            var first = errors[0];
-            return Problems.Create(StatusCodes.Status400BadRequest, "invalid_policy", "The policy cannot be used",
-                errors.Count == 1 ? first.Detail : $"{errors.Count} problems; the first, at {first.Field}: {first.Detail}", first.Field,
-                new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { field = e.Field, detail = e.Detail }).ToArray() });
+            return Problems.Invalid("invalid_policy", "The policy cannot be used", [.. errors.Select(e => (e.Field, e.Detail))]);
         }
 
         var before = guard.Policy;

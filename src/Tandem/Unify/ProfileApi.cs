@@ -236,6 +236,12 @@ internal static class ProfileApi
         return TypedResults.Bytes(buffer.WrittenMemory.ToArray(), "application/json");
     }
 
+    /// <summary>Until the snapshot is loaded the engine is an empty stand-in: the routes answer 503 rather than from it.</summary>
+    internal static TBuilder WhenProfilesLoaded<TBuilder>(this TBuilder builder)
+        where TBuilder : IEndpointConventionBuilder =>
+        builder.AddEndpointFilter(async (context, next) =>
+            context.HttpContext.RequestServices.GetRequiredService<ProfileProcessor>().Loaded ? await next(context) : Loading());
+
     internal static IResult Loading() =>
         Problems.Create(StatusCodes.Status503ServiceUnavailable, "profiles_loading", "Profiles are loading",
             "Tandem is loading profiles from its snapshot (or rebuilding them from the log); try again in a few seconds.", null,

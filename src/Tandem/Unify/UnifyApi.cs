@@ -39,10 +39,7 @@ internal static class UnifyApi
     public static RouteGroupBuilder MapUnifyApi(this RouteGroupBuilder root)
     {
         // Until the snapshot is loaded the engine is an empty stand-in: answer nothing from it, change nothing in it.
-        var api = root.MapGroup("").AddEndpointFilter(async (context, next) =>
-            context.HttpContext.RequestServices.GetRequiredService<ProfileProcessor>().Loaded
-                ? await next(context)
-                : ProfileApi.Loading());
+        var api = root.MapGroup("").WhenProfilesLoaded();
         var profiles = api.MapGroup("/profiles").WithTags("Profiles");
         profiles.MapGet("/", Search).RequireScope(Scopes.ProfilesRead).WithSummary("Finds profiles by identifier value prefix or trait value (?search=, ?limit= ≤ 100)");
         profiles.MapGet("/{profileId}/merges", Merges).RequireScope(Scopes.ProfilesRead).WithSummary("Why this is one customer: every merge with the event and rule that made it, and links declined by a limit");
