@@ -55,7 +55,7 @@ public static class TandemHost
         services.AddHostedService(sp => sp.GetRequiredService<ProfileProcessor>());
         services.AddSingleton<UnifyMetrics>();
         services.AddSingleton<ConsentRegistry>();
-        services.AddSingleton(sp => new SuppressionList(options.DataDirectory, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton(sp => new SuppressionList(options.DataDirectory, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<UnifySettings>()));
         services.AddSingleton(sp => new PrivacyRequests(options.DataDirectory));
         services.AddSingleton<PrivacyDesk>();
         services.AddHostedService(sp => sp.GetRequiredService<PrivacyDesk>());

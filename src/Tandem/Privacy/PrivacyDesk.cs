@@ -217,10 +217,10 @@ internal sealed partial class PrivacyDesk(
     private async Task<JsonObject> DeleteAsync(Identifier identifier)
     {
         var forgotten = await processor.ForgetAsync(engine => Find(engine, identifier));
-        var names = forgotten is null
-            ? identifier.Type is IdentifierType.UserId or IdentifierType.AnonymousId ? [identifier.Value] : []
-            : forgotten.Identifiers.Where(i => i.Type is IdentifierType.UserId or IdentifierType.AnonymousId).Select(i => i.Value).ToArray();
-        var rejections = await DeleteRejectionsAsync(names);
+        var known = forgotten?.Identifiers ?? (identifier.Type == "profile_id" ? [] : [identifier]);
+        var rejections = await DeleteRejectionsAsync(
+            [.. known.Where(i => i.Type is IdentifierType.UserId or IdentifierType.AnonymousId).Select(i => i.Value)],
+            [.. known.Where(i => i.Type == IdentifierType.Email).Select(i => i.Value)]);
         return new JsonObject
         {
             ["found"] = forgotten is not null,
@@ -234,18 +234,24 @@ internal sealed partial class PrivacyDesk(
         };
     }
 
-    /// <summary>Refused events are kept raw for the debugger; those naming the person by user or anonymous id go too.</summary>
-    private Task<int> DeleteRejectionsAsync(IReadOnlyCollection<string> ids) =>
-        ids.Count == 0 ? Task.FromResult(0) : log.MaintainAsync((connection, transaction) =>
+    /// <summary>
+    /// Refused events are kept raw for the debugger; those naming the person by user id, anonymous id
+    /// or email (in traits or context.traits) go too. Samples that are not JSON cannot be read for names.
+    /// </summary>
+    private Task<int> DeleteRejectionsAsync(IReadOnlyCollection<string> ids, IReadOnlyCollection<string> emails) =>
+        ids.Count + emails.Count == 0 ? Task.FromResult(0) : log.MaintainAsync((connection, transaction) =>
         {
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
             command.CommandText = """
                 DELETE FROM rejections WHERE json_valid(CAST(payload AS TEXT)) AND (
                     CAST(json_extract(CAST(payload AS TEXT), '$.userId') AS TEXT) IN (SELECT value FROM json_each($ids))
-                    OR CAST(json_extract(CAST(payload AS TEXT), '$.anonymousId') AS TEXT) IN (SELECT value FROM json_each($ids)))
+                    OR CAST(json_extract(CAST(payload AS TEXT), '$.anonymousId') AS TEXT) IN (SELECT value FROM json_each($ids))
+                    OR lower(trim(json_extract(CAST(payload AS TEXT), '$.traits.email'))) IN (SELECT value FROM json_each($emails))
+                    OR lower(trim(json_extract(CAST(payload AS TEXT), '$.context.traits.email'))) IN (SELECT value FROM json_each($emails)))
                 """;
             command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(ids));
+            command.Parameters.AddWithValue("$emails", JsonSerializer.Serialize(emails));
             return command.ExecuteNonQuery();
         });
 

@@ -25,10 +25,24 @@ internal sealed class SuppressionList : IDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<string, long> _dropped = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _droppedSaved = new(StringComparer.Ordinal);
-    private volatile State _state = new(FrozenDictionary<UInt128, string>.Empty, FrozenSet<uint>.Empty);
+    private volatile State _state = new(FrozenDictionary<UInt128, string>.Empty, FrozenSet<uint>.Empty, []);
 
-    public SuppressionList(string dataDirectory, TimeProvider time)
+    /// <param name="settings">Where the identity rules are kept: custom types read from a trait are checked too.</param>
+    public SuppressionList(string dataDirectory, TimeProvider time, UnifySettings? settings = null)
     {
+        if (settings is not null)
+        {
+            _traitKeyed = TraitKeyedOf(settings.LoadRules());
+            settings.RulesSaved += rules =>
+            {
+                lock (_gate)
+                {
+                    _traitKeyed = TraitKeyedOf(rules);
+                    _state = _state with { TraitKeyed = _traitKeyed };
+                }
+            };
+        }
+
         _time = time;
         _connection = SqliteDatabase.Open(Path.Combine(dataDirectory, "suppressions.db"));
         SqliteDatabase.Execute(_connection, """
@@ -40,6 +54,11 @@ internal sealed class SuppressionList : IDisposable
             """);
         Reload();
     }
+
+    private (byte[] TraitKey, string Type)[] _traitKeyed = [];
+
+    private static (byte[] TraitKey, string Type)[] TraitKeyedOf(IdentityRules rules) =>
+        [.. rules.TraitKeyed.Select(t => (Encoding.UTF8.GetBytes(t.TraitKey!), t.Name))];
 
     /// <summary>True when at least one identifier is suppressed: only then does the collector look.</summary>
     public bool Active => _state.ByDigest.Count > 0;
@@ -221,7 +240,7 @@ internal sealed class SuppressionList : IDisposable
         string? hit = null;
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
-            var type = reader.ValueTextEquals("email"u8) ? IdentifierType.Email : reader.ValueTextEquals("phone"u8) ? IdentifierType.Phone : null;
+            var type = reader.ValueTextEquals("email"u8) ? IdentifierType.Email : reader.ValueTextEquals("phone"u8) ? IdentifierType.Phone : TraitKeyedType(state, ref reader);
             reader.Read();
             if (type is not null && hit is null)
             {
@@ -234,6 +253,20 @@ internal sealed class SuppressionList : IDisposable
         }
 
         return hit;
+    }
+
+    /// <summary>The custom identifier type read from this trait name, if any (most workspaces have none).</summary>
+    private static string? TraitKeyedType(State state, ref Utf8JsonReader reader)
+    {
+        foreach (var (key, type) in state.TraitKeyed)
+        {
+            if (reader.ValueTextEquals(key))
+            {
+                return type;
+            }
+        }
+
+        return null;
     }
 
     /// <summary><c>context.traits</c> and <c>context.externalIds</c>; leaves the reader on the context's end.</summary>
@@ -354,7 +387,7 @@ internal sealed class SuppressionList : IDisposable
     }
 
     /// <summary>The list as the collector reads it: digests to requests, and the prefilter of the same identifiers.</summary>
-    private sealed record State(FrozenDictionary<UInt128, string> ByDigest, FrozenSet<uint> Prefilter)
+    private sealed record State(FrozenDictionary<UInt128, string> ByDigest, FrozenSet<uint> Prefilter, (byte[] TraitKey, string Type)[] TraitKeyed)
     {
         public string? Find(string type, string value) => ByDigest.GetValueOrDefault(Key(Digest(type, value)));
     }
@@ -424,7 +457,7 @@ internal sealed class SuppressionList : IDisposable
             prefilter.Add((uint)reader.GetInt64(2));
         }
 
-        _state = new State(map.ToFrozenDictionary(), prefilter.ToFrozenSet());
+        _state = new State(map.ToFrozenDictionary(), prefilter.ToFrozenSet(), _traitKeyed);
     }
 
     /// <summary>SHA-256 of type and value as the engine keeps them (trimmed; emails in lower case).</summary>

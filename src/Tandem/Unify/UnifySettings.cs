@@ -57,8 +57,14 @@ internal sealed class UnifySettings(ControlStore control, TimeProvider time)
         return new IdentityRules(byName.Values);
     }
 
-    public void SaveRules(IdentityRules rules) =>
+    public void SaveRules(IdentityRules rules)
+    {
         control.SaveSetting(TypesKey, JsonSerializer.Serialize(rules.Types, Json), time.GetUtcNow());
+        RulesSaved?.Invoke(rules);
+    }
+
+    /// <summary>Raised after identity rules are saved (the suppression list follows trait-keyed types).</summary>
+    public event Action<IdentityRules>? RulesSaved;
 
     public IReadOnlyList<ComputedTraitDefinition> LoadComputedTraits()
     {

@@ -233,6 +233,26 @@ public sealed class PrivacyRequestTests
     }
 
     [Fact]
+    public async Task ASuppression_CoversCustomIdentifiersReadFromTraits_AndDeleteTakesRefusalsNamingTheEmail()
+    {
+        await using var server = await TandemServer.StartAsync();
+        using var type = server.Admin(HttpMethod.Put, "/api/v1/identity/types/crm_id", new { limit = 1, priority = 4, traitKey = "crm_id" });
+        Assert.True((await server.Http.SendAsync(type)).IsSuccessStatusCode);
+        await server.CollectAsync("/v1/identify", """{"userId":"dee-4","messageId":"d-1","traits":{"crm_id":"C-77","email":"dee@example.com"}}""");
+        // Refused (a track without a name), naming her only by email.
+        await server.CollectAsync("/v1/track", """{"anonymousId":"x","messageId":"d-2","context":{"traits":{"email":"Dee@Example.com"}}}""");
+        await server.CaughtUpAsync();
+
+        var request = await FileAsync(server, "delete_and_suppress", "crm_id:C-77");
+        Assert.Equal(1, request.GetProperty("result").GetProperty("refusedEventsDeleted").GetInt32());
+        Assert.Empty(await server.RejectionsAsync());
+
+        // A new device, known only by the CRM id in its traits: dropped.
+        await server.CollectAsync("/v1/page", """{"anonymousId":"new-device","messageId":"d-3","context":{"traits":{"crm_id":"C-77"}}}""");
+        Assert.Empty(await server.StoredEventsAsync());
+    }
+
+    [Fact]
     public async Task SuppressingSomeoneNeverSeen_KeepsTheirFirstEventOut()
     {
         await using var server = await TandemServer.StartAsync();
