@@ -66,6 +66,21 @@ public sealed partial class ProfileEngine
     /// <summary>Every live profile, oldest first.</summary>
     public IEnumerable<Profile> Profiles => _profiles.Values.OrderBy(p => p.Number);
 
+    /// <summary>
+    /// Live profiles numbered after <paramref name="number"/>, oldest first, read lazily: a page costs
+    /// what it reads (profile numbers only grow; merged ones leave gaps), not a sort of every profile.
+    /// </summary>
+    public IEnumerable<Profile> ProfilesAfter(long number)
+    {
+        for (var n = Math.Max(number, 0) + 1; n < _nextNumber; n++)
+        {
+            if (_profiles.TryGetValue(n, out var profile))
+            {
+                yield return profile;
+            }
+        }
+    }
+
     /// <summary>The oldest <paramref name="max"/> profiles that match, without sorting every profile.</summary>
     public IReadOnlyList<Profile> FindProfiles(Func<Profile, bool> match, int max)
     {

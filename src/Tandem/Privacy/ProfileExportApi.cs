@@ -49,7 +49,7 @@ internal static class ProfileExportApi
             var chosen = new List<(string Id, long Number, List<(string Key, byte[] Json)> Traits)>();
             var skippedHere = 0L;
             var hasMore = false;
-            foreach (var profile in engine.Profiles.Where(p => p.Number > request!.After))
+            foreach (var profile in engine.ProfilesAfter(request!.After))
             {
                 if (chosen.Count == request!.Limit)
                 {
