@@ -227,9 +227,7 @@ internal static class ConsentApi
         var (held, problem) = ProfileApi.Resolve(identifier, processor, (_, p) =>
             (p.Identifiers.FirstOrDefault(l => l.Identifier.Type == IdentifierType.UserId).Identifier.Value,
              p.Identifiers.FirstOrDefault(l => l.Identifier.Type == IdentifierType.AnonymousId).Identifier.Value));
-        var colon = identifier.IndexOf(':', StringComparison.Ordinal);
-        var type = colon > 0 ? identifier[..colon] : "";
-        var value = colon > 0 ? identifier[(colon + 1)..].Replace("%2F", "/", StringComparison.OrdinalIgnoreCase) : "";
+        _ = ProfileApi.TrySplitPath(identifier, out var type, out var value);
         if (problem is null)
         {
             Identifier? other = type is IdentifierType.UserId or IdentifierType.AnonymousId or "profile_id" ? null : new Identifier(type, value);

@@ -62,7 +62,7 @@ internal static class PrivacyApi
             return Bad("type", $"type is one of: {string.Join(", ", PrivacyRequestTypes.All)}.");
         }
 
-        if (JsonBody.Text(body["identifier"]) is not { } identifier || identifier.IndexOf(':', StringComparison.Ordinal) is var colon && (colon <= 0 || colon == identifier.Length - 1))
+        if (JsonBody.Text(body["identifier"]) is not { } identifier || !ProfileApi.TrySplit(identifier, out var idType, out var idValue))
         {
             return Bad("identifier", "identifier is type:value, such as email:ada@example.com, user_id:42 or profile_id:prf_00000001.");
         }
@@ -72,14 +72,12 @@ internal static class PrivacyApi
             return Bad("identifier", $"identifier is at most {MaxIdentifierLength} characters.");
         }
 
-        var idType = identifier[..colon];
         if (idType != "profile_id" && processor.Read(engine => engine.Rules.Find(idType)) is null)
         {
             var known = processor.Read(engine => string.Join(", ", engine.Rules.Types.Select(t => t.Name)));
             return Bad("identifier", $"'{idType}' is not an identifier type of this workspace; use profile_id or one of: {known}.");
         }
 
-        var idValue = identifier[(colon + 1)..];
         if (idType != "profile_id" && processor.Read(engine => engine.Rules.Normalize(idType, idValue)) is null)
         {
             return Bad("identifier", $"The {idType} given is a value no identifier may take (such as \"unknown\" or \"null\", or one the identity rules block), so it names no one.");

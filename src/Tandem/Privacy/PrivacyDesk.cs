@@ -109,9 +109,7 @@ internal sealed partial class PrivacyDesk(
     /// <summary>The identifier the subject names, normalized by the identity rules; profile ids pass as they are.</summary>
     private async Task<Identifier> ResolveIdentifierAsync(string subject)
     {
-        var colon = subject.IndexOf(':', StringComparison.Ordinal);
-        var type = subject[..colon];
-        var value = subject[(colon + 1)..];
+        _ = ProfileApi.TrySplit(subject, out var type, out var value);
         if (type == "profile_id")
         {
             return new Identifier(type, value);
@@ -204,9 +202,11 @@ internal sealed partial class PrivacyDesk(
         return new HeldProfile(p.Id, profile, p.EventSeqs);
     }
 
-    private JsonObject SourceOf(int key) => key == ConsentApi.ApiSourceKey
-        ? new JsonObject { ["id"] = "api", ["name"] = "Tandem API" }
-        : new JsonObject { ["id"] = sources.FindByKey(key)?.Id, ["name"] = sources.FindByKey(key)?.Name };
+    private JsonObject SourceOf(int key)
+    {
+        var (id, name) = ProfileApi.SourceNames(sources, key);
+        return new JsonObject { ["id"] = id, ["name"] = name };
+    }
 
     /// <summary>
     /// Removes the profile, its identifiers, account memberships and events (the log's rows, overwritten
@@ -284,13 +284,12 @@ internal sealed partial class PrivacyDesk(
         return a;
     }
 
-    private static string SubjectType(string subject) => subject[..subject.IndexOf(':', StringComparison.Ordinal)];
+    private static string SubjectType(string subject) => ProfileApi.TrySplit(subject, out var type, out _) ? type : "";
 
     /// <summary><c>email:a***@example.com</c>: recognisable to whoever knows the person, useless to anyone else.</summary>
     internal static string MaskSubject(string subject)
     {
-        var type = SubjectType(subject);
-        var value = subject[(type.Length + 1)..];
+        _ = ProfileApi.TrySplit(subject, out var type, out var value);
         return type == "profile_id" ? subject : type + ":" + Masking.Mask(type, value);
     }
 

@@ -199,17 +199,42 @@ internal static class ProfileApi
 
     internal static void WriteSource(Utf8JsonWriter w, SourceRegistry sources, int key)
     {
+        var (id, name) = SourceNames(sources, key);
+        w.WriteString("sourceId"u8, id);
+        w.WriteString("sourceName"u8, name);
+    }
+
+    /// <summary>Id and name of the source an event came through; key 0 is Tandem's own API (consent recorded by a member or a token).</summary>
+    internal static (string? Id, string? Name) SourceNames(SourceRegistry sources, int key)
+    {
         if (key == Privacy.ConsentApi.ApiSourceKey)
         {
-            // Written by Tandem's own API (consent recorded by a member or a token), not by a source.
-            w.WriteString("sourceId"u8, "api");
-            w.WriteString("sourceName"u8, "Tandem API");
-            return;
+            return ("api", "Tandem API");
         }
 
         var source = sources.FindByKey(key);
-        w.WriteString("sourceId"u8, source?.Id);
-        w.WriteString("sourceName"u8, source?.Name);
+        return (source?.Id, source?.Name);
+    }
+
+    /// <summary>Splits <c>type:value</c> at the first colon; false unless both parts are there.</summary>
+    internal static bool TrySplit(string identifier, out string type, out string value)
+    {
+        var colon = identifier.IndexOf(':', StringComparison.Ordinal);
+        var ok = colon > 0 && colon < identifier.Length - 1;
+        type = ok ? identifier[..colon] : "";
+        value = ok ? identifier[(colon + 1)..] : "";
+        return ok;
+    }
+
+    /// <summary>
+    /// <see cref="TrySplit"/> for an identifier from a path segment: routing decodes everything in a
+    /// segment but %2F, and a value may hold a slash.
+    /// </summary>
+    internal static bool TrySplitPath(string segment, out string type, out string value)
+    {
+        var ok = TrySplit(segment, out type, out value);
+        value = value.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
+        return ok;
     }
 
     /// <summary>Finds the profile and writes <c>{"profileId": …, …}</c> with the section, all under the reader lock.</summary>
@@ -255,16 +280,12 @@ internal static class ProfileApi
             return (default!, Loading());
         }
 
-        var colon = identifier.IndexOf(':', StringComparison.Ordinal);
-        if (colon <= 0 || colon == identifier.Length - 1)
+        if (!TrySplitPath(identifier, out var type, out var value))
         {
             return (default!, Problems.Create(StatusCodes.Status400BadRequest, "invalid_identifier", "The identifier is not type:value",
                 $"Write the identifier as type:value, such as user_id:42, email:ada@example.com or profile_id:prf_00000001; got '{identifier}'.", "identifier"));
         }
 
-        var type = identifier[..colon];
-        // Routing decodes everything in a path segment but %2F; a value may hold a slash.
-        var value = identifier[(colon + 1)..].Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
         var result = processor.Read<(bool Found, bool UnknownType, T? Value)>(engine =>
         {
             Profile? profile;
