@@ -242,7 +242,6 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
         var stopAt = (cutoffs.Max() + ArrivalSlack).ToUnixTimeMilliseconds();
         var nowMs = now.ToUnixTimeMilliseconds();
         var head = _log.Head; // events committed after the run started are newer than any cutoff
-        _log.Flush(); // this reads log.db itself: everything up to the head is there
         var due = new Dictionary<long, (string Rule, MessageType Type, string? Event)>();
         var after = 0L;
         var reachedRecent = false;
