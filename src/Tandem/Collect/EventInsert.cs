@@ -1,3 +1,4 @@
+using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
@@ -28,7 +29,10 @@ internal sealed class EventInsert : IDisposable
         {
             Check(raw.sqlite3_bind_int64(_statement, 1, seq));
             Check(raw.sqlite3_bind_int64(_statement, 2, sourceKey));
-            Check(raw.sqlite3_bind_text(_statement, 3, messageId));
+            // Bound as UTF-8 from the stack: the string overload allocates a copy for every row.
+            var max = Encoding.UTF8.GetMaxByteCount(messageId.Length);
+            Span<byte> id = max <= 1024 ? stackalloc byte[max] : new byte[max];
+            Check(raw.sqlite3_bind_text(_statement, 3, id[..Encoding.UTF8.GetBytes(messageId, id)]));
             Check(raw.sqlite3_bind_int64(_statement, 4, type));
             Check(raw.sqlite3_bind_int64(_statement, 5, receivedAtMs));
             Check(raw.sqlite3_bind_blob(_statement, 6, payload));

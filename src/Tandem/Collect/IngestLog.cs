@@ -69,11 +69,17 @@ internal sealed class IngestLog : IDisposable
         _path = Path.Combine(dataDirectory, "log.db");
         _options = options;
         _time = time;
-        _writer = SqliteDatabase.Open(_path);
+        // 16 KiB pages: a group commit writes a quarter as many WAL frames (each a header and a page,
+        // two syscalls), and the B-trees are shallower; measured in docs/benchmarks.md.
+        _writer = SqliteDatabase.Open(_path, pageSize: 16384);
 
         // Deleted rows (privacy requests, retention) are overwritten, not just unlinked. Inserts, the
         // hot path, free no pages and pay nothing for it.
         SqliteDatabase.Execute(_writer, "PRAGMA secure_delete=ON;");
+
+        // The writer's page cache holds the right edge of the table and of its index between commits
+        // (32 MiB at most; the default 2 MiB made it read pages back from the file under batch load).
+        SqliteDatabase.Execute(_writer, "PRAGMA cache_size=-32768;");
         SqliteDatabase.Execute(_writer, """
             CREATE TABLE IF NOT EXISTS events(
                 seq INTEGER PRIMARY KEY, source_key INTEGER NOT NULL, message_id TEXT NOT NULL,

@@ -10,7 +10,8 @@ internal static class SqliteDatabase
     /// collector acknowledge an event as durable.
     /// </summary>
     /// <param name="reader">A pooled connection for reads beside the writer: no schema or journal changes.</param>
-    public static SqliteConnection Open(string path, bool reader = false)
+    /// <param name="pageSize">Page size of a file this creates; an existing file keeps its own.</param>
+    public static SqliteConnection Open(string path, bool reader = false, int? pageSize = null)
     {
         var builder = new SqliteConnectionStringBuilder
         {
@@ -25,6 +26,12 @@ internal static class SqliteDatabase
         Execute(connection, "PRAGMA busy_timeout=30000;");
         if (!reader)
         {
+            if (pageSize is { } bytes)
+            {
+                // Only a new, empty file takes it: once in WAL mode, the page size is fixed.
+                Execute(connection, $"PRAGMA page_size={bytes};");
+            }
+
             Execute(connection, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;");
         }
 
