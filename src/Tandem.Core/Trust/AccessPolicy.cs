@@ -291,7 +291,8 @@ public sealed class AccessPolicy
         return match is null ? "" : $" (did you mean \"{match}\"?)";
     }
 
-    private static string Describe(JsonValueKind kind) => kind switch
+    /// <summary>A JSON value's kind as a settings error names it ("got an array"); shared by every settings document.</summary>
+    internal static string Describe(JsonValueKind kind) => kind switch
     {
         JsonValueKind.Object => "an object",
         JsonValueKind.Array => "an array",

@@ -2,6 +2,7 @@ using System.Diagnostics.CodeAnalysis;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tandem.Collect;
+using Tandem.Trust;
 
 namespace Tandem.Privacy;
 
@@ -107,7 +108,7 @@ internal sealed record RetentionPolicy(int? DefaultDays, IReadOnlyDictionary<str
             var root = document.RootElement;
             if (root.ValueKind != JsonValueKind.Object)
             {
-                problems.Add(new("body", $"The policy is a JSON object; got {Describe(root.ValueKind)}. " + Example));
+                problems.Add(new("body", $"The policy is a JSON object; got {AccessPolicy.Describe(root.ValueKind)}. " + Example));
                 return false;
             }
 
@@ -172,7 +173,7 @@ internal sealed record RetentionPolicy(int? DefaultDays, IReadOnlyDictionary<str
 
         if (value.ValueKind != JsonValueKind.Object)
         {
-            problems.Add(new(field, $"{field} is an object of name → days (or null to keep forever); got {Describe(value.ValueKind)}."));
+            problems.Add(new(field, $"{field} is an object of name → days (or null to keep forever); got {AccessPolicy.Describe(value.ValueKind)}."));
             return;
         }
 
@@ -203,7 +204,7 @@ internal sealed record RetentionPolicy(int? DefaultDays, IReadOnlyDictionary<str
 
         if (value.ValueKind != JsonValueKind.Number)
         {
-            problems.Add(new(field, $"Days are a whole number from {MinDays} to {MaxDays:N0}, or null to keep forever; got {Describe(value.ValueKind)}."));
+            problems.Add(new(field, $"Days are a whole number from {MinDays} to {MaxDays:N0}, or null to keep forever; got {AccessPolicy.Describe(value.ValueKind)}."));
             return null;
         }
 
@@ -222,14 +223,4 @@ internal sealed record RetentionPolicy(int? DefaultDays, IReadOnlyDictionary<str
 
         return days;
     }
-
-    private static string Describe(JsonValueKind kind) => kind switch
-    {
-        JsonValueKind.String => "a string",
-        JsonValueKind.Array => "an array",
-        JsonValueKind.Object => "an object",
-        JsonValueKind.True or JsonValueKind.False => "a boolean",
-        JsonValueKind.Null => "null",
-        _ => "a number",
-    };
 }
