@@ -218,9 +218,7 @@ internal sealed partial class PrivacyDesk(
     {
         var forgotten = await processor.ForgetAsync(engine => Find(engine, identifier));
         var known = forgotten?.Identifiers ?? (identifier.Type == "profile_id" ? [] : [identifier]);
-        var rejections = await DeleteRejectionsAsync(
-            [.. known.Where(i => i.Type is IdentifierType.UserId or IdentifierType.AnonymousId).Select(i => i.Value)],
-            [.. known.Where(i => i.Type == IdentifierType.Email).Select(i => i.Value)]);
+        var rejections = await DeleteRejectionsAsync([.. known]);
         return new JsonObject
         {
             ["found"] = forgotten is not null,
@@ -235,25 +233,47 @@ internal sealed partial class PrivacyDesk(
     }
 
     /// <summary>
-    /// Refused events are kept raw for the debugger; those naming the person by user id, anonymous id
-    /// or email (in traits or context.traits) go too. Samples that are not JSON cannot be read for names.
+    /// Refused events are kept raw for the debugger; those naming the person by any identifier they are
+    /// known by go too (see <see cref="SuppressionList.Naming"/>), unreadable samples included. Read on
+    /// the log's writer thread, inside its commit, so no refusal stored meanwhile is missed.
     /// </summary>
-    private Task<int> DeleteRejectionsAsync(IReadOnlyCollection<string> ids, IReadOnlyCollection<string> emails) =>
-        ids.Count + emails.Count == 0 ? Task.FromResult(0) : log.MaintainAsync((connection, transaction) =>
+    private Task<int> DeleteRejectionsAsync(IReadOnlyCollection<Identifier> identifiers)
+    {
+        if (identifiers.Count == 0)
         {
-            using var command = connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
-                DELETE FROM rejections WHERE json_valid(CAST(payload AS TEXT)) AND (
-                    CAST(json_extract(CAST(payload AS TEXT), '$.userId') AS TEXT) IN (SELECT value FROM json_each($ids))
-                    OR CAST(json_extract(CAST(payload AS TEXT), '$.anonymousId') AS TEXT) IN (SELECT value FROM json_each($ids))
-                    OR lower(trim(json_extract(CAST(payload AS TEXT), '$.traits.email'))) IN (SELECT value FROM json_each($emails))
-                    OR lower(trim(json_extract(CAST(payload AS TEXT), '$.context.traits.email'))) IN (SELECT value FROM json_each($emails)))
-                """;
-            command.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(ids));
-            command.Parameters.AddWithValue("$emails", JsonSerializer.Serialize(emails));
-            return command.ExecuteNonQuery();
+            return Task.FromResult(0);
+        }
+
+        var names = suppressions.Naming(identifiers);
+        return log.MaintainAsync((connection, transaction) =>
+        {
+            var doomed = new List<long>();
+            using (var select = connection.CreateCommand())
+            {
+                select.Transaction = transaction;
+                select.CommandText = "SELECT id, payload FROM rejections";
+                using var reader = select.ExecuteReader();
+                while (reader.Read())
+                {
+                    if (names(reader.GetFieldValue<byte[]>(1)))
+                    {
+                        doomed.Add(reader.GetInt64(0));
+                    }
+                }
+            }
+
+            if (doomed.Count == 0)
+            {
+                return 0;
+            }
+
+            using var delete = connection.CreateCommand();
+            delete.Transaction = transaction;
+            delete.CommandText = "DELETE FROM rejections WHERE id IN (SELECT value FROM json_each($ids))";
+            delete.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(doomed));
+            return delete.ExecuteNonQuery();
         });
+    }
 
     /// <summary>Suppresses every identifier the person is known by (and the one given), so no event of theirs is stored again.</summary>
     private async Task<JsonObject> SuppressAsync(PrivacyRequest request, Identifier identifier)

@@ -171,9 +171,10 @@ internal sealed class SuppressionList : IDisposable
     /// by a 32-bit hash, and only a hit there pays for the SHA-256 the list is kept by.
     /// </summary>
     /// <exception cref="JsonException">The bytes are not JSON.</exception>
-    public string? Match(byte[] json)
+    public string? Match(byte[] json) => Match(_state, json);
+
+    private static string? Match(State state, byte[] json)
     {
-        var state = _state;
         if (state.ByDigest.Count == 0)
         {
             return null;
@@ -408,6 +409,79 @@ internal sealed class SuppressionList : IDisposable
         {
             return null;
         }
+    }
+
+    /// <summary>
+    /// A test of whether a refused event's stored sample names one of these identifiers, for deleting a
+    /// person's refused events. A sample names them when it holds one of their values as a JSON string
+    /// anywhere (emails in any case), whether or not it is readable JSON: a body refused as malformed, or
+    /// cut off at its 4 KB sample, still holds the values it was sent with. A readable sample is also read
+    /// as <see cref="Match"/> reads an event, which finds numbers, padded values and escaped text.
+    /// </summary>
+    internal Func<byte[], bool> Naming(IReadOnlyCollection<Identifier> identifiers)
+    {
+        var digests = new Dictionary<UInt128, string>();
+        var prefilter = new HashSet<uint>();
+        var exact = new List<byte[]>();
+        var folded = new List<byte[]>();
+        foreach (var id in identifiers)
+        {
+            var kept = Kept(id.Type, id.Value);
+            if (kept.Length == 0)
+            {
+                continue;
+            }
+
+            digests[Key(Digest(id.Type, id.Value))] = id.Type;
+            prefilter.Add(Prefilter(id.Type, Encoding.UTF8.GetBytes(kept)));
+            (id.Type == IdentifierType.Email ? folded : exact).Add(Encoding.UTF8.GetBytes("\"" + kept + "\""));
+        }
+
+        var state = new State(digests.ToFrozenDictionary(), prefilter.ToFrozenSet(), _traitKeyed);
+        return payload =>
+        {
+            foreach (var quoted in exact)
+            {
+                if (payload.AsSpan().IndexOf(quoted) >= 0)
+                {
+                    return true;
+                }
+            }
+
+            if (folded.Count > 0)
+            {
+                var lower = AsciiLower(payload);
+                foreach (var quoted in folded)
+                {
+                    if (lower.AsSpan().IndexOf(quoted) >= 0)
+                    {
+                        return true;
+                    }
+                }
+            }
+
+            try
+            {
+                return Match(state, payload) is not null;
+            }
+            catch (JsonException)
+            {
+                return false;
+            }
+        };
+    }
+
+    /// <summary>A copy with ASCII letters in lower case and every other byte as it was (so UTF-8 stays intact).</summary>
+    private static byte[] AsciiLower(byte[] bytes)
+    {
+        var lower = new byte[bytes.Length];
+        for (var i = 0; i < bytes.Length; i++)
+        {
+            var b = bytes[i];
+            lower[i] = b is >= (byte)'A' and <= (byte)'Z' ? (byte)(b + 32) : b;
+        }
+
+        return lower;
     }
 
     /// <summary>Counts an event dropped under a suppression; the counts are saved when listed and on shutdown.</summary>

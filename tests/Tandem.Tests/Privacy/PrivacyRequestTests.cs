@@ -253,6 +253,37 @@ public sealed class PrivacyRequestTests
     }
 
     [Fact]
+    public async Task Delete_TakesRefusalsNamingThePersonByPhoneOrExternalId_OrInABodyThatIsNotJson_AndKeepsOthers()
+    {
+        await using var server = await TandemServer.StartAsync();
+        using var type = server.Admin(HttpMethod.Put, "/api/v1/identity/types/salesforce_id", new { limit = 1, priority = 4 });
+        Assert.True((await server.Http.SendAsync(type)).IsSuccessStatusCode);
+        await server.CollectAsync("/v1/identify", """
+            {"userId":"cy-3","messageId":"c-1","traits":{"email":"cy@example.com","phone":"+1 415 555 0199"},
+             "context":{"externalIds":[{"id":"SF-123","type":"salesforce_id","collection":"users","encoding":"none"}]}}
+            """);
+        // Refused tracks (no event name), each naming her one way only, and a body that is not JSON.
+        await server.CollectAsync("/v1/track", """{"anonymousId":"p","messageId":"c-2","context":{"traits":{"phone":"+1 415 555 0199"}}}""");
+        await server.CollectAsync("/v1/track", """{"anonymousId":"q","messageId":"c-3","context":{"externalIds":[{"id":"SF-123","type":"salesforce_id"}]}}""");
+        using (var malformed = await server.CollectAsync("/v1/track", """{"userId":"z","event":"Signed Up","traits":{"email":"CY@example.com"}"""))
+        {
+            await HttpAssert.ProblemAsync(malformed, HttpStatusCode.BadRequest, "invalid_json");
+        }
+
+        // Someone else's refusal stays.
+        await server.CollectAsync("/v1/track", """{"anonymousId":"r","messageId":"o-1","context":{"traits":{"phone":"+1 415 555 0100"}}}""");
+        await server.CaughtUpAsync();
+        Assert.Equal(4, (await server.RejectionsAsync()).Count);
+
+        var request = await FileAsync(server, "delete", "user_id:cy-3");
+        Assert.Equal(3, request.GetProperty("result").GetProperty("refusedEventsDeleted").GetInt32());
+        var left = Assert.Single(await server.RejectionsAsync());
+        Assert.Equal("o-1", left.GetProperty("payload").GetProperty("messageId").GetString());
+        Assert.DoesNotContain("415 555 0199", AllBytes(server), StringComparison.Ordinal);
+        Assert.DoesNotContain("SF-123", AllBytes(server), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task SuppressingSomeoneNeverSeen_KeepsTheirFirstEventOut()
     {
         await using var server = await TandemServer.StartAsync();

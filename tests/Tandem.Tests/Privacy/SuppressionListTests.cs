@@ -71,6 +71,34 @@ public sealed class SuppressionListTests : IDisposable
         Assert.Null(reopened.Match(Encoding.UTF8.GetBytes("""{"userId":"ada-1"}""")));
     }
 
+    private static readonly Identifier[] Cy =
+    [
+        new(IdentifierType.UserId, "42"),
+        new(IdentifierType.Email, "cy@example.com"),
+        new(IdentifierType.Phone, "+1 415 555 0199"),
+        new("salesforce_contact_id", "003CY"),
+    ];
+
+    [Theory]
+    [InlineData("""{"userId":42,"messageId":"m"}""")]
+    [InlineData("""{"anonymousId":"x","context":{"traits":{"phone":" +1 415 555 0199"}}}""")]
+    [InlineData("""{"anonymousId":"x","context":{"externalIds":[{"id":"003CY","type":"salesforce_contact_id"}]}}""")]
+    [InlineData("""{"anonymousId":"x","traits":{"email":"cy@example.com"}}""")]
+    [InlineData("""{"anonymousId":"x","properties":{"referrer":"CY@Example.com"}}""")]
+    [InlineData("""{"batch":[{"userId":"someone"},{"userId":"42","event":""}]}""")]
+    [InlineData("""{"userId":"x","traits":{"email":"CY@example.com"}""")]
+    [InlineData("""{"batch":[{"userId":"a"},{"anonymousId":"x","context":{"traits":{"phone":"+1 415 555 0199","na""")]
+    public void ARefusedSample_NamesThePerson_WhereverTheirValueIs_ReadableOrNot(string sample) =>
+        Assert.True(_list.Naming(Cy)(Encoding.UTF8.GetBytes(sample)));
+
+    [Theory]
+    [InlineData("""{"userId":"420","properties":{"total":42}}""")]
+    [InlineData("""{"userId":"cy-4","traits":{"email":"cy@example.org","phone":"+1 415 555 019"}}""")]
+    [InlineData("""{"userId":"x","traits":{"email":"cy@example.com.au"}""")]
+    [InlineData("""not json at all, +1 415 555 0100""")]
+    public void ARefusedSample_OfSomeoneElse_IsNotTheirs(string sample) =>
+        Assert.False(_list.Naming(Cy)(Encoding.UTF8.GetBytes(sample)));
+
     public void Dispose()
     {
         _list.Dispose();
