@@ -32,7 +32,11 @@ public static class TandemCli
         var data = new Option<string>("--data") { Description = "Data folder (created on first start)", DefaultValueFactory = _ => "./tandem-data" };
         var urls = new Option<string>("--urls") { Description = "Address to listen on", DefaultValueFactory = _ => "http://127.0.0.1:5080" };
         var demo = new Option<bool>("--demo") { Description = "Send realistic demo traffic from four sources through the collector once started" };
-        var command = new Command("serve", "Runs Tandem on the embedded store: collector, management API, metrics") { data, urls, demo };
+        var proxies = new Option<string[]>("--trusted-proxy")
+        {
+            Description = "A reverse proxy (IP address or CIDR network) whose X-Forwarded-For and X-Forwarded-Proto are believed; repeat for several",
+        };
+        var command = new Command("serve", "Runs Tandem on the embedded store: collector, management API, metrics") { data, urls, demo, proxies };
         command.SetAction(async (result, cancellationToken) =>
         {
             var options = new TandemOptions
@@ -40,8 +44,20 @@ public static class TandemCli
                 DataDirectory = result.GetValue(data)!,
                 Urls = result.GetValue(urls)!,
                 AdminToken = Environment.GetEnvironmentVariable("TANDEM_ADMIN_TOKEN"),
+                TrustedProxies = result.GetValue(proxies) ?? [],
             };
-            await using var app = TandemHost.Build(options);
+            WebApplication built;
+            try
+            {
+                built = TandemHost.Build(options);
+            }
+            catch (ArgumentException e)
+            {
+                await result.InvocationConfiguration.Error.WriteLineAsync("error: --trusted-proxy: " + e.Message.Split(" (Parameter")[0]);
+                return 2;
+            }
+
+            await using var app = built;
             await app.StartAsync(cancellationToken);
             var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Tandem");
             Log.Listening(logger, string.Join(", ", app.Urls), Path.GetFullPath(options.DataDirectory));

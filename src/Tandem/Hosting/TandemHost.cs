@@ -26,6 +26,14 @@ public sealed record TandemOptions
 
     public RetentionOptions Retention { get; init; } = new();
 
+    /// <summary>
+    /// Reverse proxies (addresses, or networks such as <c>10.0.0.0/8</c>) whose <c>X-Forwarded-For</c> and
+    /// <c>X-Forwarded-Proto</c> are believed: behind them, the caller's address (sign-in throttling, the
+    /// audit log, <c>context.ip</c>) and scheme (the session cookie's <c>Secure</c> flag) are the client's.
+    /// Empty by default: forwarded headers from anyone else are ignored.
+    /// </summary>
+    public IReadOnlyList<string> TrustedProxies { get; init; } = [];
+
     /// <summary>Where first-start secrets are printed (stdout by default).</summary>
     public TextWriter? Announce { get; init; }
 }
@@ -35,6 +43,7 @@ public static class TandemHost
 {
     public static WebApplication Build(TandemOptions options, TimeProvider? time = null, Action<ILoggingBuilder>? logging = null)
     {
+        var forwarded = ForwardedHeaders(options.TrustedProxies);
         Directory.CreateDirectory(options.DataDirectory);
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls(options.Urls);
@@ -79,6 +88,11 @@ public static class TandemHost
         app.Services.GetRequiredService<UnifyMetrics>();
         app.Services.GetRequiredService<OidcConfiguration>(); // adds the OIDC sign-in scheme when it is configured
 
+        if (forwarded is not null)
+        {
+            app.UseForwardedHeaders(forwarded);
+        }
+
         app.UseExceptionHandler();
         app.UseStatusCodePages();
         app.UseCors();
@@ -94,6 +108,43 @@ public static class TandemHost
         app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") }).AllowPublic();
         app.MapPrometheusScrapingEndpoint("/metrics").AllowPublic();
         return app;
+    }
+
+    /// <summary>What to believe of forwarded headers, and from whom; null when no proxy is trusted.</summary>
+    /// <exception cref="ArgumentException">An entry is neither an IP address nor a network.</exception>
+    private static ForwardedHeadersOptions? ForwardedHeaders(IReadOnlyList<string> proxies)
+    {
+        if (proxies.Count == 0)
+        {
+            return null;
+        }
+
+        var forwarded = new ForwardedHeadersOptions
+        {
+            ForwardedHeaders = Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedFor | Microsoft.AspNetCore.HttpOverrides.ForwardedHeaders.XForwardedProto,
+            ForwardLimit = 1, // the address the nearest trusted proxy saw; what the client wrote before it is not evidence
+        };
+        forwarded.KnownProxies.Clear(); // the defaults trust loopback, which only a deliberate setting should
+        forwarded.KnownIPNetworks.Clear();
+        foreach (var proxy in proxies)
+        {
+            var text = proxy.Trim();
+            if (System.Net.IPAddress.TryParse(text, out var address))
+            {
+                forwarded.KnownProxies.Add(address);
+            }
+            else if (System.Net.IPNetwork.TryParse(text, out var network))
+            {
+                forwarded.KnownIPNetworks.Add(network);
+            }
+            else
+            {
+                throw new ArgumentException(
+                    $"Trusted proxy '{proxy}' is neither an IP address (10.0.0.5, ::1) nor a network in CIDR form (10.0.0.0/8).", nameof(proxies));
+            }
+        }
+
+        return forwarded;
     }
 
     /// <summary>Says which parameter could not be read and why, instead of a bare 400.</summary>

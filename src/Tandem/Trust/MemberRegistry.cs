@@ -25,18 +25,34 @@ internal enum SignInOutcome
     InvalidCredentials,
     LockedOut,
     Disabled,
+
+    /// <summary>The caller's address failed too often, across accounts: it is refused for a while.</summary>
+    AddressThrottled,
 }
 
 internal sealed record SignInResult(SignInOutcome Outcome, Member? Member = null, DateTimeOffset? LockedUntil = null);
 
 /// <summary>
 /// Members and their local accounts, in <c>tandem.db</c>. Passwords are kept as salted PBKDF2 hashes
-/// from ASP.NET Core Identity's hasher. Repeated wrong passwords lock the account for a while, so a
-/// password cannot be guessed by brute force through the sign-in endpoint.
+/// from ASP.NET Core Identity's hasher. Wrong passwords are counted three ways, so a password cannot
+/// be guessed through the sign-in endpoint and one address cannot lock a member out:
+/// <list type="bullet">
+/// <item>five in a row from one address lock that address out of that account for 15 minutes;</item>
+/// <item>twenty in a row from any addresses lock the account for everyone (kept across restarts);</item>
+/// <item>twenty from one address within 15 minutes, whatever the accounts, refuse that address's sign-ins
+/// for 15 minutes (one guess at many accounts).</item>
+/// </list>
 /// </summary>
 internal sealed class MemberRegistry : IDisposable
 {
+    /// <summary>Wrong passwords in a row from one address that lock the address out of the account.</summary>
     public const int MaxFailedSignIns = 5;
+
+    /// <summary>Wrong passwords in a row, from all addresses, that lock the account for everyone.</summary>
+    public const int MaxFailedSignInsPerAccount = 20;
+
+    /// <summary>Failed sign-ins from one address, any accounts, within <see cref="LockoutDuration"/> that stop the address.</summary>
+    public const int MaxFailedSignInsPerAddress = 20;
     public const int MinPasswordLength = 12;
     public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
 
@@ -49,6 +65,11 @@ internal sealed class MemberRegistry : IDisposable
     private const int MaxRememberedUnknown = 10_000;
     private readonly Lock _unknownGate = new();
     private readonly Dictionary<string, (int Failed, DateTimeOffset? LockedUntil)> _unknownFailures = new(StringComparer.Ordinal);
+
+    // Kept in memory (bounded like unknown emails): per account and address, and per address. The
+    // account-wide count, the one that locks everyone out, is in tandem.db.
+    private readonly Dictionary<string, (int Failed, DateTimeOffset? LockedUntil)> _pairFailures = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, (int Failed, DateTimeOffset Since, DateTimeOffset? LockedUntil)> _addressFailures = new(StringComparer.Ordinal);
 
     // Hashed once so that a sign-in for an unknown email costs as much as one for a known email.
     private readonly string _decoyHash;
@@ -169,6 +190,7 @@ internal sealed class MemberRegistry : IDisposable
             command.ExecuteNonQuery();
         }
 
+        ForgetPairs(member.Email);
         EndSessions(id);
     }
 
@@ -197,16 +219,24 @@ internal sealed class MemberRegistry : IDisposable
 
     private static string NewStamp() => RandomNumberGenerator.GetHexString(32, lowercase: true);
 
-    public SignInResult SignIn(string email, string password)
+    /// <param name="address">Where the attempt comes from (the connection's address); failures are counted per address too.</param>
+    public SignInResult SignIn(string email, string password, string? address)
     {
         var now = _time.GetUtcNow();
+        var pair = email.ToLowerInvariant() + "\n" + (address ?? "");
+        if (Throttled(pair, address ?? "", now) is { } refused)
+        {
+            _hasher.VerifyHashedPassword(null!, _decoyHash, password); // same cost as any other answer
+            return refused;
+        }
+
         var member = FindByEmail(email);
         if (member is null)
         {
             // An unknown email is counted and locked like a known one, so the answers (and their
             // timing) do not tell whether an account exists.
             _hasher.VerifyHashedPassword(null!, _decoyHash, password);
-            return CountUnknown(email.ToLowerInvariant(), now);
+            return Failed(pair, address ?? "", CountUnknown(email.ToLowerInvariant(), now), now);
         }
 
         lock (_gate)
@@ -235,11 +265,11 @@ internal sealed class MemberRegistry : IDisposable
             if (verdict == PasswordVerificationResult.Failed || !hasPassword)
             {
                 failed = lockedUntil is null ? failed + 1 : 1; // a lockout that has run out starts a fresh count
-                DateTimeOffset? lockNow = failed >= MaxFailedSignIns ? now + LockoutDuration : null;
+                DateTimeOffset? lockNow = failed >= MaxFailedSignInsPerAccount ? now + LockoutDuration : null;
                 WriteFailures(member.Id, lockNow is null ? failed : 0, lockNow);
-                return lockNow is null
+                return Failed(pair, address ?? "", lockNow is null
                     ? new SignInResult(SignInOutcome.InvalidCredentials)
-                    : new SignInResult(SignInOutcome.LockedOut, LockedUntil: lockNow);
+                    : new SignInResult(SignInOutcome.LockedOut, LockedUntil: lockNow), now);
             }
 
             if (member.Disabled)
@@ -252,6 +282,11 @@ internal sealed class MemberRegistry : IDisposable
                 WriteFailures(member.Id, 0, null);
             }
 
+            lock (_unknownGate)
+            {
+                _pairFailures.Remove(pair);
+            }
+
             if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
             {
                 using var rehash = _connection.CreateCommand();
@@ -262,6 +297,82 @@ internal sealed class MemberRegistry : IDisposable
             }
 
             return new SignInResult(SignInOutcome.SignedIn, member);
+        }
+    }
+
+    /// <summary>The refusal an address or an account-and-address pair is under, or null.</summary>
+    private SignInResult? Throttled(string pair, string address, DateTimeOffset now)
+    {
+        lock (_unknownGate)
+        {
+            if (_addressFailures.TryGetValue(address, out var byAddress) && byAddress.LockedUntil > now)
+            {
+                return new SignInResult(SignInOutcome.AddressThrottled, LockedUntil: byAddress.LockedUntil);
+            }
+
+            return _pairFailures.TryGetValue(pair, out var byPair) && byPair.LockedUntil > now
+                ? new SignInResult(SignInOutcome.LockedOut, LockedUntil: byPair.LockedUntil)
+                : null;
+        }
+    }
+
+    /// <summary>
+    /// Counts a failed attempt against the pair and the address, and answers the strictest outcome:
+    /// the address stopped, then a lock (the account's or the pair's), then a plain wrong password.
+    /// </summary>
+    private SignInResult Failed(string pair, string address, SignInResult account, DateTimeOffset now)
+    {
+        lock (_unknownGate)
+        {
+            if (_pairFailures.Count > MaxRememberedUnknown)
+            {
+                _pairFailures.Clear(); // bounded, as for unknown emails: the account-wide count still holds
+            }
+
+            if (_addressFailures.Count > MaxRememberedUnknown)
+            {
+                _addressFailures.Clear();
+            }
+
+            var (failed, since, addressLock) = _addressFailures.GetValueOrDefault(address, (0, now, null));
+            if (addressLock is not null || now - since >= LockoutDuration)
+            {
+                (failed, since) = (0, now); // a lock that has run out, or a quiet window, starts a fresh count
+            }
+
+            failed++;
+            DateTimeOffset? stopAddress = failed >= MaxFailedSignInsPerAddress ? now + LockoutDuration : null;
+            _addressFailures[address] = (stopAddress is null ? failed : 0, since, stopAddress);
+
+            var (pairFailed, pairLock) = _pairFailures.GetValueOrDefault(pair);
+            pairFailed = pairLock is null ? pairFailed + 1 : 1;
+            DateTimeOffset? lockPair = pairFailed >= MaxFailedSignIns ? now + LockoutDuration : null;
+            _pairFailures[pair] = (lockPair is null ? pairFailed : 0, lockPair);
+
+            if (stopAddress is not null)
+            {
+                return new SignInResult(SignInOutcome.AddressThrottled, LockedUntil: stopAddress);
+            }
+
+            if (account.Outcome == SignInOutcome.LockedOut)
+            {
+                return account;
+            }
+
+            return lockPair is null ? account : new SignInResult(SignInOutcome.LockedOut, LockedUntil: lockPair);
+        }
+    }
+
+    /// <summary>Lifts every address's lock on the account (a password reset).</summary>
+    private void ForgetPairs(string email)
+    {
+        var prefix = email.ToLowerInvariant() + "\n";
+        lock (_unknownGate)
+        {
+            foreach (var key in _pairFailures.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList())
+            {
+                _pairFailures.Remove(key);
+            }
         }
     }
 
@@ -281,7 +392,7 @@ internal sealed class MemberRegistry : IDisposable
             }
 
             failed = lockedUntil is null ? failed + 1 : 1;
-            DateTimeOffset? lockNow = failed >= MaxFailedSignIns ? now + LockoutDuration : null;
+            DateTimeOffset? lockNow = failed >= MaxFailedSignInsPerAccount ? now + LockoutDuration : null;
             _unknownFailures[email] = (lockNow is null ? failed : 0, lockNow);
             return lockNow is null
                 ? new SignInResult(SignInOutcome.InvalidCredentials)

@@ -354,28 +354,35 @@ internal static class TrustApi
                 "Send {\"email\": \"…\", \"password\": \"…\"}.", string.IsNullOrWhiteSpace(body.Email) ? "email" : "password");
         }
 
-        var result = members.SignIn(body.Email.Trim(), body.Password);
         var ip = context.Connection.RemoteIpAddress?.ToString();
+        var result = members.SignIn(body.Email.Trim(), body.Password, ip);
         if (result.Outcome != SignInOutcome.SignedIn)
         {
             // Failed attempts are evidence; the address says where a guessing campaign comes from.
-            audit.Append("anonymous", result.Outcome == SignInOutcome.LockedOut ? "session.locked_out" : "session.sign_in_failed",
-                "email:" + body.Email.Trim().ToLowerInvariant(), detail: $"{result.Outcome} from {ip}");
+            audit.Append("anonymous", result.Outcome switch
+            {
+                SignInOutcome.LockedOut => "session.locked_out",
+                SignInOutcome.AddressThrottled => "session.address_throttled",
+                _ => "session.sign_in_failed",
+            }, "email:" + body.Email.Trim().ToLowerInvariant(), detail: $"{result.Outcome} from {ip}");
         }
 
         switch (result.Outcome)
         {
-            case SignInOutcome.LockedOut:
+            case SignInOutcome.LockedOut or SignInOutcome.AddressThrottled:
                 var wait = (int)Math.Ceiling((result.LockedUntil!.Value - time.GetUtcNow()).TotalSeconds);
                 context.Response.Headers.RetryAfter = wait.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                return Problems.Create(StatusCodes.Status429TooManyRequests, "account_locked", "The account is locked",
-                    $"Too many wrong passwords in a row ({MemberRegistry.MaxFailedSignIns}). Try again after {result.LockedUntil:u}, or ask an admin to reset the password.", "password");
+                return result.Outcome == SignInOutcome.LockedOut
+                    ? Problems.Create(StatusCodes.Status429TooManyRequests, "account_locked", "The account is locked",
+                        $"Too many wrong passwords for this account ({MemberRegistry.MaxFailedSignIns} in a row from one address, or {MemberRegistry.MaxFailedSignInsPerAccount} from any). Try again after {result.LockedUntil:u}, or ask an admin to reset the password.", "password")
+                    : Problems.Create(StatusCodes.Status429TooManyRequests, "too_many_sign_in_attempts", "Too many failed sign-ins from this address",
+                        $"{MemberRegistry.MaxFailedSignInsPerAddress} sign-ins from your address failed within {MemberRegistry.LockoutDuration.TotalMinutes:N0} minutes, so it may not sign in to any account until {result.LockedUntil:u}.", "email");
             case SignInOutcome.Disabled:
                 return Problems.Create(StatusCodes.Status403Forbidden, "member_disabled", "The member is disabled",
                     "This member was disabled by an admin and cannot sign in.", "email");
             case SignInOutcome.InvalidCredentials:
                 return Problems.Create(StatusCodes.Status401Unauthorized, "invalid_credentials", "Wrong email or password",
-                    $"The email and password do not match a member. After {MemberRegistry.MaxFailedSignIns} wrong passwords in a row the account is locked for {MemberRegistry.LockoutDuration.TotalMinutes:N0} minutes.", "password");
+                    $"The email and password do not match a member. After {MemberRegistry.MaxFailedSignIns} wrong passwords in a row from one address the account is locked to it for {MemberRegistry.LockoutDuration.TotalMinutes:N0} minutes.", "password");
         }
 
         var member = result.Member!;
@@ -420,7 +427,7 @@ internal static class TrustApi
             return invalid;
         }
 
-        var check = members.SignIn(member.Email, body.CurrentPassword ?? "");
+        var check = members.SignIn(member.Email, body.CurrentPassword ?? "", request.HttpContext.Connection.RemoteIpAddress?.ToString());
         if (check.Outcome != SignInOutcome.SignedIn)
         {
             return Problems.Create(StatusCodes.Status400BadRequest, "wrong_current_password", "The current password is wrong",

@@ -21,8 +21,9 @@ public sealed class TandemServer : IAsyncDisposable
     private readonly IngestLogOptions _logOptions;
     private WebApplication _app;
 
-    private TandemServer(string dataDirectory, bool ownsDirectory, FakeTimeProvider clock, IngestLogOptions logOptions)
+    private TandemServer(string dataDirectory, bool ownsDirectory, FakeTimeProvider clock, IngestLogOptions logOptions, IReadOnlyList<string>? trustedProxies = null)
     {
+        _trustedProxies = trustedProxies ?? [];
         _dataDirectory = dataDirectory;
         _ownsDirectory = ownsDirectory;
         _logOptions = logOptions;
@@ -46,11 +47,14 @@ public sealed class TandemServer : IAsyncDisposable
 
     public string DefaultSourceId { get; private set; } = "";
 
-    public static async Task<TandemServer> StartAsync(IngestLogOptions? logOptions = null, FakeTimeProvider? clock = null)
+    private readonly IReadOnlyList<string> _trustedProxies;
+
+    /// <param name="trustedProxies">Reverse proxies whose forwarded headers the server believes (none by default).</param>
+    public static async Task<TandemServer> StartAsync(IngestLogOptions? logOptions = null, FakeTimeProvider? clock = null, IReadOnlyList<string>? trustedProxies = null)
     {
         var directory = Path.Combine(Path.GetTempPath(), "tandem-test-" + Guid.NewGuid().ToString("N"));
         var server = new TandemServer(directory, ownsDirectory: true,
-            clock ?? new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero)), logOptions ?? new IngestLogOptions());
+            clock ?? new FakeTimeProvider(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero)), logOptions ?? new IngestLogOptions(), trustedProxies);
         await server.StartAppAsync();
         return server;
     }
@@ -73,6 +77,7 @@ public sealed class TandemServer : IAsyncDisposable
             Urls = "http://127.0.0.1:0",
             AdminToken = AdminToken,
             IngestLog = _logOptions,
+            TrustedProxies = _trustedProxies,
             Announce = TextWriter.Null,
         },
         Clock,

@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
+using System.Net.Sockets;
 using System.Text.Json;
 using Tandem.Tests.Support;
 using Tandem.Trust;
@@ -140,6 +141,75 @@ public sealed class TrustApiTests
 
         server.Clock.Advance(TimeSpan.FromMinutes(15));
         await HttpAssert.JsonAsync(await browser.PostAsJsonAsync("/api/v1/session", new { email = "ada@example.com", password = Password }), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task SignIn_WrongPasswordsFromOneAddress_LockOnlyThatAddressOut_ButTwentyFromAnyLockTheAccount()
+    {
+        await using var server = await TandemServer.StartAsync();
+        await server.CreateMemberAsync("ada@example.com", ["marketer"], Password);
+        async Task<HttpResponseMessage> TryAsync(HttpClient browser, string password) =>
+            await browser.PostAsJsonAsync("/api/v1/session", new { email = "ada@example.com", password });
+
+        // Someone at another address guesses five times: that address is locked out, Ada is not.
+        using (var guesser = BrowserFrom(server, "127.0.0.2"))
+        {
+            for (var i = 1; i < MemberRegistry.MaxFailedSignIns; i++)
+            {
+                await HttpAssert.ProblemAsync(await TryAsync(guesser, "guess " + i), HttpStatusCode.Unauthorized, "invalid_credentials");
+            }
+
+            await HttpAssert.ProblemAsync(await TryAsync(guesser, "guess 5"), HttpStatusCode.TooManyRequests, "account_locked");
+            await HttpAssert.ProblemAsync(await TryAsync(guesser, Password), HttpStatusCode.TooManyRequests, "account_locked");
+        }
+
+        using var ada = Browser(server);
+        await HttpAssert.JsonAsync(await TryAsync(ada, Password), HttpStatusCode.OK);
+
+        // Guesses spread over addresses still add up: the twentieth in a row locks the account for everyone.
+        var failures = 0;
+        for (var address = 3; failures < MemberRegistry.MaxFailedSignInsPerAccount; address++)
+        {
+            using var guesser = BrowserFrom(server, "127.0.0." + address);
+            for (var i = 0; i < MemberRegistry.MaxFailedSignIns && failures < MemberRegistry.MaxFailedSignInsPerAccount; i++, failures++)
+            {
+                using var _ = await TryAsync(guesser, $"guess {address}.{i}");
+            }
+        }
+
+        var locked = await TryAsync(ada, Password);
+        await HttpAssert.ProblemAsync(locked, HttpStatusCode.TooManyRequests, "account_locked");
+        Assert.Equal(TimeSpan.FromMinutes(15), locked.Headers.RetryAfter?.Delta);
+        server.Clock.Advance(TimeSpan.FromMinutes(15));
+        await HttpAssert.JsonAsync(await TryAsync(ada, Password), HttpStatusCode.OK);
+    }
+
+    [Fact]
+    public async Task SignIn_OneAddressFailingAcrossManyAccounts_IsStopped_OthersAreNot()
+    {
+        await using var server = await TandemServer.StartAsync();
+        await server.CreateMemberAsync("ada@example.com", ["marketer"], Password);
+        using var sprayer = BrowserFrom(server, "127.0.0.9");
+        for (var i = 1; i < MemberRegistry.MaxFailedSignInsPerAddress; i++)
+        {
+            await HttpAssert.ProblemAsync(await sprayer.PostAsJsonAsync("/api/v1/session", new { email = $"user{i}@example.com", password = "Summer2026!" }),
+                HttpStatusCode.Unauthorized, "invalid_credentials");
+        }
+
+        var stopped = await sprayer.PostAsJsonAsync("/api/v1/session", new { email = "user20@example.com", password = "Summer2026!" });
+        await HttpAssert.ProblemAsync(stopped, HttpStatusCode.TooManyRequests, "too_many_sign_in_attempts");
+        Assert.Equal(TimeSpan.FromMinutes(15), stopped.Headers.RetryAfter?.Delta);
+
+        // Even the right password is refused from there for now; from anywhere else it works.
+        await HttpAssert.ProblemAsync(await sprayer.PostAsJsonAsync("/api/v1/session", new { email = "ada@example.com", password = Password }),
+            HttpStatusCode.TooManyRequests, "too_many_sign_in_attempts");
+        using var ada = Browser(server);
+        await HttpAssert.JsonAsync(await ada.PostAsJsonAsync("/api/v1/session", new { email = "ada@example.com", password = Password }), HttpStatusCode.OK);
+        var audit = (await server.AdminGetAsync("/api/v1/audit?action=session.address_throttled")).GetProperty("records");
+        Assert.Contains("127.0.0.9", audit[0].GetProperty("detail").GetString(), StringComparison.Ordinal);
+
+        server.Clock.Advance(TimeSpan.FromMinutes(15));
+        await HttpAssert.JsonAsync(await sprayer.PostAsJsonAsync("/api/v1/session", new { email = "ada@example.com", password = Password }), HttpStatusCode.OK);
     }
 
     [Fact]
@@ -312,4 +382,28 @@ public sealed class TrustApiTests
 
     private static HttpClient Browser(TandemServer server) =>
         new(new HttpClientHandler { CookieContainer = new CookieContainer(), UseCookies = true }) { BaseAddress = server.BaseAddress };
+
+    /// <summary>A browser whose connections come from another loopback address (Linux routes all of 127.0.0.0/8 to lo).</summary>
+    private static HttpClient BrowserFrom(TandemServer server, string address) =>
+        new(new SocketsHttpHandler
+        {
+            CookieContainer = new CookieContainer(),
+            UseCookies = true,
+            ConnectCallback = async (context, cancellationToken) =>
+            {
+                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                try
+                {
+                    socket.Bind(new IPEndPoint(IPAddress.Parse(address), 0));
+                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        })
+        { BaseAddress = server.BaseAddress };
 }
