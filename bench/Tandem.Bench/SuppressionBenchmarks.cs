@@ -9,6 +9,8 @@ namespace Tandem.Bench;
 /// <summary>
 /// The collector's suppression check per event, against the Spec parsing every event costs anyway
 /// (the reference, in the same run): nothing in force, 10,000 suppressed people and a miss, and a hit.
+/// Also what a delete pays per stored refusal to learn whether it names the person (most do not): a
+/// readable event, and a 4 KB sample cut from an oversize batch, which is not JSON.
 /// </summary>
 [MemoryDiagnoser]
 public class SuppressionBenchmarks : IDisposable
@@ -21,6 +23,8 @@ public class SuppressionBenchmarks : IDisposable
     private ReadOnlyMemory<byte> _track;
     private byte[] _stamped = [];
     private byte[] _suppressedEvent = [];
+    private byte[] _cutSample = [];
+    private Func<byte[], bool> _naming = null!;
 
     [GlobalSetup]
     public void Setup()
@@ -37,6 +41,10 @@ public class SuppressionBenchmarks : IDisposable
         _stamped = _parser.Parse(_track, MessageType.Track, ReceivedAt, null).Accepted[0].Json;
         _suppressedEvent = _parser.Parse(Encoding.UTF8.GetBytes(Payloads.Track(0).Replace("user-0", "gone-42", StringComparison.Ordinal)),
             MessageType.Track, ReceivedAt, null).Accepted[0].Json;
+        _cutSample = Encoding.UTF8.GetBytes(Payloads.Batch(100))[..4096];
+        _naming = _full.Naming([
+            new Identifier(IdentifierType.UserId, "gone-42"), new Identifier(IdentifierType.AnonymousId, "anon-gone-42"),
+            new Identifier(IdentifierType.Email, "gone-42@example.com"), new Identifier(IdentifierType.Phone, "+1 415 555 0142")]);
     }
 
     [Benchmark(Baseline = true, Description = "reference: Spec parse of one track event")]
@@ -50,6 +58,12 @@ public class SuppressionBenchmarks : IDisposable
 
     [Benchmark(Description = "check, 10,000 people suppressed, event theirs")]
     public bool Hit() => _full.Active && _full.Match(_suppressedEvent) is not null;
+
+    [Benchmark(Description = "delete: does a refused event name the person (not theirs)")]
+    public bool NamingEvent() => _naming(_stamped);
+
+    [Benchmark(Description = "delete: does a 4 KB cut batch sample name the person (not theirs)")]
+    public bool NamingCutSample() => _naming(_cutSample);
 
     [GlobalCleanup]
     public void Dispose()

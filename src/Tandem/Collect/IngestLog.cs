@@ -90,6 +90,7 @@ internal sealed class IngestLog : IDisposable
                 batch_index INTEGER, reason TEXT NOT NULL, field TEXT NOT NULL, detail TEXT NOT NULL,
                 payload BLOB NOT NULL);
             CREATE INDEX IF NOT EXISTS rejections_by_source ON rejections(source_key, id);
+            CREATE INDEX IF NOT EXISTS rejections_by_time ON rejections(received_at);
             CREATE TABLE IF NOT EXISTS log_meta(key TEXT PRIMARY KEY, value INTEGER NOT NULL);
             """);
         _head = ReadHead();
@@ -272,6 +273,45 @@ internal sealed class IngestLog : IDisposable
         command.Parameters.AddWithValue("$after", afterSeq);
         command.Parameters.AddWithValue("$limit", limit);
         return ReadEntries(command);
+    }
+
+    /// <summary>
+    /// Adds to <paramref name="into"/> the ids of stored refusals whose payload <paramref name="match"/>
+    /// accepts, reading on a connection of its own so the writer is not held; answers the highest id read.
+    /// </summary>
+    public long FindRejections(Func<byte[], bool> match, List<long> into)
+    {
+        using var connection = SqliteDatabase.Open(_path, reader: true);
+        return FindRejections(connection, null, match, into, "1 = 1", null);
+    }
+
+    /// <summary>
+    /// The same on a connection given (the writer's, in <see cref="MaintainAsync{T}"/>), for the rows
+    /// <paramref name="where"/> selects (<c>$after</c>, when given, is bound to <paramref name="after"/>).
+    /// </summary>
+    internal static long FindRejections(SqliteConnection connection, SqliteTransaction? transaction, Func<byte[], bool> match, List<long> into,
+        string where, long? after)
+    {
+        using var select = connection.CreateCommand();
+        select.Transaction = transaction;
+        select.CommandText = $"SELECT id, payload FROM rejections WHERE {where} ORDER BY id";
+        if (after is { } value)
+        {
+            select.Parameters.AddWithValue("$after", value);
+        }
+
+        using var reader = select.ExecuteReader();
+        long last = 0;
+        while (reader.Read())
+        {
+            last = reader.GetInt64(0);
+            if (match(reader.GetFieldValue<byte[]>(1)))
+            {
+                into.Add(last);
+            }
+        }
+
+        return last;
     }
 
     public IReadOnlyList<StoredRejection> ReadRejections(int sourceKey, int limit)

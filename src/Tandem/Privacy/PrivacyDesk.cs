@@ -234,34 +234,26 @@ internal sealed partial class PrivacyDesk(
 
     /// <summary>
     /// Refused events are kept raw for the debugger; those naming the person by any identifier they are
-    /// known by go too (see <see cref="SuppressionList.Naming"/>), unreadable samples included. Read on
-    /// the log's writer thread, inside its commit, so no refusal stored meanwhile is missed.
+    /// known by go too (see <see cref="SuppressionList.Naming"/>), unreadable samples included. They are
+    /// read twice: all of them on a reader connection, which holds nothing up, then, inside a commit of the
+    /// log's writer, those stored since (a higher id, or received in the last minutes), so none is missed.
     /// </summary>
-    private Task<int> DeleteRejectionsAsync(IReadOnlyCollection<Identifier> identifiers)
+    private async Task<int> DeleteRejectionsAsync(IReadOnlyCollection<Identifier> identifiers)
     {
         if (identifiers.Count == 0)
         {
-            return Task.FromResult(0);
+            return 0;
         }
 
         var names = suppressions.Naming(identifiers);
-        return log.MaintainAsync((connection, transaction) =>
+        var doomed = new List<long>();
+        // A minute of slack: a request received before the first pass may be committed after it, and a
+        // new refusal can take the id of a newest one removed meanwhile (SQLite reuses the highest rowid).
+        var since = (time.GetUtcNow() - TimeSpan.FromMinutes(1)).ToUnixTimeMilliseconds();
+        var lastRead = await Task.Run(() => log.FindRejections(names, doomed));
+        return await log.MaintainAsync((connection, transaction) =>
         {
-            var doomed = new List<long>();
-            using (var select = connection.CreateCommand())
-            {
-                select.Transaction = transaction;
-                select.CommandText = "SELECT id, payload FROM rejections";
-                using var reader = select.ExecuteReader();
-                while (reader.Read())
-                {
-                    if (names(reader.GetFieldValue<byte[]>(1)))
-                    {
-                        doomed.Add(reader.GetInt64(0));
-                    }
-                }
-            }
-
+            IngestLog.FindRejections(connection, transaction, names, doomed, $"id > $after OR received_at >= {since}", lastRead);
             if (doomed.Count == 0)
             {
                 return 0;
@@ -270,7 +262,7 @@ internal sealed partial class PrivacyDesk(
             using var delete = connection.CreateCommand();
             delete.Transaction = transaction;
             delete.CommandText = "DELETE FROM rejections WHERE id IN (SELECT value FROM json_each($ids))";
-            delete.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(doomed));
+            delete.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(doomed.Distinct()));
             return delete.ExecuteNonQuery();
         });
     }
