@@ -282,24 +282,21 @@ internal sealed class IngestLog : IDisposable
     public long FindRejections(Func<byte[], bool> match, List<long> into)
     {
         using var connection = SqliteDatabase.Open(_path, reader: true);
-        return FindRejections(connection, null, match, into, "1 = 1", null);
+        return FindRejections(connection, null, match, into, afterId: 0, receivedSinceMs: long.MaxValue);
     }
 
     /// <summary>
-    /// The same on a connection given (the writer's, in <see cref="MaintainAsync{T}"/>), for the rows
-    /// <paramref name="where"/> selects (<c>$after</c>, when given, is bound to <paramref name="after"/>).
+    /// The same on a connection given (the writer's, in <see cref="MaintainAsync{T}"/>), for the refusals
+    /// with an id above <paramref name="afterId"/> or received since <paramref name="receivedSinceMs"/>.
     /// </summary>
     internal static long FindRejections(SqliteConnection connection, SqliteTransaction? transaction, Func<byte[], bool> match, List<long> into,
-        string where, long? after)
+        long afterId, long receivedSinceMs)
     {
         using var select = connection.CreateCommand();
         select.Transaction = transaction;
-        select.CommandText = $"SELECT id, payload FROM rejections WHERE {where} ORDER BY id";
-        if (after is { } value)
-        {
-            select.Parameters.AddWithValue("$after", value);
-        }
-
+        select.CommandText = "SELECT id, payload FROM rejections WHERE id > $after OR received_at >= $since ORDER BY id";
+        select.Parameters.AddWithValue("$after", afterId);
+        select.Parameters.AddWithValue("$since", receivedSinceMs);
         using var reader = select.ExecuteReader();
         long last = 0;
         while (reader.Read())

@@ -253,7 +253,7 @@ internal sealed partial class PrivacyDesk(
         var lastRead = await Task.Run(() => log.FindRejections(names, doomed));
         return await log.MaintainAsync((connection, transaction) =>
         {
-            IngestLog.FindRejections(connection, transaction, names, doomed, $"id > $after OR received_at >= {since}", lastRead);
+            IngestLog.FindRejections(connection, transaction, names, doomed, lastRead, since);
             if (doomed.Count == 0)
             {
                 return 0;

@@ -53,6 +53,7 @@ internal sealed class MemberRegistry : IDisposable
 
     /// <summary>Failed sign-ins from one address, any accounts, within <see cref="LockoutDuration"/> that stop the address.</summary>
     public const int MaxFailedSignInsPerAddress = 20;
+
     public const int MinPasswordLength = 12;
     public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
 
@@ -63,7 +64,8 @@ internal sealed class MemberRegistry : IDisposable
     private readonly ConcurrentDictionary<string, Member> _byId = new(StringComparer.Ordinal);
 
     private const int MaxRememberedUnknown = 10_000;
-    private readonly Lock _unknownGate = new();
+    // Guards the counts kept in memory: unknown emails, account-and-address pairs, addresses.
+    private readonly Lock _countsGate = new();
     private readonly Dictionary<string, (int Failed, DateTimeOffset? LockedUntil)> _unknownFailures = new(StringComparer.Ordinal);
 
     // Kept in memory (bounded like unknown emails): per account and address, and per address. The
@@ -282,7 +284,7 @@ internal sealed class MemberRegistry : IDisposable
                 WriteFailures(member.Id, 0, null);
             }
 
-            lock (_unknownGate)
+            lock (_countsGate)
             {
                 _pairFailures.Remove(pair);
             }
@@ -303,7 +305,7 @@ internal sealed class MemberRegistry : IDisposable
     /// <summary>The refusal an address or an account-and-address pair is under, or null.</summary>
     private SignInResult? Throttled(string pair, string address, DateTimeOffset now)
     {
-        lock (_unknownGate)
+        lock (_countsGate)
         {
             if (_addressFailures.TryGetValue(address, out var byAddress) && byAddress.LockedUntil > now)
             {
@@ -322,7 +324,7 @@ internal sealed class MemberRegistry : IDisposable
     /// </summary>
     private SignInResult Failed(string pair, string address, SignInResult account, DateTimeOffset now)
     {
-        lock (_unknownGate)
+        lock (_countsGate)
         {
             if (_pairFailures.Count > MaxRememberedUnknown)
             {
@@ -367,7 +369,7 @@ internal sealed class MemberRegistry : IDisposable
     private void ForgetPairs(string email)
     {
         var prefix = email.ToLowerInvariant() + "\n";
-        lock (_unknownGate)
+        lock (_countsGate)
         {
             foreach (var key in _pairFailures.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList())
             {
@@ -378,7 +380,7 @@ internal sealed class MemberRegistry : IDisposable
 
     private SignInResult CountUnknown(string email, DateTimeOffset now)
     {
-        lock (_unknownGate)
+        lock (_countsGate)
         {
             if (_unknownFailures.Count > MaxRememberedUnknown)
             {
