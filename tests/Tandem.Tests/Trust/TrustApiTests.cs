@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text.Json;
 using Tandem.Tests.Support;
 using Tandem.Trust;
@@ -383,27 +382,6 @@ public sealed class TrustApiTests
     private static HttpClient Browser(TandemServer server) =>
         new(new HttpClientHandler { CookieContainer = new CookieContainer(), UseCookies = true }) { BaseAddress = server.BaseAddress };
 
-    /// <summary>A browser whose connections come from another loopback address (Linux routes all of 127.0.0.0/8 to lo).</summary>
-    private static HttpClient BrowserFrom(TandemServer server, string address) =>
-        new(new SocketsHttpHandler
-        {
-            CookieContainer = new CookieContainer(),
-            UseCookies = true,
-            ConnectCallback = async (context, cancellationToken) =>
-            {
-                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                try
-                {
-                    socket.Bind(new IPEndPoint(IPAddress.Parse(address), 0));
-                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        })
-        { BaseAddress = server.BaseAddress };
+    /// <summary>A browser whose connections come from another loopback address.</summary>
+    private static HttpClient BrowserFrom(TandemServer server, string address) => FromAddress.Client(server.BaseAddress, address);
 }

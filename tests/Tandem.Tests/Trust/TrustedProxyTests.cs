@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Http.Json;
-using System.Net.Sockets;
 using System.Text;
 using Tandem.Cli;
 using Tandem.Hosting;
@@ -76,26 +75,7 @@ public sealed class TrustedProxyTests
     {
         await using var server = await TandemServer.StartAsync(trustedProxies: ["127.0.0.1"]);
         await server.CreateMemberAsync("ada@example.com", ["marketer"], Password);
-        using var stranger = new HttpClient(new SocketsHttpHandler
-        {
-            UseCookies = false,
-            ConnectCallback = async (context, cancellationToken) =>
-            {
-                var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-                try
-                {
-                    socket.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.3"), 0));
-                    await socket.ConnectAsync(context.DnsEndPoint, cancellationToken);
-                    return new NetworkStream(socket, ownsSocket: true);
-                }
-                catch
-                {
-                    socket.Dispose();
-                    throw;
-                }
-            },
-        })
-        { BaseAddress = server.BaseAddress };
+        using var stranger = FromAddress.Client(server.BaseAddress, "127.0.0.3", cookies: false);
 
         using var signedIn = await stranger.SendAsync(SignIn(Password, "198.51.100.2", "https"));
         await HttpAssert.JsonAsync(signedIn, HttpStatusCode.OK);
