@@ -1,6 +1,7 @@
 using System.IO.Hashing;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Text.Json;
 using System.Threading.Channels;
 using Microsoft.Data.Sqlite;
 using Tandem.Storage;
@@ -276,20 +277,44 @@ internal sealed class IngestLog : IDisposable
     }
 
     /// <summary>
-    /// Adds to <paramref name="into"/> the ids of stored refusals whose payload <paramref name="match"/>
-    /// accepts, reading on a connection of its own so the writer is not held; answers the highest id read.
+    /// Deletes the stored refusals whose payload <paramref name="match"/> accepts (a privacy request's
+    /// person), and answers how many went. They are read twice: all of them on a connection of their own,
+    /// which holds nothing up; then, inside a group commit, those stored since (a higher id, or received in
+    /// the last minute: a request received before the first read may be committed after it, and a new
+    /// refusal can take the id of a newest one removed meanwhile, as SQLite reuses the highest rowid). The
+    /// deletion is in that commit, so none stored meanwhile is missed.
     /// </summary>
-    public long FindRejections(Func<byte[], bool> match, List<long> into)
+    public async Task<int> DeleteRejectionsAsync(Func<byte[], bool> match)
     {
-        using var connection = SqliteDatabase.Open(_path, reader: true);
-        return FindRejections(connection, null, match, into, afterId: 0, receivedSinceMs: long.MaxValue);
+        var doomed = new List<long>();
+        var since = (_time.GetUtcNow() - TimeSpan.FromMinutes(1)).ToUnixTimeMilliseconds();
+        var lastRead = await Task.Run(() =>
+        {
+            using var connection = SqliteDatabase.Open(_path, reader: true);
+            return FindRejections(connection, null, match, doomed, afterId: 0, receivedSinceMs: long.MaxValue);
+        });
+        return await MaintainAsync((connection, transaction) =>
+        {
+            FindRejections(connection, transaction, match, doomed, lastRead, since);
+            if (doomed.Count == 0)
+            {
+                return 0;
+            }
+
+            using var delete = connection.CreateCommand();
+            delete.Transaction = transaction;
+            delete.CommandText = "DELETE FROM rejections WHERE id IN (SELECT value FROM json_each($ids))";
+            delete.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(doomed.Distinct()));
+            return delete.ExecuteNonQuery();
+        });
     }
 
     /// <summary>
-    /// The same on a connection given (the writer's, in <see cref="MaintainAsync{T}"/>), for the refusals
-    /// with an id above <paramref name="afterId"/> or received since <paramref name="receivedSinceMs"/>.
+    /// Adds to <paramref name="into"/> the ids of the refusals with an id above <paramref name="afterId"/>
+    /// or received since <paramref name="receivedSinceMs"/> whose payload <paramref name="match"/> accepts;
+    /// answers the highest id read.
     /// </summary>
-    internal static long FindRejections(SqliteConnection connection, SqliteTransaction? transaction, Func<byte[], bool> match, List<long> into,
+    private static long FindRejections(SqliteConnection connection, SqliteTransaction? transaction, Func<byte[], bool> match, List<long> into,
         long afterId, long receivedSinceMs)
     {
         using var select = connection.CreateCommand();

@@ -234,38 +234,10 @@ internal sealed partial class PrivacyDesk(
 
     /// <summary>
     /// Refused events are kept raw for the debugger; those naming the person by any identifier they are
-    /// known by go too (see <see cref="SuppressionList.Naming"/>), unreadable samples included. They are
-    /// read twice: all of them on a reader connection, which holds nothing up, then, inside a commit of the
-    /// log's writer, those stored since (a higher id, or received in the last minutes), so none is missed.
+    /// known by go too (see <see cref="SuppressionList.Naming"/>), unreadable samples included.
     /// </summary>
-    private async Task<int> DeleteRejectionsAsync(IReadOnlyCollection<Identifier> identifiers)
-    {
-        if (identifiers.Count == 0)
-        {
-            return 0;
-        }
-
-        var names = suppressions.Naming(identifiers);
-        var doomed = new List<long>();
-        // A minute of slack: a request received before the first pass may be committed after it, and a
-        // new refusal can take the id of a newest one removed meanwhile (SQLite reuses the highest rowid).
-        var since = (time.GetUtcNow() - TimeSpan.FromMinutes(1)).ToUnixTimeMilliseconds();
-        var lastRead = await Task.Run(() => log.FindRejections(names, doomed));
-        return await log.MaintainAsync((connection, transaction) =>
-        {
-            IngestLog.FindRejections(connection, transaction, names, doomed, lastRead, since);
-            if (doomed.Count == 0)
-            {
-                return 0;
-            }
-
-            using var delete = connection.CreateCommand();
-            delete.Transaction = transaction;
-            delete.CommandText = "DELETE FROM rejections WHERE id IN (SELECT value FROM json_each($ids))";
-            delete.Parameters.AddWithValue("$ids", JsonSerializer.Serialize(doomed.Distinct()));
-            return delete.ExecuteNonQuery();
-        });
-    }
+    private async Task<int> DeleteRejectionsAsync(IReadOnlyCollection<Identifier> identifiers) =>
+        identifiers.Count == 0 ? 0 : await log.DeleteRejectionsAsync(suppressions.Naming(identifiers));
 
     /// <summary>Suppresses every identifier the person is known by (and the one given), so no event of theirs is stored again.</summary>
     private async Task<JsonObject> SuppressAsync(PrivacyRequest request, Identifier identifier)

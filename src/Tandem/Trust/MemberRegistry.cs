@@ -225,8 +225,9 @@ internal sealed class MemberRegistry : IDisposable
     public SignInResult SignIn(string email, string password, string? address)
     {
         var now = _time.GetUtcNow();
-        var pair = email.ToLowerInvariant() + "\n" + (address ?? "");
-        if (Throttled(pair, address ?? "", now) is { } refused)
+        var from = address ?? "";
+        var pair = email.ToLowerInvariant() + "\n" + from;
+        if (Throttled(pair, from, now) is { } refused)
         {
             _hasher.VerifyHashedPassword(null!, _decoyHash, password); // same cost as any other answer
             return refused;
@@ -238,7 +239,7 @@ internal sealed class MemberRegistry : IDisposable
             // An unknown email is counted and locked like a known one, so the answers (and their
             // timing) do not tell whether an account exists.
             _hasher.VerifyHashedPassword(null!, _decoyHash, password);
-            return Failed(pair, address ?? "", CountUnknown(email.ToLowerInvariant(), now), now);
+            return Failed(pair, from, CountUnknown(email.ToLowerInvariant(), now), now);
         }
 
         lock (_gate)
@@ -266,12 +267,9 @@ internal sealed class MemberRegistry : IDisposable
             var verdict = _hasher.VerifyHashedPassword(member, hash, password);
             if (verdict == PasswordVerificationResult.Failed || !hasPassword)
             {
-                failed = lockedUntil is null ? failed + 1 : 1; // a lockout that has run out starts a fresh count
-                DateTimeOffset? lockNow = failed >= MaxFailedSignInsPerAccount ? now + LockoutDuration : null;
-                WriteFailures(member.Id, lockNow is null ? failed : 0, lockNow);
-                return Failed(pair, address ?? "", lockNow is null
-                    ? new SignInResult(SignInOutcome.InvalidCredentials)
-                    : new SignInResult(SignInOutcome.LockedOut, LockedUntil: lockNow), now);
+                var counted = CountFailure((failed, lockedUntil), MaxFailedSignInsPerAccount, now);
+                WriteFailures(member.Id, counted.Failed, counted.LockedUntil);
+                return Failed(pair, from, Outcome(counted), now);
             }
 
             if (member.Disabled)
@@ -346,22 +344,13 @@ internal sealed class MemberRegistry : IDisposable
             DateTimeOffset? stopAddress = failed >= MaxFailedSignInsPerAddress ? now + LockoutDuration : null;
             _addressFailures[address] = (stopAddress is null ? failed : 0, since, stopAddress);
 
-            var (pairFailed, pairLock) = _pairFailures.GetValueOrDefault(pair);
-            pairFailed = pairLock is null ? pairFailed + 1 : 1;
-            DateTimeOffset? lockPair = pairFailed >= MaxFailedSignIns ? now + LockoutDuration : null;
-            _pairFailures[pair] = (lockPair is null ? pairFailed : 0, lockPair);
-
+            var byPair = _pairFailures[pair] = CountFailure(_pairFailures.GetValueOrDefault(pair), MaxFailedSignIns, now);
             if (stopAddress is not null)
             {
                 return new SignInResult(SignInOutcome.AddressThrottled, LockedUntil: stopAddress);
             }
 
-            if (account.Outcome == SignInOutcome.LockedOut)
-            {
-                return account;
-            }
-
-            return lockPair is null ? account : new SignInResult(SignInOutcome.LockedOut, LockedUntil: lockPair);
+            return account.Outcome == SignInOutcome.LockedOut ? account : Outcome(byPair);
         }
     }
 
@@ -387,20 +376,31 @@ internal sealed class MemberRegistry : IDisposable
                 _unknownFailures.Clear(); // made-up emails are free to send: bound what they can make us hold
             }
 
-            var (failed, lockedUntil) = _unknownFailures.GetValueOrDefault(email);
-            if (lockedUntil > now)
+            var before = _unknownFailures.GetValueOrDefault(email);
+            if (before.LockedUntil > now)
             {
-                return new SignInResult(SignInOutcome.LockedOut, LockedUntil: lockedUntil);
+                return new SignInResult(SignInOutcome.LockedOut, LockedUntil: before.LockedUntil);
             }
 
-            failed = lockedUntil is null ? failed + 1 : 1;
-            DateTimeOffset? lockNow = failed >= MaxFailedSignInsPerAccount ? now + LockoutDuration : null;
-            _unknownFailures[email] = (lockNow is null ? failed : 0, lockNow);
-            return lockNow is null
-                ? new SignInResult(SignInOutcome.InvalidCredentials)
-                : new SignInResult(SignInOutcome.LockedOut, LockedUntil: lockNow);
+            return Outcome(_unknownFailures[email] = CountFailure(before, MaxFailedSignInsPerAccount, now));
         }
     }
+
+    /// <summary>
+    /// One more wrong password against a count: the <paramref name="max"/>th in a row locks for
+    /// <see cref="LockoutDuration"/> (and the count starts again), and a lock that has run out starts a fresh count.
+    /// </summary>
+    private static (int Failed, DateTimeOffset? LockedUntil) CountFailure((int Failed, DateTimeOffset? LockedUntil) before, int max, DateTimeOffset now)
+    {
+        var failed = before.LockedUntil is null ? before.Failed + 1 : 1;
+        return failed >= max ? (0, now + LockoutDuration) : (failed, null);
+    }
+
+    /// <summary>What a count just updated answers: locked, or a plain wrong password.</summary>
+    private static SignInResult Outcome((int Failed, DateTimeOffset? LockedUntil) counted) =>
+        counted.LockedUntil is { } until
+            ? new SignInResult(SignInOutcome.LockedOut, LockedUntil: until)
+            : new SignInResult(SignInOutcome.InvalidCredentials);
 
     private void WriteFailures(string id, int failed, DateTimeOffset? lockedUntil)
     {

@@ -369,14 +369,14 @@ internal static class TrustApi
 
         switch (result.Outcome)
         {
-            case SignInOutcome.LockedOut or SignInOutcome.AddressThrottled:
-                var wait = (int)Math.Ceiling((result.LockedUntil!.Value - time.GetUtcNow()).TotalSeconds);
-                context.Response.Headers.RetryAfter = wait.ToString(System.Globalization.CultureInfo.InvariantCulture);
-                return result.Outcome == SignInOutcome.LockedOut
-                    ? Problems.Create(StatusCodes.Status429TooManyRequests, "account_locked", "The account is locked",
-                        $"Too many wrong passwords for this account ({MemberRegistry.MaxFailedSignIns} in a row from one address, or {MemberRegistry.MaxFailedSignInsPerAccount} from any). Try again after {result.LockedUntil:u}, or ask an admin to reset the password.", "password")
-                    : Problems.Create(StatusCodes.Status429TooManyRequests, "too_many_sign_in_attempts", "Too many failed sign-ins from this address",
-                        $"{MemberRegistry.MaxFailedSignInsPerAddress} sign-ins from your address failed within {MemberRegistry.LockoutDuration.TotalMinutes:N0} minutes, so it may not sign in to any account until {result.LockedUntil:u}.", "email");
+            case SignInOutcome.LockedOut:
+                RetryAfter(result.LockedUntil!.Value);
+                return Problems.Create(StatusCodes.Status429TooManyRequests, "account_locked", "The account is locked",
+                    $"Too many wrong passwords for this account ({MemberRegistry.MaxFailedSignIns} in a row from one address, or {MemberRegistry.MaxFailedSignInsPerAccount} from any). Try again after {result.LockedUntil:u}, or ask an admin to reset the password.", "password");
+            case SignInOutcome.AddressThrottled:
+                RetryAfter(result.LockedUntil!.Value);
+                return Problems.Create(StatusCodes.Status429TooManyRequests, "too_many_sign_in_attempts", "Too many failed sign-ins from this address",
+                    $"{MemberRegistry.MaxFailedSignInsPerAddress} sign-ins from your address failed within {MemberRegistry.LockoutDuration.TotalMinutes:N0} minutes, so it may not sign in to any account until {result.LockedUntil:u}.", "email");
             case SignInOutcome.Disabled:
                 return Problems.Create(StatusCodes.Status403Forbidden, "member_disabled", "The member is disabled",
                     "This member was disabled by an admin and cannot sign in.", "email");
@@ -389,6 +389,9 @@ internal static class TrustApi
         var csrf = await TrustAuthentication.StartSessionAsync(context, member);
         audit.Append("member:" + member.Id, "session.sign_in", "member:" + member.Id, detail: $"from {ip}");
         return TypedResults.Ok(new SessionView("member:" + member.Id, MemberView.From(member), member.Roles, [.. member.Scopes.Order(StringComparer.Ordinal)], csrf));
+
+        void RetryAfter(DateTimeOffset until) => context.Response.Headers.RetryAfter =
+            ((int)Math.Ceiling((until - time.GetUtcNow()).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     private static IResult Session(ClaimsPrincipal user, MemberRegistry members) =>
