@@ -14,6 +14,12 @@ public readonly record struct StampedMessage(int Index, MessageType Type, string
 /// <param name="Payload">The refused JSON (or the start of the body when it was not JSON).</param>
 public sealed record Rejection(int? Index, string Reason, string Field, string Detail, byte[] Payload);
 
+/// <summary>
+/// Something the collector changed in an event it stored, told to the sender in the answer's
+/// <c>repaired</c> list: text that was not valid Unicode, a timestamp outside the sane range.
+/// </summary>
+public sealed record Repair(int Index, string Reason, string Field, string Detail);
+
 /// <summary>A problem with the whole request body: nothing in it can be stored as an event.</summary>
 public sealed record BodyError(string Reason, string Title, string Detail, string Field);
 
@@ -23,6 +29,9 @@ public sealed class CollectOutcome
     public List<StampedMessage> Accepted { get; } = [];
 
     public List<Rejection> Rejected { get; } = [];
+
+    /// <summary>What was changed in events before they were stored (they are in <see cref="Accepted"/> or <see cref="Rejected"/>).</summary>
+    public List<Repair> Repairs { get; } = [];
 
     /// <summary>Write key found in the body (<c>writeKey</c>), if any.</summary>
     public string? BodyWriteKey { get; set; }

@@ -1,7 +1,9 @@
 using System.Buffers;
 using System.Globalization;
 using System.Runtime.InteropServices;
+using System.Text;
 using System.Text.Json;
+using Tandem.Text;
 
 namespace Tandem.Collect;
 
@@ -16,7 +18,10 @@ namespace Tandem.Collect;
 /// </remarks>
 public sealed partial class SpecParser(CollectLimits limits)
 {
-    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = 64 };
+    /// <summary>How deep objects and arrays may nest in a body.</summary>
+    public const int MaxDepth = 64;
+
+    private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
     private static readonly JsonWriterOptions WriterOptions = new()
     {
         SkipValidation = true,
@@ -29,6 +34,18 @@ public sealed partial class SpecParser(CollectLimits limits)
     public CollectOutcome Parse(ReadOnlyMemory<byte> body, MessageType? routeType, DateTimeOffset receivedAt, string? clientIp)
     {
         var outcome = new CollectOutcome();
+        if (body.Span.StartsWith(ByteOrderMark))
+        {
+            body = body[ByteOrderMark.Length..]; // Windows tools write one; JSON readers must ignore it (RFC 8259, 8.1)
+        }
+
+        if (UnicodeRepair.NeedsRepair(body.Span))
+        {
+            // What is stored is always valid UTF-8, so that every reader can read everything stored.
+            NoteRepairs(body, routeType, outcome);
+            body = UnicodeRepair.Repair(body.Span);
+        }
+
         JsonDocument document;
         try
         {
@@ -36,9 +53,13 @@ public sealed partial class SpecParser(CollectLimits limits)
         }
         catch (JsonException ex)
         {
-            outcome.Error = new BodyError("invalid_json", "The request body is not valid JSON",
-                $"JSON parse error at line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}: {FirstSentence(ex.Message)} Send a UTF-8 JSON object.",
-                "body");
+            outcome.Error = NestingDepth.Exceeds(body.Span, MaxDepth)
+                ? new BodyError("too_deep", "The body nests too deeply",
+                    $"Objects and arrays nest more than {MaxDepth} levels deep somewhere in the body; the limit is {MaxDepth}. Flatten the deepest properties.",
+                    "body")
+                : new BodyError("invalid_json", "The request body is not valid JSON",
+                    $"JSON parse error at line {ex.LineNumber + 1}, byte {ex.BytePositionInLine + 1}: {FirstSentence(ex.Message)} Send a UTF-8 JSON object.",
+                    "body");
             return outcome;
         }
 
@@ -262,6 +283,13 @@ public sealed partial class SpecParser(CollectLimits limits)
             return;
         }
 
+        if (type == MessageType.Track && f.Event.ValueKind is not (JsonValueKind.String or JsonValueKind.Undefined or JsonValueKind.Null))
+        {
+            Reject(outcome, index, "wrong_type", where.Path("event"),
+                $"event must be a string, the name of the action (e.g. \"Order Completed\"); got a {Describe(f.Event.ValueKind)}.", e);
+            return;
+        }
+
         if (type == MessageType.Track && (f.Event.ValueKind != JsonValueKind.String || IsBlank(f.Event)))
         {
             Reject(outcome, index, "missing_event", where.Path("event"),
@@ -274,7 +302,12 @@ public sealed partial class SpecParser(CollectLimits limits)
             : MessageIds.Next();
 
         var original = originalTimestamp ?? timestamp;
-        var corrected = original is { } o && sentAt is { } s ? receivedAt - (s - o) : original ?? receivedAt;
+        var corrected = ClientTime.Corrected(original, sentAt, receivedAt);
+        if (corrected is null)
+        {
+            outcome.Repairs.Add(new Repair(index, "timestamp_out_of_range", where.Path(originalTimestamp is null ? "timestamp" : "originalTimestamp"),
+                ClientTime.OutOfRangeDetail));
+        }
 
         buffer.ResetWrittenCount();
         writer.Reset(buffer);
@@ -315,7 +348,7 @@ public sealed partial class SpecParser(CollectLimits limits)
             WriteTime(writer, "sentAt"u8, st);
         }
 
-        WriteTime(writer, "timestamp"u8, corrected);
+        WriteTime(writer, "timestamp"u8, corrected ?? receivedAt);
         WriteTime(writer, "receivedAt"u8, receivedAt);
         writer.WriteEndObject();
         writer.Flush();
@@ -329,9 +362,16 @@ public sealed partial class SpecParser(CollectLimits limits)
     private static bool HasId(JsonElement v) =>
         v.ValueKind == JsonValueKind.Number || (v.ValueKind == JsonValueKind.String && JsonMarshal.GetRawUtf8Value(v).Length > 2);
 
+    /// <summary>True for a string of nothing but whitespace, escaped (<c>"\u00a0"</c>) or not.</summary>
     private static bool IsBlank(JsonElement text)
     {
-        foreach (var b in JsonMarshal.GetRawUtf8Value(text))
+        var raw = JsonMarshal.GetRawUtf8Value(text);
+        if (raw.Contains((byte)'\\') || !Ascii.IsValid(raw))
+        {
+            return string.IsNullOrWhiteSpace(text.GetString()); // rare; the body is valid Unicode by now, so this cannot throw
+        }
+
+        foreach (var b in raw)
         {
             if (b is not ((byte)'"' or (byte)' ' or (byte)'\t'))
             {
@@ -344,9 +384,15 @@ public sealed partial class SpecParser(CollectLimits limits)
 
     private static bool CheckId(JsonElement v, string name, Where where, out Problem? problem)
     {
-        problem = v.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.String or JsonValueKind.Number
-            ? null
-            : new Problem("wrong_type", where.Path(name), $"{name} must be a string (or a number); got a {Describe(v.ValueKind)}.");
+        problem = v.ValueKind switch
+        {
+            JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.Number => null,
+            // "" means not given, as null does; "  " is a bug in the sender that would file the event under nobody.
+            JsonValueKind.String when HasId(v) && IsBlank(v) => new Problem("blank_identifier", where.Path(name),
+                $"{name} holds only whitespace. Send the identifier itself, or leave {name} out."),
+            JsonValueKind.String => null,
+            _ => new Problem("wrong_type", where.Path(name), $"{name} must be a string (or a number); got a {Describe(v.ValueKind)}."),
+        };
         return problem is null;
     }
 

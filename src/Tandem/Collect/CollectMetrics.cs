@@ -13,6 +13,7 @@ internal sealed class CollectMetrics : IDisposable
     private readonly Counter<long> _deduplicated;
     private readonly Counter<long> _throttled;
     private readonly Counter<long> _suppressed;
+    private readonly Counter<long> _repaired;
 
     public CollectMetrics(IMeterFactory meters, IngestLog log, ControlStore control)
     {
@@ -22,6 +23,7 @@ internal sealed class CollectMetrics : IDisposable
         _deduplicated = _meter.CreateCounter<long>("tandem.collect.deduplicated", "{event}", "Events dropped as retries of a stored messageId");
         _throttled = _meter.CreateCounter<long>("tandem.collect.throttled", "{request}", "Requests answered 429 because the log backlog was past its bound");
         _suppressed = _meter.CreateCounter<long>("tandem.collect.suppressed", "{event}", "Events of suppressed people, dropped by a privacy request's suppression (never stored)");
+        _repaired = _meter.CreateCounter<long>("tandem.collect.repaired", "{event}", "Events stored with a repair (invalid Unicode replaced, timestamp out of range), by reason");
         _meter.CreateObservableGauge("tandem.log.head", () => log.Head, "{event}", "Sequence number of the newest durable event");
         _meter.CreateObservableCounter("tandem.log.commits", () => log.Commits, "{commit}", "Group commits (one fsync each)");
         _meter.CreateObservableGauge("tandem.log.backlog", () => log.PendingEvents, "{event}", "Events waiting for a group commit");
@@ -35,6 +37,14 @@ internal sealed class CollectMetrics : IDisposable
     public void Refused(string reason, int count = 1) => _refused.Add(count, new KeyValuePair<string, object?>("reason", reason));
 
     public void Throttled() => _throttled.Add(1);
+
+    public void Repaired(List<Repair> repairs)
+    {
+        foreach (var repair in repairs)
+        {
+            _repaired.Add(1, new KeyValuePair<string, object?>("reason", repair.Reason));
+        }
+    }
 
     public void Suppressed(int count) => _suppressed.Add(count);
 

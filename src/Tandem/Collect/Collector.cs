@@ -78,8 +78,19 @@ internal sealed class Collector(
 
         if (outcome.Error is { } error)
         {
+            if (error.Reason is "invalid_json" or "too_deep" && body.CompressionBroken())
+            {
+                error = new BodyError("bad_compression", "The body could not be decompressed",
+                    $"The {request.Headers.ContentEncoding} stream ends early or fails its checksum, so the body is incomplete. Send the whole compressed body again.", "body");
+            }
+
             await RefuseBodyAsync(context, source, receivedAt, error, body.Sample(SampleBytes));
             return;
+        }
+
+        if (outcome.Repairs.Count > 0)
+        {
+            metrics.Repaired(outcome.Repairs);
         }
 
         var suppressed = suppressions.Active ? DropSuppressed(outcome) : 0;
@@ -87,7 +98,7 @@ internal sealed class Collector(
         {
             // Only suppressed people's events: nothing to store. They are answered as accepted, like
             // any other, so the client does not retry and learns nothing about who is suppressed.
-            await WriteAcceptedAsync(context.Response, new AppendResult(0, 0, log.Head), [], suppressed);
+            await WriteAcceptedAsync(context.Response, new AppendResult(0, 0, log.Head), [], [], suppressed);
             return;
         }
 
@@ -121,7 +132,7 @@ internal sealed class Collector(
             return;
         }
 
-        await WriteAcceptedAsync(context.Response, result, outcome.Rejected, suppressed);
+        await WriteAcceptedAsync(context.Response, result, outcome.Rejected, outcome.Repairs, suppressed);
     }
 
     /// <summary>
@@ -235,7 +246,8 @@ internal sealed class Collector(
     private static List<RefusedEvent> Describe(List<Rejection> rejected) =>
         rejected.ConvertAll(r => new RefusedEvent(r.Index, r.Reason, r.Field, r.Detail));
 
-    private static async Task WriteAcceptedAsync(HttpResponse response, AppendResult result, List<Rejection> rejected, int suppressed)
+    private static async Task WriteAcceptedAsync(HttpResponse response, AppendResult result, List<Rejection> rejected, List<Repair> repaired,
+        int suppressed)
     {
         response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(response.BodyWriter);
@@ -247,6 +259,15 @@ internal sealed class Collector(
         {
             writer.WritePropertyName("rejected"u8);
             JsonSerializer.Serialize(writer, Describe(rejected), JsonSerializerOptions.Web);
+        }
+
+        // Stored, but not byte for byte as sent: say which events and what changed. Refused events
+        // are already listed in rejected, with the repaired text as their payload.
+        var stored = repaired.FindAll(r => !rejected.Exists(x => x.Index == r.Index));
+        if (stored.Count > 0)
+        {
+            writer.WritePropertyName("repaired"u8);
+            JsonSerializer.Serialize(writer, stored, JsonSerializerOptions.Web);
         }
 
         writer.WriteEndObject();

@@ -1,5 +1,7 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.IO.Compression;
+using System.IO.Hashing;
 
 namespace Tandem.Collect;
 
@@ -19,12 +21,14 @@ internal enum BodyReadError
 internal sealed class RequestBody : IDisposable
 {
     private byte[] _buffer;
+    private readonly CompressedCopy? _compressed;
 
-    private RequestBody(byte[] buffer, int length, BodyReadError error)
+    private RequestBody(byte[] buffer, int length, BodyReadError error, CompressedCopy? compressed = null)
     {
         _buffer = buffer;
         Length = length;
         Error = error;
+        _compressed = compressed;
     }
 
     public int Length { get; }
@@ -33,8 +37,19 @@ internal sealed class RequestBody : IDisposable
 
     public ReadOnlyMemory<byte> Memory => _buffer.AsMemory(0, Length);
 
-    /// <summary>The first bytes of what was read, kept with a rejection as evidence.</summary>
-    public byte[] Sample(int max) => _buffer.AsSpan(0, Math.Min(Length, max)).ToArray();
+    /// <summary>
+    /// The first bytes of what was read, kept with a rejection as evidence: cut at a character boundary
+    /// and made valid UTF-8, like everything else the log stores.
+    /// </summary>
+    public byte[] Sample(int max) => Text.UnicodeRepair.Repair(Text.UnicodeRepair.CutAtCharBoundary(_buffer.AsSpan(0, Length), max));
+
+    /// <summary>
+    /// True when the body was compressed and its stream ended early or fails its checksum.
+    /// The .NET decompressors stop quietly at the end of a truncated stream, so a cut-off upload would
+    /// otherwise be reported as invalid JSON. Checked only once the JSON did not parse: a body whose
+    /// JSON reads is complete whatever its trailer says (several concatenated gzip members, say).
+    /// </summary>
+    public bool CompressionBroken() => _compressed is { } copy && !copy.Intact(_buffer.AsSpan(0, Length));
 
     /// <summary>Reads at most <paramref name="limit"/> decompressed bytes; one more means the body is too large.</summary>
     public static async Task<RequestBody> ReadAsync(HttpRequest request, int limit, CancellationToken cancellationToken)
@@ -51,11 +66,12 @@ internal sealed class RequestBody : IDisposable
             return new RequestBody([], 0, BodyReadError.TooLarge);
         }
 
+        var copy = compressed ? new CompressedCopy(request.Body, encoding, limit) : null;
         Stream stream = encoding switch
         {
-            "gzip" or "x-gzip" => new GZipStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
-            "deflate" => new ZLibStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
-            "br" => new BrotliStream(request.Body, CompressionMode.Decompress, leaveOpen: true),
+            "gzip" or "x-gzip" => new GZipStream(copy!, CompressionMode.Decompress, leaveOpen: true),
+            "deflate" => new ZLibStream(copy!, CompressionMode.Decompress, leaveOpen: true),
+            "br" => new BrotliStream(copy!, CompressionMode.Decompress, leaveOpen: true),
             _ => request.Body,
         };
 
@@ -92,7 +108,7 @@ internal sealed class RequestBody : IDisposable
                 }
             }
 
-            return new RequestBody(buffer, length, BodyReadError.None);
+            return new RequestBody(buffer, length, BodyReadError.None, copy);
         }
         catch (InvalidDataException)
         {
@@ -115,4 +131,110 @@ internal sealed class RequestBody : IDisposable
             _buffer = [];
         }
     }
+}
+
+/// <summary>
+/// Reads a compressed request body through to its decompressor, keeping what its end is checked
+/// against: the last 8 bytes for gzip and zlib (their trailers), the whole stream for brotli (bounded).
+/// </summary>
+internal sealed class CompressedCopy(Stream inner, string encoding, int limit) : Stream
+{
+    private readonly byte[] _tail = new byte[8];
+    private readonly MemoryStream? _whole = encoding == "br" ? new MemoryStream() : null;
+    private long _length;
+    private bool _overflow;
+
+    /// <summary>Whether the compressed stream is whole: gzip's CRC-32 and length, zlib's Adler-32, brotli's final block.</summary>
+    public bool Intact(ReadOnlySpan<byte> decompressed)
+    {
+        switch (encoding)
+        {
+            case "gzip" or "x-gzip":
+                return _length >= 18
+                    && BinaryPrimitives.ReadUInt32LittleEndian(_tail) == Crc32.HashToUInt32(decompressed)
+                    && BinaryPrimitives.ReadUInt32LittleEndian(_tail.AsSpan(4)) == (uint)decompressed.Length;
+            case "deflate":
+                return _length >= 6 && BinaryPrimitives.ReadUInt32BigEndian(_tail.AsSpan(4)) == Adler32(decompressed);
+            default:
+                if (_overflow || _whole is null)
+                {
+                    return true; // not kept, so not judged: the JSON error stands
+                }
+
+                using (var decoder = new BrotliDecoder())
+                {
+                    var scratch = new byte[decompressed.Length + 1];
+                    return decoder.Decompress(_whole.GetBuffer().AsSpan(0, (int)_whole.Length), scratch, out _, out _) == OperationStatus.Done;
+                }
+        }
+    }
+
+    private static uint Adler32(ReadOnlySpan<byte> data)
+    {
+        uint a = 1, b = 0;
+        foreach (var d in data)
+        {
+            a = (a + d) % 65521;
+            b = (b + a) % 65521;
+        }
+
+        return (b << 16) | a;
+    }
+
+    public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        var read = await inner.ReadAsync(buffer, cancellationToken);
+        Keep(buffer.Span[..read]);
+        return read;
+    }
+
+    public override int Read(byte[] buffer, int offset, int count)
+    {
+        var read = inner.Read(buffer, offset, count);
+        Keep(buffer.AsSpan(offset, read));
+        return read;
+    }
+
+    private void Keep(ReadOnlySpan<byte> bytes)
+    {
+        _length += bytes.Length;
+        if (bytes.Length >= _tail.Length)
+        {
+            bytes[^_tail.Length..].CopyTo(_tail);
+        }
+        else if (bytes.Length > 0)
+        {
+            _tail.AsSpan(bytes.Length).CopyTo(_tail); // shift left, then append
+            bytes.CopyTo(_tail.AsSpan(_tail.Length - bytes.Length));
+        }
+
+        if (_whole is not null && !_overflow)
+        {
+            _overflow = _whole.Length + bytes.Length > limit;
+            if (!_overflow)
+            {
+                _whole.Write(bytes);
+            }
+        }
+    }
+
+    public override bool CanRead => true;
+
+    public override bool CanSeek => false;
+
+    public override bool CanWrite => false;
+
+    public override long Length => throw new NotSupportedException();
+
+    public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
+
+    public override void Flush()
+    {
+    }
+
+    public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
+
+    public override void SetLength(long value) => throw new NotSupportedException();
+
+    public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
 }
