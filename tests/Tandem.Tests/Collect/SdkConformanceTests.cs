@@ -86,4 +86,38 @@ public sealed class SdkConformanceTests
 
         Assert.Empty(await server.RejectionsAsync());
     }
+
+    [Fact]
+    public async Task RealSegmentNode_EmojiCutInHalfWhileSuppressing_EveryEventStoredAndTheCustomerFound()
+    {
+        var directory = Path.Combine(ChildProcess.RepositoryRoot, "tests", "conformance");
+        Assert.True(Directory.Exists(Path.Combine(directory, "node_modules")),
+            "tests/conformance/node_modules is missing: run ./test, which installs the SDKs with npm");
+
+        await using var server = await TandemServer.StartAsync();
+        using (var suppress = server.Admin(HttpMethod.Post, "/api/v1/privacy/requests", new { type = "suppress", identifier = "email:gone@example.com" }))
+        {
+            await HttpAssert.JsonAsync(await server.Http.SendAsync(suppress), System.Net.HttpStatusCode.Created);
+        }
+
+        var (code, output, error) = await ChildProcess.RunAsync("node",
+            ["segment-node-broken-text.mjs", "--target", server.BaseAddress.ToString().TrimEnd('/'), "--writeKey", server.WriteKey, "--timeout-ms", "60000"],
+            directory, TimeSpan.FromSeconds(90));
+        Assert.True(code == 0, $"the SDK did not deliver every call (exit {code}): {error}");
+        var run = JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement;
+
+        var stored = (await server.StoredEventsAsync()).ToDictionary(e => e.GetProperty("messageId").GetString()!);
+        var calls = run.GetProperty("calls").EnumerateArray().ToList();
+        Assert.Equal(4, calls.Count);
+        Assert.All(calls, c => Assert.True(stored.ContainsKey(c.GetProperty("messageId").GetString()!), $"{c} was not stored"));
+
+        // The cut emoji is stored as U+FFFD, and the customer can be looked up by the email as stored.
+        var identify = stored[calls[1].GetProperty("messageId").GetString()!];
+        var email = identify.GetProperty("traits").GetProperty("email").GetString()!;
+        Assert.Equal("Zo\u00eb\uFFFD@example.com", email);
+        await server.CaughtUpAsync();
+        var traits = await server.AdminGetAsync("/v1/profiles/user_id:" + calls[1].GetProperty("userId").GetString() + "/traits");
+        Assert.Equal("Zo\u00eb\uFFFD", traits.GetProperty("traits").GetProperty("name").GetString());
+        Assert.Empty(await server.RejectionsAsync());
+    }
 }
