@@ -12,13 +12,24 @@ public class SpecParserBenchmarks
     private readonly SpecParser _parser = new(CollectLimits.Default);
     private ReadOnlyMemory<byte> _batch;
     private ReadOnlyMemory<byte> _track;
+    private ReadOnlyMemory<byte> _batchOneBroken;
 
     [GlobalSetup]
     public void Setup()
     {
         _batch = Encoding.UTF8.GetBytes(Payloads.Batch(100));
         _track = Encoding.UTF8.GetBytes(Payloads.Track(0));
+        // One event in the hundred carries an emoji cut in half: the slow path (find, repair, re-parse).
+        var text = Payloads.Batch(100);
+        var at = text.IndexOf("Trail runner", StringComparison.Ordinal);
+        _batchOneBroken = Encoding.UTF8.GetBytes(string.Concat(text.AsSpan(0, at), "Trail \\ud83d", text.AsSpan(at + "Trail runner".Length)));
     }
+
+    [Benchmark(Description = "Unicode check of the batch (the cost every body now pays)")]
+    public bool CheckOnly() => Tandem.Text.UnicodeRepair.NeedsRepair(_batch.Span);
+
+    [Benchmark(Description = "batch of 100 with one lone surrogate (repaired)")]
+    public int Batch100OneBroken() => _parser.Parse(_batchOneBroken, null, ReceivedAt, null).Accepted.Count;
 
     /// <summary>Reference in the same run: parsing the same body into a JsonDocument and nothing else.</summary>
     [Benchmark(Baseline = true, Description = "reference: JsonDocument.Parse of the batch only")]
