@@ -53,12 +53,16 @@ internal sealed partial class DemoTraffic
         public required string LeadId { get; init; }
         public bool OnWebsite { get; init; }
         public bool SignsUp { get; init; }
-        public bool SecondDevice { get; init; }
         public bool ReadsBlog { get; init; }
         public bool InMarketing { get; init; }
         public bool CrmContact { get; init; }
         public bool CrmLead { get; init; }
-        public Device? Home { get; set; }
+        public bool Subscribes { get; init; }
+        public required Device? Home { get; init; }
+        public required Device? OtherDevice { get; init; }
+
+        /// <summary>The blog's own cookie: the CMS runs on another domain, so the same browser has another anonymous id there.</summary>
+        public required string? ReaderId { get; init; }
     }
 
     /// <summary>A stretch of activity in one source; its events are rendered once its start time is known.</summary>
@@ -99,10 +103,11 @@ internal sealed partial class DemoTraffic
         private readonly DateTimeOffset _now;
         private readonly List<DemoEvent> _events = [];
         private readonly HashSet<string> _emails = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _issued = new(StringComparer.Ordinal);
+        private readonly List<Account> _accounts = [];
         private Product[] _products = [];
         private Article[] _articles = [];
         private Campaign[] _campaigns = [];
-        private Account[] _accounts = [];
         private DateTimeOffset _clock;
         private string _source = DemoSources.Website;
         private long _sequence;
@@ -115,24 +120,32 @@ internal sealed partial class DemoTraffic
             _now = now;
         }
 
-        public List<DemoEvent> Run(int people)
+        /// <summary>
+        /// Person after person, each drawn and living their timeline before the next is drawn, and nothing
+        /// drawn from the total: so the first N people of a larger run are exactly the people of a run of
+        /// N. A larger demo after a smaller one then repeats the same customers (deduplicated) and adds
+        /// new ones, instead of giving a known user id to someone else.
+        /// </summary>
+        public (List<DemoEvent> Events, List<Person> People) Run(int people)
         {
             _products = [.. Enumerable.Range(0, 24).Select(NewProduct)];
             _articles = [.. Enumerable.Range(0, 16).Select(NewArticle)];
             _campaigns = [.. CampaignNames.Select(NewCampaign)];
-            _accounts = [.. Enumerable.Range(0, Math.Max(3, people / 4)).Select(_ => NewAccount())];
             var persons = new List<Person>(people);
             for (var i = 0; i < people; i++)
             {
-                persons.Add(NewPerson(i));
-            }
+                // About one account for four people, as before, but grown as people arrive.
+                while (_accounts.Count < Math.Max(3, (i + 1) / 4))
+                {
+                    _accounts.Add(NewAccount());
+                }
 
-            foreach (var person in persons)
-            {
+                var person = NewPerson(i);
+                persons.Add(person);
                 Live(person, persons);
             }
 
-            return _events;
+            return (_events, persons);
         }
 
         // ---- the world ----
@@ -183,7 +196,7 @@ internal sealed partial class DemoTraffic
         {
             var name = _faker.Company.CompanyName();
             return new Account(
-                "001" + _random.String2(15, SalesforceChars),
+                Fresh(() => "001" + _random.String2(15, SalesforceChars)),
                 name,
                 Slug(name.Split(' ')[0]) + ".com",
                 _random.ArrayElement(Industries),
@@ -191,36 +204,70 @@ internal sealed partial class DemoTraffic
                 _random.ArrayElement(AccountPlans));
         }
 
+        /// <summary>
+        /// Person 0 is Ada Lovelace (user id 42, ada@example.com), the customer the README's tour looks
+        /// up: she browses, signs up, orders, reads the blog, gets marketing email and sits in the CRM.
+        /// Person 1 also signs in on Ada's computer (the shared device).
+        /// </summary>
         private Person NewPerson(int index)
         {
-            var first = _faker.Name.FirstName();
-            var last = _faker.Name.LastName();
-            var account = _random.ArrayElement(_accounts);
+            var ada = index == 0;
+            var first = ada ? "Ada" : _faker.Name.FirstName();
+            var last = ada ? "Lovelace" : _faker.Name.LastName();
+            var account = _random.ListItem(_accounts);
             var onWebsite = index < 2 || _random.Bool(0.9f);
             var signsUp = onWebsite && (index < 2 || _random.Bool(0.6f));
-            var person = new Person
+            var domain = _random.Bool(0.5f) ? account.Domain : _random.ArrayElement(FreeMail);
+            var secondDevice = signsUp && index >= 2 && _random.Bool(0.2f);
+            var readsBlog = ada || _random.Bool(onWebsite ? 0.45f : 0.15f);
+            var home = onWebsite || readsBlog ? NewDevice() : null;
+            return new Person
             {
                 Index = index,
                 FirstName = first,
                 LastName = last,
-                Email = NewEmail(first, last, _random.Bool(0.5f) ? account.Domain : _random.ArrayElement(FreeMail)),
-                Phone = _faker.Phone.PhoneNumber("+1 ###-###-####"),
+                Email = ada ? Reserve("ada@example.com") : NewEmail(first, last, domain),
+                Phone = Fresh(() => _faker.Phone.PhoneNumber("+1 ###-###-####")),
                 Title = _faker.Name.JobTitle(),
                 Account = account,
                 Plan = _random.ArrayElement(Plans),
-                UserId = "u_" + (10001 + index).ToString(CultureInfo.InvariantCulture),
-                ContactId = "003" + _random.String2(15, SalesforceChars),
-                LeadId = "00Q" + _random.String2(15, SalesforceChars),
+                UserId = ada ? "42" : "u_" + (10001 + index).ToString(CultureInfo.InvariantCulture),
+                ContactId = Fresh(() => "003" + _random.String2(15, SalesforceChars)),
+                LeadId = Fresh(() => "00Q" + _random.String2(15, SalesforceChars)),
                 OnWebsite = onWebsite,
                 SignsUp = signsUp,
-                SecondDevice = signsUp && index >= 2 && _random.Bool(0.2f),
-                ReadsBlog = _random.Bool(onWebsite ? 0.45f : 0.15f),
-                InMarketing = index == 0 || !onWebsite || _random.Bool(0.55f),
-                CrmContact = signsUp && (index == 0 || _random.Bool(0.7f)),
+                ReadsBlog = readsBlog,
+                Subscribes = readsBlog && (ada || _random.Bool(0.7f)),
+                InMarketing = ada || !onWebsite || _random.Bool(0.55f),
+                CrmContact = signsUp && (ada || _random.Bool(0.7f)),
                 CrmLead = !signsUp && _random.Bool(0.4f),
+                Home = home,
+                OtherDevice = secondDevice ? NewDevice() : null,
+                ReaderId = readsBlog ? Fresh(NewGuid) : null,
             };
-            person.Home = onWebsite || person.ReadsBlog ? NewDevice() : null;
-            return person;
+        }
+
+        /// <summary>Every identifier a person owns, for checks that no two people share one.</summary>
+        public static DemoPerson Identifiers(Person person) => new(
+            person.FirstName + " " + person.LastName, person.UserId, person.Email, person.Phone, person.ContactId, person.LeadId,
+            [.. new[] { person.Home?.AnonymousId, person.OtherDevice?.AnonymousId, person.ReaderId, person.InMarketing ? MarketingId(person.Email) : null }.OfType<string>()]);
+
+        /// <summary>A value never drawn before in this run: no two people, devices or records share an id by chance.</summary>
+        private string Fresh(Func<string> draw)
+        {
+            var value = draw();
+            while (!_issued.Add(value))
+            {
+                value = draw();
+            }
+
+            return value;
+        }
+
+        private string Reserve(string email)
+        {
+            _emails.Add(email);
+            return email;
         }
 
         private string NewEmail(string first, string last, string domain)
@@ -235,7 +282,7 @@ internal sealed partial class DemoTraffic
             return email;
         }
 
-        private Device NewDevice() => new(NewGuid(), UserAgent(), PublicIp(), _random.ArrayElement(Timezones));
+        private Device NewDevice() => new(Fresh(NewGuid), UserAgent(), PublicIp(), _random.ArrayElement(Timezones));
 
         /// <summary>A current desktop or mobile browser (Bogus' own list is mostly a decade old).</summary>
         private string UserAgent()
@@ -309,9 +356,13 @@ internal sealed partial class DemoTraffic
                         website.Add(new Session(DemoSources.Website, () => Browse(new Visit(home, person.UserId), mayBuy: true)));
                     }
 
-                    if (person.SecondDevice)
+                    if (person.Index == 0)
                     {
-                        var other = NewDevice();
+                        website.Add(new Session(DemoSources.Website, () => Browse(new Visit(home, person.UserId), mayBuy: true, mustBuy: true)));
+                    }
+
+                    if (person.OtherDevice is { } other)
+                    {
                         website.Add(new Session(DemoSources.Website, () => LogIn(person, new Visit(other, null))));
                         for (var i = _random.Int(0, 2); i > 0; i--)
                         {
@@ -330,13 +381,13 @@ internal sealed partial class DemoTraffic
 
             if (person.ReadsBlog)
             {
-                var reader = new Visit(person.Home! with { AnonymousId = NewGuid() }, null);
+                var reader = new Visit(person.Home! with { AnonymousId = person.ReaderId! }, null);
                 for (var i = _random.Int(1, 3); i > 0; i--)
                 {
                     blog.Add(new Session(DemoSources.Cms, () => ReadArticles(reader, null, _random.Int(1, 3))));
                 }
 
-                if (_random.Bool(0.7f))
+                if (person.Subscribes)
                 {
                     blog.Add(new Session(DemoSources.Cms, () => Subscribe(person, reader)));
                     for (var i = _random.Int(0, 2); i > 0; i--)
