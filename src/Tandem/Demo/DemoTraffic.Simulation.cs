@@ -433,7 +433,13 @@ internal sealed partial class DemoTraffic
             }
 
             var plan = Interleave([website, blog, marketing, crm]);
+            // After the sign-up, and after marketing's first identify, so that "customer" is the stage that stays.
             var at = signUp is null ? plan.Count - 1 : plan.IndexOf(signUp);
+            if (marketing.Count > 0)
+            {
+                at = Math.Max(at, plan.IndexOf(marketing[0]));
+            }
+
             foreach (var session in afterSignUp)
             {
                 at = _random.Int(at + 1, plan.Count);

@@ -106,6 +106,25 @@ public sealed class DemoPeopleTests
     }
 
     [Fact]
+    public void Generate_SignedUpPeople_EndAsCustomersInMarketingAutomation()
+    {
+        var events = Events(new DemoTraffic(Seed, Now).Generate(200));
+        var signedUp = events
+            .Where(x => x.Source == DemoSources.Website && Str(x.Event, "type") == "identify" && Str(x.Event, "userId") is not null)
+            .Select(x => Str(x.Event.GetProperty("traits"), "email"))
+            .ToHashSet();
+        var lastStage = events
+            .Where(x => x.Source == DemoSources.MarketingAutomation && Str(x.Event, "type") == "identify")
+            .GroupBy(x => Str(x.Event.GetProperty("traits"), "email"))
+            .ToDictionary(g => g.Key!, g => Str(g.MaxBy(x => Str(x.Event, "timestamp"))!.Event.GetProperty("traits"), "lifecycleStage"));
+
+        Assert.Equal("customer", lastStage["ada@example.com"]);
+        var inBoth = lastStage.Where(s => signedUp.Contains(s.Key)).ToList();
+        Assert.NotEmpty(inBoth);
+        Assert.All(inBoth, s => Assert.Equal("customer", s.Value));
+    }
+
+    [Fact]
     public void Generate_Orders_AreAllInUsDollars()
     {
         var currencies = Events(new DemoTraffic(Seed, Now).Generate(100))
