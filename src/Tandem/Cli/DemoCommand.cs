@@ -20,6 +20,13 @@ internal static class DemoCommand
         var url = ApiClient.UrlOption();
         var token = ApiClient.TokenOption();
         var people = new Option<int>("--people") { Description = "How many demo customers to simulate", DefaultValueFactory = _ => DefaultPeople };
+        people.Validators.Add(option =>
+        {
+            if (option.GetValueOrDefault<int>() < 0)
+            {
+                option.AddError("--people is a number of customers: 0 or more.");
+            }
+        });
         var command = new Command("demo", "Sends realistic demo traffic (website, CMS, marketing automation, CRM) to a running server") { url, token, people };
         command.SetAction(async (result, cancellationToken) =>
         {

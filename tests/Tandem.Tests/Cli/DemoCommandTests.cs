@@ -60,6 +60,18 @@ public sealed class DemoCommandTests
         Assert.True(signedUp > 5, $"only {signedUp} of 30 demo people have a user id");
     }
 
+    [Fact]
+    public async Task Demo_NegativePeople_ExitsNonZeroNamingTheOption()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var code = await TandemCli.RunAsync(["demo", "--people", "-3", "--url", "http://127.0.0.1:9", "--token", "x"], output, error);
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("--people", error.ToString(), StringComparison.Ordinal);
+    }
+
     private static int SentCount(string output)
     {
         var words = output.Split(' ');

@@ -29,6 +29,7 @@ public static partial class ReadmeTour
 
     public static IReadOnlyList<TourCommand> Commands(string readme)
     {
+        readme = readme.ReplaceLineEndings("\n");
         var start = readme.IndexOf(Section + "\n", StringComparison.Ordinal);
         if (start < 0)
         {
@@ -138,7 +139,7 @@ public static partial class ReadmeTour
             else if (c == '"')
             {
                 parts ??= [];
-                for (i++; ; )
+                for (i++; ;)
                 {
                     if (i >= line.Length)
                     {

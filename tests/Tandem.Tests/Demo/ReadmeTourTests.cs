@@ -11,7 +11,7 @@ namespace Tandem.Tests.Demo;
 /// its <c>sh</c> blocks, in order, with the tour's host, token, ids and data folder pointed at the test
 /// server. Edit the tour and this test runs the edit.
 /// </summary>
-public sealed class ReadmeTourTests
+public sealed partial class ReadmeTourTests
 {
     private const string TourHost = "http://127.0.0.1:5080";
     private const string Ada = "ada@example.com";
@@ -29,12 +29,14 @@ public sealed class ReadmeTourTests
         {
             await server.CaughtUpAsync();
             await tour.FindAdaAsync();
-            var program = command.Words[0].Literal;
+            // Environment assignments (export X=…, or X=… before a command) are the tour's settings, which the test supplies.
+            var words = command.Words.SkipWhile(w => Assignment().IsMatch(w.Literal)).ToList();
+            var program = words.Count == 0 ? "export" : words[0].Literal;
             var answer = program switch
             {
                 "export" => null,
-                "./tandem" => await tour.TandemAsync(command),
-                "curl" => await tour.CurlAsync(command),
+                "./tandem" => await tour.TandemAsync(command, words),
+                "curl" => await tour.CurlAsync(command, words),
                 _ => throw new Xunit.Sdk.XunitException($"The tour test does not know how to run '{program}' in README.md: {command.Text}"),
             };
             if (answer is null)
@@ -55,6 +57,31 @@ public sealed class ReadmeTourTests
         var unused = checks.Where(c => !c.Value.Used).Select(c => c.Key).ToList();
         Assert.True(unused.Count == 0,
             $"README.md's tour no longer has a command containing: {string.Join(", ", unused)}. Update the checks in {nameof(ReadmeTourTests)} with the README.");
+    }
+
+    [Fact]
+    public void Split_QuotesVariablesAndComment_GivesTheShellsWords()
+    {
+        var words = ReadmeTour.Split("""curl -u "$KEY:" -d '{"a":"$b"}' "x/${ID}/y" plain\ word # a comment""")
+            .Select(w => w.Expand(name => "<" + name + ">")).ToList();
+
+        Assert.Equal(["curl", "-u", "<KEY>:", "-d", """{"a":"$b"}""", "x/<ID>/y", "plain word"], words);
+    }
+
+    [Fact]
+    public void Commands_ContinuedLinesInTheTourSection_AreOneCommandEach()
+    {
+        var readme = "# T\n\n```sh\nnot in the tour\n```\n\n## A short tour\n\n```sh\n# comment\ncurl -X PUT \\\n     http://h/p \\\n     -d '{}'\n./tandem demo\n```\n\n## Next\n\n```sh\nnot either\n```\n";
+
+        var commands = ReadmeTour.Commands(readme);
+
+        Assert.Equal(["curl -X PUT http://h/p -d {}", "./tandem demo"], commands.Select(c => string.Join(' ', c.Words.Select(w => w.Literal))));
+    }
+
+    [Fact]
+    public void Split_Pipe_IsRefusedRatherThanSkipped()
+    {
+        Assert.Throws<FormatException>(() => ReadmeTour.Split("curl http://h/p | jq ."));
     }
 
     /// <summary>What each example must show on the demo data, beyond answering 2xx with a body: keyed by text in the command.</summary>
@@ -86,6 +113,9 @@ public sealed class ReadmeTourTests
     };
 
     private static JsonElement Json(string text) => JsonDocument.Parse(text).RootElement;
+
+    [System.Text.RegularExpressions.GeneratedRegex("^[A-Za-z_][A-Za-z0-9_]*=")]
+    private static partial System.Text.RegularExpressions.Regex Assignment();
 
     /// <summary>Ada's orders in the demo (all in the last 30 days): she is its first customer, the same whatever the count.</summary>
     private static decimal AdaDemoRevenue() =>
@@ -119,10 +149,10 @@ public sealed class ReadmeTourTests
 
         public string AdaProfileId => _adaProfileId ?? throw new InvalidOperationException("Ada's profile is not known yet.");
 
-        public async Task<string?> TandemAsync(TourCommand command)
+        public async Task<string?> TandemAsync(TourCommand command, List<TourWord> line)
         {
             var args = new List<string>();
-            var words = command.Words.Skip(1).Select(w => w.Expand(Variable)).ToList();
+            var words = line.Skip(1).Select(w => OnServer(w.Expand(Variable))).ToList();
             if (words.FirstOrDefault() == "serve")
             {
                 return null; // the test server is the tour's server
@@ -138,7 +168,7 @@ public sealed class ReadmeTourTests
                 }
             }
 
-            if (!args.Contains("--data") && !args.Contains("--url"))
+            if (!args.Contains("--data") && !args.Contains("--url") && !args.Contains("--help"))
             {
                 args.AddRange(["--url", Server.BaseAddress.ToString()]);
             }
@@ -150,12 +180,12 @@ public sealed class ReadmeTourTests
             return output.ToString();
         }
 
-        public async Task<string> CurlAsync(TourCommand command)
+        public async Task<string> CurlAsync(TourCommand command, List<TourWord> line)
         {
             var method = (string?)null;
             string? url = null, data = null;
             var headers = new List<(string Name, string Value)>();
-            var words = command.Words.Skip(1).Select(w => w.Expand(Variable)).ToList();
+            var words = line.Skip(1).Select(w => w.Expand(Variable)).ToList();
             for (var i = 0; i < words.Count; i++)
             {
                 switch (words[i])
@@ -175,7 +205,7 @@ public sealed class ReadmeTourTests
                         data = words[++i];
                         break;
                     case var word when word.StartsWith(TourHost + "/", StringComparison.Ordinal):
-                        url = Server.BaseAddress.AbsoluteUri.TrimEnd('/') + word[TourHost.Length..];
+                        url = OnServer(word);
                         break;
                     default:
                         throw new Xunit.Sdk.XunitException($"The tour test does not know curl's '{words[i]}' in README.md: {command.Text}");
@@ -209,8 +239,14 @@ public sealed class ReadmeTourTests
             return body;
         }
 
+        /// <summary>The tour's address, moved to the test server's.</summary>
+        private string OnServer(string word) => word.StartsWith(TourHost, StringComparison.Ordinal)
+            ? Server.BaseAddress.AbsoluteUri.TrimEnd('/') + word[TourHost.Length..]
+            : word;
+
         private string Variable(string name) => name switch
         {
+            "TANDEM_URL" => TourHost,
             "TANDEM_ADMIN_TOKEN" => TandemServer.AdminToken,
             "WRITE_KEY" => Server.WriteKey,
             "SOURCE_ID" => Server.DefaultSourceId,
