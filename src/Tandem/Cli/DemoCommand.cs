@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Globalization;
 using Tandem.Demo;
 using Tandem.Hosting;
 using Tandem.Sources;
@@ -10,13 +11,22 @@ namespace Tandem.Cli;
 internal static class DemoCommand
 {
     private const int DefaultPeople = 200;
-    private const int Seed = 2026;
+
+    // One seed for the CLI and serve --demo: a customer is the same person whichever sent them.
+    internal const int Seed = 2026;
 
     public static Command Build()
     {
         var url = ApiClient.UrlOption();
         var token = ApiClient.TokenOption();
         var people = new Option<int>("--people") { Description = "How many demo customers to simulate", DefaultValueFactory = _ => DefaultPeople };
+        people.Validators.Add(option =>
+        {
+            if (option.GetValueOrDefault<int>() < 0)
+            {
+                option.AddError("--people is a number of customers: 0 or more.");
+            }
+        });
         var command = new Command("demo", "Sends realistic demo traffic (website, CMS, marketing automation, CRM) to a running server") { url, token, people };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -39,8 +49,9 @@ internal static class DemoCommand
                     await api.SendAsync(HttpMethod.Put, $"api/v1/identity/types/{type.Name}", new { limit = type.Limit, priority = type.Priority }, cancellationToken);
                 }
 
-                var sent = await new DemoTraffic(Seed, TimeProvider.System.GetUtcNow()).SendAsync(api.Http, baseUrl, keys, result.GetValue(people), cancellationToken);
-                result.InvocationConfiguration.Output.WriteLine($"Sent {sent} demo events from {DemoSources.All.Length} sources to {baseUrl}.");
+                var delivery = await new DemoTraffic(Seed, TimeProvider.System.GetUtcNow()).SendAsync(api.Http, baseUrl, keys, result.GetValue(people), cancellationToken);
+                result.InvocationConfiguration.Output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"Sent {delivery.Sent:N0} demo events from {DemoSources.All.Length} sources to {baseUrl}: {delivery.Outcome()}."));
                 return 0;
             }
             catch (Exception ex) when (ex is ApiException or HttpRequestException)
@@ -68,9 +79,9 @@ internal static class DemoCommand
 
             var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
             using var http = new HttpClient();
-            var sent = await new DemoTraffic(Seed, now).SendAsync(http, LocalAddress(app), keys, DefaultPeople, cancellationToken);
-            Log.DemoSent(logger, sent, keys.Count);
-            return sent;
+            var delivery = await new DemoTraffic(Seed, now).SendAsync(http, LocalAddress(app), keys, DefaultPeople, cancellationToken);
+            Log.DemoSent(logger, delivery.Sent, keys.Count, delivery.Outcome());
+            return delivery.Sent;
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)
         {

@@ -15,16 +15,6 @@ internal sealed partial class DemoTraffic
         public DateTimeOffset Timestamp { get; set; } = timestamp;
     }
 
-    private sealed record Product(string Id, string Sku, string Name, string Category, decimal Price, string Slug);
-
-    private sealed record Article(string Id, string Title, string Category, string Slug);
-
-    private sealed record Campaign(string Id, string Name, string Subject, string LinkPath);
-
-    private sealed record Account(string Id, string Name, string Domain, string Industry, int Employees, string Plan);
-
-    private sealed record Device(string AnonymousId, string UserAgent, string Ip, string Timezone);
-
     /// <summary>A visit (one browser session) on the website or the blog: who, on what device, on which page.</summary>
     private sealed class Visit(Device device, string? userId)
     {
@@ -36,29 +26,6 @@ internal sealed partial class DemoTraffic
         public string Referrer { get; set; } = "";
         public List<(Product Product, int Quantity)> Cart { get; } = [];
         public string CartId { get; set; } = "";
-    }
-
-    private sealed class Person
-    {
-        public required int Index { get; init; }
-        public required string FirstName { get; init; }
-        public required string LastName { get; init; }
-        public required string Email { get; init; }
-        public required string Phone { get; init; }
-        public required string Title { get; init; }
-        public required Account Account { get; init; }
-        public required string Plan { get; init; }
-        public required string UserId { get; init; }
-        public required string ContactId { get; init; }
-        public required string LeadId { get; init; }
-        public bool OnWebsite { get; init; }
-        public bool SignsUp { get; init; }
-        public bool SecondDevice { get; init; }
-        public bool ReadsBlog { get; init; }
-        public bool InMarketing { get; init; }
-        public bool CrmContact { get; init; }
-        public bool CrmLead { get; init; }
-        public Device? Home { get; set; }
     }
 
     /// <summary>A stretch of activity in one source; its events are rendered once its start time is known.</summary>
@@ -99,10 +66,11 @@ internal sealed partial class DemoTraffic
         private readonly DateTimeOffset _now;
         private readonly List<DemoEvent> _events = [];
         private readonly HashSet<string> _emails = new(StringComparer.Ordinal);
+        private readonly HashSet<string> _issued = new(StringComparer.Ordinal);
+        private readonly List<Account> _accounts = [];
         private Product[] _products = [];
         private Article[] _articles = [];
         private Campaign[] _campaigns = [];
-        private Account[] _accounts = [];
         private DateTimeOffset _clock;
         private string _source = DemoSources.Website;
         private long _sequence;
@@ -115,170 +83,32 @@ internal sealed partial class DemoTraffic
             _now = now;
         }
 
-        public List<DemoEvent> Run(int people)
+        /// <summary>
+        /// Person after person, each drawn and living their timeline before the next is drawn, and nothing
+        /// drawn from the total: so the first N people of a larger run are exactly the people of a run of
+        /// N. A larger demo after a smaller one then repeats the same customers (deduplicated) and adds
+        /// new ones, instead of giving a known user id to someone else.
+        /// </summary>
+        public (List<DemoEvent> Events, List<Person> People) Run(int people)
         {
             _products = [.. Enumerable.Range(0, 24).Select(NewProduct)];
             _articles = [.. Enumerable.Range(0, 16).Select(NewArticle)];
             _campaigns = [.. CampaignNames.Select(NewCampaign)];
-            _accounts = [.. Enumerable.Range(0, Math.Max(3, people / 4)).Select(_ => NewAccount())];
             var persons = new List<Person>(people);
             for (var i = 0; i < people; i++)
             {
-                persons.Add(NewPerson(i));
-            }
+                // About one account for four people, as before, but grown as people arrive.
+                while (_accounts.Count < Math.Max(3, (i + 1) / 4))
+                {
+                    _accounts.Add(NewAccount());
+                }
 
-            foreach (var person in persons)
-            {
+                var person = NewPerson(i);
+                persons.Add(person);
                 Live(person, persons);
             }
 
-            return _events;
-        }
-
-        // ---- the world ----
-
-        private Product NewProduct(int index)
-        {
-            var name = _faker.Commerce.ProductName();
-            return new Product(
-                "prod_" + _random.String2(10, LowerAlphanumeric),
-                "SKU-" + _random.String2(6, "ABCDEFGHJKLMNPQRSTUVWXYZ0123456789"),
-                name,
-                _faker.Commerce.Categories(1)[0],
-                _random.Int(8, 240) + 0.99m,
-                Slug(name) + "-" + (index + 1).ToString(CultureInfo.InvariantCulture));
-        }
-
-        private Article NewArticle(int index)
-        {
-            var product = _faker.Commerce.Product();
-            var adjective = _faker.Commerce.ProductAdjective();
-            var title = _random.Int(0, 3) switch
-            {
-                0 => $"{_random.Int(3, 12)} ways to get more out of your {product}",
-                1 => $"The {adjective} guide to {_faker.Commerce.Categories(1)[0]}",
-                2 => $"Field test: is the {adjective} {product} worth it?",
-                _ => $"What we learned from {_faker.Company.CompanyName()}",
-            };
-            return new Article(
-                "art_" + (1001 + index).ToString(CultureInfo.InvariantCulture),
-                title,
-                _random.ArrayElement(ArticleCategories),
-                Slug(title));
-        }
-
-        private Campaign NewCampaign(string name) => new(
-            "cmp_" + _random.String2(8, LowerAlphanumeric),
-            name,
-            name switch
-            {
-                "Welcome Series #1" => $"Welcome to {StoreName}!",
-                "Abandoned Cart Reminder" => "You left something behind",
-                "Webinar Invitation" => $"Live: {_faker.Company.CatchPhrase()}",
-                _ => $"{_faker.Commerce.ProductAdjective()} picks for the season",
-            },
-            "/" + Slug(_faker.Commerce.Department()));
-
-        private Account NewAccount()
-        {
-            var name = _faker.Company.CompanyName();
-            return new Account(
-                "001" + _random.String2(15, SalesforceChars),
-                name,
-                Slug(name.Split(' ')[0]) + ".com",
-                _random.ArrayElement(Industries),
-                _random.WeightedRandom([_random.Int(5, 49), _random.Int(50, 499), _random.Int(500, 5000)], [0.5f, 0.35f, 0.15f]),
-                _random.ArrayElement(AccountPlans));
-        }
-
-        private Person NewPerson(int index)
-        {
-            var first = _faker.Name.FirstName();
-            var last = _faker.Name.LastName();
-            var account = _random.ArrayElement(_accounts);
-            var onWebsite = index < 2 || _random.Bool(0.9f);
-            var signsUp = onWebsite && (index < 2 || _random.Bool(0.6f));
-            var person = new Person
-            {
-                Index = index,
-                FirstName = first,
-                LastName = last,
-                Email = NewEmail(first, last, _random.Bool(0.5f) ? account.Domain : _random.ArrayElement(FreeMail)),
-                Phone = _faker.Phone.PhoneNumber("+1 ###-###-####"),
-                Title = _faker.Name.JobTitle(),
-                Account = account,
-                Plan = _random.ArrayElement(Plans),
-                UserId = "u_" + (10001 + index).ToString(CultureInfo.InvariantCulture),
-                ContactId = "003" + _random.String2(15, SalesforceChars),
-                LeadId = "00Q" + _random.String2(15, SalesforceChars),
-                OnWebsite = onWebsite,
-                SignsUp = signsUp,
-                SecondDevice = signsUp && index >= 2 && _random.Bool(0.2f),
-                ReadsBlog = _random.Bool(onWebsite ? 0.45f : 0.15f),
-                InMarketing = index == 0 || !onWebsite || _random.Bool(0.55f),
-                CrmContact = signsUp && (index == 0 || _random.Bool(0.7f)),
-                CrmLead = !signsUp && _random.Bool(0.4f),
-            };
-            person.Home = onWebsite || person.ReadsBlog ? NewDevice() : null;
-            return person;
-        }
-
-        private string NewEmail(string first, string last, string domain)
-        {
-            var local = Slug(first, "") + "." + Slug(last, "");
-            var email = local + "@" + domain;
-            for (var n = 2; !_emails.Add(email); n++)
-            {
-                email = local + n.ToString(CultureInfo.InvariantCulture) + "@" + domain;
-            }
-
-            return email;
-        }
-
-        private Device NewDevice() => new(NewGuid(), UserAgent(), PublicIp(), _random.ArrayElement(Timezones));
-
-        /// <summary>A current desktop or mobile browser (Bogus' own list is mostly a decade old).</summary>
-        private string UserAgent()
-        {
-            var chrome = string.Create(CultureInfo.InvariantCulture, $"{_random.Int(128, 138)}.0.{_random.Int(6000, 7200)}.{_random.Int(10, 180)}");
-            var safari = string.Create(CultureInfo.InvariantCulture, $"{_random.Int(17, 18)}.{_random.Int(0, 6)}");
-            var firefox = string.Create(CultureInfo.InvariantCulture, $"{_random.Int(128, 139)}.0");
-            var macOs = string.Create(CultureInfo.InvariantCulture, $"10_15_{_random.Int(6, 7)}");
-            var iOs = string.Create(CultureInfo.InvariantCulture, $"{_random.Int(17, 18)}_{_random.Int(0, 6)}");
-            return _random.WeightedRandom(
-                [
-                    $"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{chrome} Safari/537.36",
-                    $"Mozilla/5.0 (Macintosh; Intel Mac OS X {macOs}) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{chrome} Safari/537.36",
-                    $"Mozilla/5.0 (Macintosh; Intel Mac OS X {macOs}) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/{safari} Safari/605.1.15",
-                    $"Mozilla/5.0 (iPhone; CPU iPhone OS {iOs} like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/{safari} Mobile/15E148 Safari/604.1",
-                    $"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{chrome} Mobile Safari/537.36",
-                    $"Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:{firefox}) Gecko/20100101 Firefox/{firefox}",
-                    $"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/{chrome} Safari/537.36 Edg/{chrome}",
-                ],
-                [0.3f, 0.12f, 0.13f, 0.2f, 0.1f, 0.07f, 0.08f]);
-        }
-
-        /// <summary>A random IPv4 address outside the private, loopback, link-local, CGNAT, documentation and multicast ranges.</summary>
-        private string PublicIp()
-        {
-            int first;
-            do
-            {
-                first = _random.Int(1, 223);
-            }
-            while (first is 10 or 100 or 127 or 169 or 172 or 192 or 198 or 203);
-
-            return string.Create(CultureInfo.InvariantCulture,
-                $"{first}.{_random.Int(0, 255)}.{_random.Int(0, 255)}.{_random.Int(1, 254)}");
-        }
-
-        /// <summary>A version-4 GUID drawn from the seeded randomizer.</summary>
-        private string NewGuid()
-        {
-            var bytes = _random.Bytes(16);
-            bytes[7] = (byte)((bytes[7] & 0x0F) | 0x40);
-            bytes[8] = (byte)((bytes[8] & 0x3F) | 0x80);
-            return new Guid(bytes).ToString("D");
+            return (_events, persons);
         }
 
         // ---- one person's timeline ----
@@ -309,9 +139,13 @@ internal sealed partial class DemoTraffic
                         website.Add(new Session(DemoSources.Website, () => Browse(new Visit(home, person.UserId), mayBuy: true)));
                     }
 
-                    if (person.SecondDevice)
+                    if (person.Index == 0)
                     {
-                        var other = NewDevice();
+                        website.Add(new Session(DemoSources.Website, () => Browse(new Visit(home, person.UserId), mayBuy: true, mustBuy: true)));
+                    }
+
+                    if (person.OtherDevice is { } other)
+                    {
                         website.Add(new Session(DemoSources.Website, () => LogIn(person, new Visit(other, null))));
                         for (var i = _random.Int(0, 2); i > 0; i--)
                         {
@@ -330,13 +164,13 @@ internal sealed partial class DemoTraffic
 
             if (person.ReadsBlog)
             {
-                var reader = new Visit(person.Home! with { AnonymousId = NewGuid() }, null);
+                var reader = new Visit(person.Home! with { AnonymousId = person.ReaderId! }, null);
                 for (var i = _random.Int(1, 3); i > 0; i--)
                 {
                     blog.Add(new Session(DemoSources.Cms, () => ReadArticles(reader, null, _random.Int(1, 3))));
                 }
 
-                if (_random.Bool(0.7f))
+                if (person.Subscribes)
                 {
                     blog.Add(new Session(DemoSources.Cms, () => Subscribe(person, reader)));
                     for (var i = _random.Int(0, 2); i > 0; i--)
@@ -382,7 +216,13 @@ internal sealed partial class DemoTraffic
             }
 
             var plan = Interleave([website, blog, marketing, crm]);
+            // After the sign-up, and after marketing's first identify, so that "customer" is the stage that stays.
             var at = signUp is null ? plan.Count - 1 : plan.IndexOf(signUp);
+            if (marketing.Count > 0)
+            {
+                at = Math.Max(at, plan.IndexOf(marketing[0]));
+            }
+
             foreach (var session in afterSignUp)
             {
                 at = _random.Int(at + 1, plan.Count);

@@ -10,7 +10,8 @@ internal sealed partial class DemoTraffic
     {
         // ---- website (analytics.js) ----
 
-        private void Browse(Visit visit, bool mayBuy)
+        /// <param name="mustBuy">Ends with an order whatever the dice say: the README's customer always has one.</param>
+        private void Browse(Visit visit, bool mayBuy, bool mustBuy = false)
         {
             visit.Referrer = _random.ArrayElement(Referrers);
             if (_random.Bool(0.5f))
@@ -41,7 +42,15 @@ internal sealed partial class DemoTraffic
                 }
             }
 
-            if (mayBuy && visit.Cart.Count > 0 && _random.Bool(0.6f))
+            if (mustBuy && visit.Cart.Count == 0)
+            {
+                var product = _random.ArrayElement(_products);
+                visit.CartId = NewGuid();
+                visit.Cart.Add((product, 1));
+                Track(visit, "Product Added", ProductProperties(product, 1, visit));
+            }
+
+            if (mayBuy && visit.Cart.Count > 0 && (mustBuy || _random.Bool(0.6f)))
             {
                 Page(visit, "Checkout", "/checkout", $"Checkout | {StoreName}");
                 CompleteOrder(visit);

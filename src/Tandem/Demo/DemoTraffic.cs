@@ -22,6 +22,34 @@ internal static class DemoSources
     ];
 }
 
+/// <summary>
+/// The identifiers one simulated customer owns. <paramref name="AnonymousIds"/> holds the browser
+/// cookies (home, a second device, the blog) and the marketing tool's contact id; the CRM lead id is
+/// also the anonymous id of the lead's record.
+/// </summary>
+internal sealed record DemoPerson(string Name, string UserId, string Email, string Phone, string ContactId, string LeadId, IReadOnlyList<string> AnonymousIds);
+
+/// <summary>What the collector made of the demo: events sent, stored as new, dropped as duplicates of an earlier send, refused.</summary>
+internal sealed record DemoDelivery(int Sent, int New, int Duplicates, int Refused)
+{
+    /// <summary>"5,264 new, 0 duplicates": what a person who ran the demo needs to know.</summary>
+    public string Outcome()
+    {
+        var outcome = string.Create(CultureInfo.InvariantCulture, $"{New:N0} new, {Duplicates:N0} duplicates");
+        if (Duplicates > 0)
+        {
+            outcome += " (already sent within the dedup window)";
+        }
+
+        if (Refused > 0)
+        {
+            outcome += string.Create(CultureInfo.InvariantCulture, $", {Refused:N0} refused (see each source's rejections)");
+        }
+
+        return outcome;
+    }
+}
+
 /// <summary>One request body for <c>/v1/batch</c>: a complete <c>{"batch":[...],"sentAt":"..."}</c> object.</summary>
 internal sealed record DemoBatch(string SourceName, string Json);
 
@@ -41,12 +69,19 @@ internal sealed partial class DemoTraffic(int seed, DateTimeOffset now)
     /// <summary>Deterministic for a given seed and now: same batches every time.</summary>
     public IReadOnlyList<DemoBatch> Generate(int people) => [.. Build(people).Select(b => b.Batch)];
 
+    /// <summary>The simulated customers' identifiers, in order; the first N are the same for any larger count.</summary>
+    public IReadOnlyList<DemoPerson> People(int people)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(people);
+        return [.. new Simulation(seed, now).Run(people).People.Select(Simulation.Identifiers)];
+    }
+
     /// <summary>
     /// POSTs every batch to <c>{collectorBase}/v1/batch</c> with the source's write key as the Basic user name.
     /// Throws <see cref="HttpRequestException"/> (with the answer's body) on the first answer that is not 2xx.
     /// </summary>
-    /// <returns>The number of events sent.</returns>
-    public async Task<int> SendAsync(HttpClient http, Uri collectorBase, IReadOnlyDictionary<string, string> writeKeys, int people,
+    /// <returns>How many events were sent, and what the collector's answers say became of them.</returns>
+    public async Task<DemoDelivery> SendAsync(HttpClient http, Uri collectorBase, IReadOnlyDictionary<string, string> writeKeys, int people,
         CancellationToken cancellationToken)
     {
         var missing = DemoSources.All.Where(name => !writeKeys.ContainsKey(name)).ToList();
@@ -56,7 +91,7 @@ internal sealed partial class DemoTraffic(int seed, DateTimeOffset now)
         }
 
         var endpoint = new Uri(collectorBase.AbsoluteUri.TrimEnd('/') + "/v1/batch");
-        var sent = 0;
+        var delivery = new DemoDelivery(0, 0, 0, 0);
         foreach (var (batch, count) in Build(people))
         {
             var credentials = Convert.ToBase64String(Encoding.UTF8.GetBytes(writeKeys[batch.SourceName] + ":"));
@@ -72,16 +107,42 @@ internal sealed partial class DemoTraffic(int seed, DateTimeOffset now)
                     null, response.StatusCode);
             }
 
-            sent += count;
+            delivery = Add(delivery, count, await response.Content.ReadAsStringAsync(cancellationToken));
         }
 
-        return sent;
+        return delivery;
+    }
+
+    /// <summary>Reads the collector's 200 answer: <c>accepted</c> (stored), <c>deduplicated</c> and the <c>rejected</c> list.</summary>
+    private static DemoDelivery Add(DemoDelivery total, int count, string answer)
+    {
+        int? accepted = null, deduplicated = null, refused = null;
+        try
+        {
+            using var document = JsonDocument.Parse(answer);
+            var root = document.RootElement;
+            if (root.ValueKind == JsonValueKind.Object)
+            {
+                accepted = root.TryGetProperty("accepted", out var a) && a.TryGetInt32(out var av) ? av : null;
+                deduplicated = root.TryGetProperty("deduplicated", out var d) && d.TryGetInt32(out var dv) ? dv : null;
+                refused = root.TryGetProperty("rejected", out var r) && r.ValueKind == JsonValueKind.Array ? r.GetArrayLength() : null;
+            }
+        }
+        catch (JsonException)
+        {
+            // A 2xx without the counts (an older server or a proxy): every event is taken as new.
+        }
+
+        var duplicates = deduplicated ?? 0;
+        var rejected = refused ?? 0;
+        var stored = accepted ?? Math.Max(0, count - duplicates - rejected);
+        return new DemoDelivery(total.Sent + count, total.New + stored, total.Duplicates + duplicates, total.Refused + rejected);
     }
 
     private List<(DemoBatch Batch, int Count)> Build(int people)
     {
         ArgumentOutOfRangeException.ThrowIfNegative(people);
-        var events = new Simulation(seed, now).Run(people);
+        var events = new Simulation(seed, now).Run(people).Events;
         var sentAt = Iso(now);
         var batches = new List<(DemoBatch, int)>();
         foreach (var source in DemoSources.All)
