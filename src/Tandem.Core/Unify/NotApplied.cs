@@ -222,7 +222,7 @@ internal static class EventText
                         if (!IsValid(ref reader))
                         {
                             frames[^1].Name = null;
-                            return frames.Count == 1 ? "a field name" : $"a field name in {PathOf(frames)}";
+                            return frames.Count == 1 ? "a field name" : $"a field name in {Shorten(PathOf(frames))}";
                         }
 
                         frames[^1].Name = reader.GetString();
@@ -307,7 +307,7 @@ internal static class EventText
         }
     }
 
-    private static string Shorten(string path) => path.Length <= MaxShown ? path : path[..MaxShown] + "…";
+    private static string Shorten(string path) => Shown(path)!;
 
     /// <summary>
     /// The messageId or type of an event that could not be applied, as far as it can be read: a text
@@ -352,6 +352,12 @@ internal static class EventText
             text = Encoding.UTF8.GetString(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value)).Trim('"');
         }
 
-        return text.Length <= MaxShown ? text : text[..MaxShown] + "…";
+        return Shown(text);
     }
+
+    /// <summary>A messageId or type as the list keeps it: null when empty, cut short when long (the list's memory stays bounded).</summary>
+    public static string? Shown(string? text) =>
+        string.IsNullOrEmpty(text) ? null
+        : text.Length <= MaxShown ? text
+        : text[..(char.IsHighSurrogate(text[MaxShown - 1]) ? MaxShown - 1 : MaxShown)] + "…"; // never half a pair
 }

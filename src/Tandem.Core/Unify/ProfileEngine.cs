@@ -61,7 +61,7 @@ public sealed partial class ProfileEngine
     public long MergeCount { get; private set; }
 
     /// <summary>Events read that reached no customer, with the reason: exact totals, and the newest ones.</summary>
-    public NotAppliedEvents NotApplied { get; private set; } = new();
+    public NotAppliedEvents NotApplied { get; } = new();
 
     public int ProfileCount => _profiles.Count;
 
@@ -160,7 +160,7 @@ public sealed partial class ProfileEngine
                         "Its 'type' is not a Segment call type (identify, track, page, screen, group or alias).");
                 }
 
-                return Apply(seq, sourceKey, payload, facts);
+                return Apply(seq, sourceKey, facts);
             }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
@@ -171,7 +171,10 @@ public sealed partial class ProfileEngine
         }
     }
 
-    private ApplyResult Apply(long seq, int sourceKey, byte[] payload, in EventFacts facts)
+    private const string NoIdentifierDetail =
+        "It carries no usable identifier: userId and anonymousId are missing or blank, and no email, phone or configured external id was given.";
+
+    private ApplyResult Apply(long seq, int sourceKey, in EventFacts facts)
     {
         LogClockMs = Math.Max(LogClockMs, facts.ReceivedAtMs);
 
@@ -188,11 +191,13 @@ public sealed partial class ProfileEngine
                 TouchAccount(orphanGroup, facts.Traits, facts.TimestampMs, Tie(facts.MessageId));
             }
 
-            return _identifiersRefused.Count > 0
-                ? NotApply(seq, sourceKey, payload, NotAppliedReason.BlockedIdentifier,
-                    $"Every identifier it carries ({string.Join(", ", _identifiersRefused)}) is a blocked value: one Tandem never links, such as \"null\" or \"anonymous\", or one the identity settings block.")
-                : NotApply(seq, sourceKey, payload, NotAppliedReason.NoIdentifier,
-                    "It carries no usable identifier: userId and anonymousId are missing or blank, and no email, phone or configured external id was given.");
+            var entry = _identifiersRefused.Count > 0
+                ? new NotAppliedEvent(seq, sourceKey, EventText.Shown(facts.MessageId), facts.Type.Name(), NotAppliedReason.BlockedIdentifier,
+                    $"Every identifier it carries ({string.Join(", ", _identifiersRefused)}) is a blocked value: one Tandem never links, such as \"null\" or \"anonymous\", or one the identity settings block.",
+                    facts.ReceivedAtMs)
+                : new NotAppliedEvent(seq, sourceKey, EventText.Shown(facts.MessageId), facts.Type.Name(), NotAppliedReason.NoIdentifier, NoIdentifierDetail, facts.ReceivedAtMs);
+            NotApplied.Add(entry);
+            return new ApplyResult(null, 0, 0, entry);
         }
 
         var merges = 0;
@@ -377,6 +382,7 @@ public sealed partial class ProfileEngine
         }
     }
 
+    /// <summary>Counts an event that could not be read; what is shown of it is read again as far as it can be.</summary>
     private ApplyResult NotApply(long seq, int sourceKey, byte[] payload, string reason, string detail)
     {
         var (messageId, type, receivedAtMs) = EventText.Peek(payload);
