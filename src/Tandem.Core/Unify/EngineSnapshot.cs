@@ -11,7 +11,7 @@ namespace Tandem.Unify;
 /// </summary>
 public sealed partial class ProfileEngine
 {
-    private const int SnapshotVersion = 3;
+    private const int SnapshotVersion = 4;
     private static readonly byte[] Magic = "TDMPROFS"u8.ToArray();
 
     public void WriteSnapshot(Stream stream)
@@ -52,6 +52,8 @@ public sealed partial class ProfileEngine
             w.Write(a.LastSeenMs);
             WriteTraits(w, a.Traits);
         }
+
+        NotApplied.Write(w);
     }
 
     /// <summary>Loads a snapshot written by <see cref="WriteSnapshot"/>; identity rules are configuration and stay as given.</summary>
@@ -110,6 +112,8 @@ public sealed partial class ProfileEngine
                 engine._accounts[groupId].Members.Add(p);
             }
         }
+
+        engine.NotApplied.Read(r);
 
         return engine;
     }

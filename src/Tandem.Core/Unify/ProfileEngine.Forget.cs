@@ -52,8 +52,9 @@ public sealed partial class ProfileEngine
     }
 
     /// <summary>
-    /// Takes deleted events out of the profiles' timelines (retention). Counters, traits and computed
-    /// traits keep what those events contributed: they are what the profile learned, not the events.
+    /// Takes deleted events out of the profiles' timelines and the list of events not applied
+    /// (retention). Counters, traits and computed traits keep what those events contributed, and the
+    /// not-applied totals keep counting them: they are what was learned, not the events.
     /// </summary>
     /// <returns>How many timeline entries were removed.</returns>
     public long DropEvents(IReadOnlySet<long> seqs)
@@ -63,6 +64,7 @@ public sealed partial class ProfileEngine
             return 0;
         }
 
+        NotApplied.Drop(seqs);
         var removed = 0L;
         foreach (var profile in _profiles.Values)
         {

@@ -8,9 +8,10 @@ using Tandem.Collect;
 namespace Tandem.Unify;
 
 /// <summary>What applying one event did.</summary>
-public readonly record struct ApplyResult(Profile? Profile, int Merges, int Declined)
+/// <param name="NotApplied">Why no customer got the event, when none did.</param>
+public readonly record struct ApplyResult(Profile? Profile, int Merges, int Declined, NotAppliedEvent? NotApplied = null)
 {
-    /// <summary>False when the event carried no usable identifier (all blocked or unknown).</summary>
+    /// <summary>False when the event reached no profile (see <see cref="NotApplied"/>).</summary>
     public bool Attributed => Profile is not null;
 }
 
@@ -33,6 +34,7 @@ public sealed partial class ProfileEngine
 
     private readonly Dictionary<long, Profile> _profiles = [];
     private readonly List<Identifier> _eventIds = new(8);
+    private readonly List<string> _identifiersRefused = new(2);
     private readonly List<Profile> _awaitingId = [];
     private int _indexCapacity;
     private readonly ValuePool _values = new();
@@ -50,12 +52,16 @@ public sealed partial class ProfileEngine
     /// <summary>The last log sequence number applied.</summary>
     public long Position { get; private set; }
 
+    /// <summary>Events applied, those with no usable identifier included (they move the log clock and describe accounts).</summary>
     public long EventsApplied { get; private set; }
 
     /// <summary>Events with no usable identifier: kept in the log, attributed to no profile.</summary>
     public long EventsUnattributed { get; private set; }
 
     public long MergeCount { get; private set; }
+
+    /// <summary>Events read that reached no customer, with the reason: exact totals, and the newest ones.</summary>
+    public NotAppliedEvents NotApplied { get; } = new();
 
     public int ProfileCount => _profiles.Count;
 
@@ -113,19 +119,71 @@ public sealed partial class ProfileEngine
 
     public IEnumerable<Account> Accounts => _accounts.Values;
 
-    /// <summary>Applies one stored event. Events must come in sequence order.</summary>
+    /// <summary>
+    /// Applies one stored event. Events must come in sequence order. Every event moves the position:
+    /// one that reaches no customer is counted in <see cref="NotApplied"/> with its reason, never thrown.
+    /// </summary>
     public ApplyResult Apply(long seq, int sourceKey, byte[] payload)
     {
-        using var document = JsonDocument.Parse(payload);
-        var facts = EventFacts.Read(document.RootElement);
         Position = seq;
-        EventsApplied++;
+
+        // Checked before anything is read, so an event is applied whole or not at all.
+        if (EventText.FindInvalid(payload) is { } where)
+        {
+            return NotApply(seq, sourceKey, payload, NotAppliedReason.InvalidText,
+                $"{where} holds text that is not valid Unicode (invalid UTF-8 bytes, or an unpaired surrogate such as \\ud83d). "
+                + "Older Tandem versions stored such text as sent; the collector now repairs it. The event stays in the log.");
+        }
+
+        JsonDocument document;
+        try
+        {
+            document = JsonDocument.Parse(payload);
+        }
+        catch (JsonException ex)
+        {
+            return NotApply(seq, sourceKey, payload, NotAppliedReason.InvalidJson, "The stored event is not valid JSON: " + ex.Message);
+        }
+
+        using (document)
+        {
+            if (document.RootElement.ValueKind != JsonValueKind.Object)
+            {
+                return NotApply(seq, sourceKey, payload, NotAppliedReason.InvalidJson, $"The stored event is a JSON {document.RootElement.ValueKind.ToString().ToLowerInvariant()}, not an object.");
+            }
+
+            try
+            {
+                if (!EventFacts.TryRead(document.RootElement, out var facts))
+                {
+                    return NotApply(seq, sourceKey, payload, NotAppliedReason.UnknownType,
+                        "Its 'type' is not a Segment call type (identify, track, page, screen, group or alias).");
+                }
+
+                return Apply(seq, sourceKey, facts);
+            }
+            catch (Exception ex) when (ex is not OutOfMemoryException)
+            {
+                // A defect, not the event's fault: counted where an operator sees it. What was changed
+                // before the failure stays; a replay fails at the same place, so the state stays equal.
+                return NotApply(seq, sourceKey, payload, NotAppliedReason.ApplyFailed, $"{ex.GetType().Name}: {ex.Message}");
+            }
+        }
+    }
+
+    private const string NoIdentifierDetail =
+        "It carries no usable identifier: userId and anonymousId are missing or blank, and no email, phone or configured external id was given.";
+
+    private ApplyResult Apply(long seq, int sourceKey, in EventFacts facts)
+    {
         LogClockMs = Math.Max(LogClockMs, facts.ReceivedAtMs);
 
         _eventIds.Clear();
+        _identifiersRefused.Clear();
         CollectIdentifiers(facts);
         if (_eventIds.Count == 0)
         {
+            EventsApplied++;
             EventsUnattributed++;
             if (facts.Type == MessageType.Group && facts.GroupId is { Length: > 0 } orphanGroup)
             {
@@ -133,7 +191,13 @@ public sealed partial class ProfileEngine
                 TouchAccount(orphanGroup, facts.Traits, facts.TimestampMs, Tie(facts.MessageId));
             }
 
-            return new ApplyResult(null, 0, 0);
+            var entry = _identifiersRefused.Count > 0
+                ? new NotAppliedEvent(seq, sourceKey, EventText.Shown(facts.MessageId), facts.Type.Name(), NotAppliedReason.BlockedIdentifier,
+                    $"Every identifier it carries ({string.Join(", ", _identifiersRefused)}) is a blocked value: one Tandem never links, such as \"null\" or \"anonymous\", or one the identity settings block.",
+                    facts.ReceivedAtMs)
+                : new NotAppliedEvent(seq, sourceKey, EventText.Shown(facts.MessageId), facts.Type.Name(), NotAppliedReason.NoIdentifier, NoIdentifierDetail, facts.ReceivedAtMs);
+            NotApplied.Add(entry);
+            return new ApplyResult(null, 0, 0, entry);
         }
 
         var merges = 0;
@@ -226,6 +290,7 @@ public sealed partial class ProfileEngine
         _awaitingId.Clear();
 
         Record(profile, facts, seq, sourceKey, when, tie);
+        EventsApplied++;
         return new ApplyResult(profile, merges, declined);
     }
 
@@ -303,10 +368,27 @@ public sealed partial class ProfileEngine
 
     private void AddIdentifier(string type, string? raw)
     {
-        if (Rules.Normalize(type, raw) is { } id && !_eventIds.Contains(id))
+        if (Rules.Normalize(type, raw) is { } id)
         {
-            _eventIds.Add(id); // the type string is the rules' own instance, shared by every identifier of it
+            if (!_eventIds.Contains(id))
+            {
+                _eventIds.Add(id); // the type string is the rules' own instance, shared by every identifier of it
+            }
         }
+        else if (!string.IsNullOrWhiteSpace(raw) && Rules.Find(type) is not null && !_identifiersRefused.Contains(type))
+        {
+            // A value was there but the settings block it; the types, never the values, explain why.
+            _identifiersRefused.Add(type);
+        }
+    }
+
+    /// <summary>Counts an event that could not be read; what is shown of it is read again as far as it can be.</summary>
+    private ApplyResult NotApply(long seq, int sourceKey, byte[] payload, string reason, string detail)
+    {
+        var (messageId, type, receivedAtMs) = EventText.Peek(payload);
+        var entry = new NotAppliedEvent(seq, sourceKey, messageId, type, reason, detail, receivedAtMs);
+        NotApplied.Add(entry);
+        return new ApplyResult(null, 0, 0, entry);
     }
 
     private static Profile NewProfile() => new(0);
@@ -649,6 +731,21 @@ internal readonly record struct EventFacts(
     JsonElement Properties,
     JsonElement ConsentPreferences)
 {
+    /// <summary>The facts of an event; false when its type is not a Segment call type.</summary>
+    public static bool TryRead(JsonElement root, out EventFacts facts)
+    {
+        try
+        {
+            facts = Read(root);
+            return true;
+        }
+        catch (InvalidDataException)
+        {
+            facts = default;
+            return false;
+        }
+    }
+
     public static EventFacts Read(JsonElement root)
     {
         string? typeName = null, messageId = null, userId = null, anonymousId = null, previousId = null, groupId = null, eventName = null;

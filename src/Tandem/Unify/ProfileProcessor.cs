@@ -45,7 +45,8 @@ internal static class LowerPriority
 }
 
 /// <summary>Counts of the profile state, for metrics.</summary>
-internal sealed record ProcessorStats(int Profiles, int Identifiers, long Merges, long Unattributed, long Failed);
+/// <param name="NotApplied">Events that reached no customer, by reason (exact, replayed the same way from the log).</param>
+internal sealed record ProcessorStats(int Profiles, int Identifiers, long Merges, long Unattributed, IReadOnlyDictionary<string, long> NotApplied);
 
 /// <summary>
 /// The processor: reads the ingest log in sequence order from where it stopped, and applies each
@@ -76,7 +77,6 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     private Task? _loop;
     private long _position;
     private long _snapshotPosition;
-    private long _failedEvents;
     private int _disposed;
     private DateTimeOffset _snapshotAt;
     private volatile bool _loaded;
@@ -106,7 +106,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     public Exception? Fault => _fault;
 
     /// <summary>Counts as of the last applied chunk; read without the lock (for metrics).</summary>
-    public ProcessorStats Stats { get; private set; } = new(0, 0, 0, 0, 0);
+    public ProcessorStats Stats { get; private set; } = new(0, 0, 0, 0, new Dictionary<string, long>());
 
     public Task StartAsync(CancellationToken cancellationToken)
     {
@@ -424,17 +424,12 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             {
                 for (var i = start; i < end; i++)
                 {
+                    // The engine never throws for an event: one it cannot apply is counted with its
+                    // reason and the position moves on, so one bad event never stops the ones after it.
                     var entry = entries[i];
-                    try
+                    if (_engine.Apply(entry.Seq, entry.SourceKey, entry.Payload).NotApplied is { } notApplied)
                     {
-                        _engine.Apply(entry.Seq, entry.SourceKey, entry.Payload);
-                    }
-                    catch (Exception ex) when (ex is not OutOfMemoryException)
-                    {
-                        // One event the engine cannot read must not stop every later one. It stays in
-                        // the log; a replay meets the same error at the same place, so state stays equal.
-                        _failedEvents++;
-                        Log.EventFailed(_logger, entry.Seq, ex);
+                        LogNotApplied(notApplied);
                     }
                 }
             }
@@ -451,8 +446,26 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         _control.ReportPosition(Consumer, Position);
     }
 
-    private void UpdateStats() =>
-        Stats = new ProcessorStats(_engine.ProfileCount, _engine.IdentifierCount, _engine.MergeCount, _engine.EventsUnattributed, _failedEvents);
+    private void UpdateStats()
+    {
+        var notApplied = Stats.NotApplied.Values.Sum() == _engine.NotApplied.Total
+            ? Stats.NotApplied
+            : new Dictionary<string, long>(_engine.NotApplied.Totals, StringComparer.Ordinal);
+        Stats = new ProcessorStats(_engine.ProfileCount, _engine.IdentifierCount, _engine.MergeCount, _engine.EventsUnattributed, notApplied);
+    }
+
+    private void LogNotApplied(NotAppliedEvent e)
+    {
+        // Events that name no one are an outcome of the data and can be many; the rest are faults worth a warning.
+        if (e.Reason is NotAppliedReason.NoIdentifier or NotAppliedReason.BlockedIdentifier)
+        {
+            Log.EventUnattributed(_logger, e.Seq, e.Reason);
+        }
+        else
+        {
+            Log.EventNotApplied(_logger, e.Seq, e.Reason, e.Detail);
+        }
+    }
 
     private void Backfill(ProfileEngine engine, ComputedTraitDefinition definition)
     {
@@ -476,7 +489,9 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
                     }
                     catch (Exception ex) when (ex is not OutOfMemoryException)
                     {
-                        Log.EventFailed(_logger, entry.Seq, ex);
+                        // Only events the engine applied are folded in; one it applied but cannot fold
+                        // in now is a defect that leaves this trait without it, so it is logged loudly.
+                        Log.BackfillFailed(_logger, entry.Seq, definition.Name, ex);
                     }
                 }
 
@@ -602,8 +617,14 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         [LoggerMessage(Level = LogLevel.Error, Message = "The profile snapshot could not be written; will try again")]
         public static partial void SnapshotFailed(ILogger logger, Exception exception);
 
-        [LoggerMessage(Level = LogLevel.Error, Message = "Event {Seq} could not be applied to profiles; it stays in the log and is skipped")]
-        public static partial void EventFailed(ILogger logger, long seq, Exception exception);
+        [LoggerMessage(Level = LogLevel.Warning, Message = "Event {Seq} was not applied to profiles ({Reason}): {Detail}. It stays in the log and is listed at /api/v1/processor/not-applied")]
+        public static partial void EventNotApplied(ILogger logger, long seq, string reason, string detail);
+
+        [LoggerMessage(Level = LogLevel.Debug, Message = "Event {Seq} names no customer ({Reason}); counted at /api/v1/processor/not-applied")]
+        public static partial void EventUnattributed(ILogger logger, long seq, string reason);
+
+        [LoggerMessage(Level = LogLevel.Error, Message = "Event {Seq} could not be folded into the computed trait {Trait}")]
+        public static partial void BackfillFailed(ILogger logger, long seq, string trait, Exception exception);
 
         [LoggerMessage(Level = LogLevel.Critical, Message = "The profile processor stopped")]
         public static partial void ProcessorFailed(ILogger logger, Exception exception);

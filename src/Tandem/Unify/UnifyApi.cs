@@ -2,7 +2,6 @@ using System.Security.Claims;
 using System.Text;
 using System.Text.Json;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Tandem.Collect;
 using Tandem.Hosting;
 using Tandem.Sources;
 using Tandem.Trust;
@@ -31,9 +30,6 @@ internal static class UnifyApi
     public sealed record AccountView(string GroupId, IReadOnlyDictionary<string, JsonElement> Traits, DateTimeOffset FirstSeen, DateTimeOffset LastSeen,
         IReadOnlyList<string> Members);
 
-    public sealed record ProcessorView(bool Loaded, long Position, long Head, long Lag, long EventsApplied, long EventsUnattributed,
-        int Profiles, int Identifiers, long Merges, int Accounts, string? Fault);
-
     public sealed record IdentifierTypeRequest(int? Limit, int? Priority, IReadOnlyList<string>? BlockedValues, IReadOnlyList<string>? BlockedPatterns, string? TraitKey);
 
     public static RouteGroupBuilder MapUnifyApi(this RouteGroupBuilder root)
@@ -45,7 +41,7 @@ internal static class UnifyApi
         profiles.MapGet("/{profileId}/merges", Merges).RequireScope(Scopes.ProfilesRead).WithSummary("Why this is one customer: every merge with the event and rule that made it, and links declined by a limit");
 
         api.MapGet("/accounts/{groupId}", Account).RequireScope(Scopes.ProfilesRead).WithTags("Profiles").WithSummary("An account from group calls: traits and member profiles");
-        api.MapGet("/processor", Processor).RequireScope(Scopes.IdentityRead).WithTags("Profiles").WithSummary("How far the profile processor has read the log");
+        api.MapProcessorApi();
 
         var types = api.MapGroup("/identity/types").WithTags("Identity");
         types.MapGet("/", (ProfileProcessor p) => TypedResults.Ok(p.Read(e => e.Rules.Types.Select(IdentifierTypeView.From).ToArray())))
@@ -168,13 +164,6 @@ internal static class UnifyApi
         lens.AuditRead();
         return view is null ? Problems.NotFound("Account", groupId) : TypedResults.Ok(view);
     }
-
-    private static IResult Processor(ProfileProcessor processor, IngestLog log) => TypedResults.Ok(processor.Read(engine =>
-    {
-        var head = log.Head;
-        return new ProcessorView(processor.Loaded, processor.Position, head, Math.Max(0, head - processor.Position), engine.EventsApplied,
-            engine.EventsUnattributed, engine.ProfileCount, engine.IdentifierCount, engine.MergeCount, engine.AccountCount, processor.Fault?.Message);
-    }));
 
     private static async Task<IResult> PutTypeAsync(string name, HttpRequest request, ProfileProcessor processor, AuditLog audit, ClaimsPrincipal user)
     {

@@ -16,6 +16,16 @@ internal sealed class UnifyMetrics : IDisposable
         _meter.CreateObservableGauge("tandem.profiles.identifiers", () => processor.Stats.Identifiers, "{identifier}", "Identifiers linked to profiles");
         _meter.CreateObservableCounter("tandem.profiles.merges", () => processor.Stats.Merges, "{merge}", "Profiles merged into another");
         _meter.CreateObservableCounter("tandem.profiles.unattributed", () => processor.Stats.Unattributed, "{event}", "Events with no usable identifier");
+        _meter.CreateObservableCounter("tandem.processor.not_applied", () => NotApplied(processor), "{event}",
+            "Events read from the log that reached no customer profile, by reason (listed at /api/v1/processor/not-applied)");
+    }
+
+    private static IEnumerable<Measurement<long>> NotApplied(ProfileProcessor processor)
+    {
+        foreach (var (reason, count) in processor.Stats.NotApplied)
+        {
+            yield return new Measurement<long>(count, new KeyValuePair<string, object?>("reason", reason));
+        }
     }
 
     public void Dispose() => _meter.Dispose();

@@ -48,6 +48,7 @@ public sealed class AccessMatrixTests
         ("GET", "/api/v1/profiles/{profileId}/merges", Scopes.ProfilesRead),
         ("GET", "/api/v1/accounts/{groupId}", Scopes.ProfilesRead),
         ("GET", "/api/v1/processor", Scopes.IdentityRead),
+        ("GET", "/api/v1/processor/not-applied", Scopes.IdentityRead),
         ("GET", "/api/v1/identity/types/", Scopes.IdentityRead),
         ("PUT", "/api/v1/identity/types/{name}", Scopes.IdentityWrite),
         ("DELETE", "/api/v1/identity/types/{name}", Scopes.IdentityWrite),
