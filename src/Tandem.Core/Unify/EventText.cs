@@ -18,26 +18,12 @@ internal static class EventText
     /// </summary>
     public static string? FindInvalid(byte[] payload)
     {
-        if (Utf8.IsValid(payload) && !HasSurrogateEscape(payload))
+        if (!Tandem.Text.UnicodeRepair.NeedsRepair(payload))
         {
             return null;
         }
 
         return Walk(payload);
-    }
-
-    private static bool HasSurrogateEscape(ReadOnlySpan<byte> json)
-    {
-        while (json.IndexOf("\\u"u8) is var at and >= 0)
-        {
-            json = json[(at + 2)..];
-            if (json.Length >= 2 && (json[0] | 0x20) == 'd' && (json[1] | 0x20) is (>= (byte)'8' and <= (byte)'9') or (>= (byte)'a' and <= (byte)'f'))
-            {
-                return true;
-            }
-        }
-
-        return false;
     }
 
     /// <summary>The path of the first invalid string or name; a payload that is not JSON at all is left to the parser to report.</summary>
