@@ -117,10 +117,10 @@ public static class TandemCli
             {
                 await app.StartAsync(cancellationToken);
             }
-            catch (IOException e) when (e.InnerException is SocketException)
+            catch (IOException e) when (e.InnerException is SocketException or Microsoft.AspNetCore.Connections.AddressInUseException)
             {
-                // Taken between the check and the bind: still one line, and the data folder was only opened.
-                await error.WriteLineAsync($"error: cannot listen on {options.Urls}: {e.InnerException.Message}");
+                // Taken between the check and the bind: still one line (the data folder was opened, not changed).
+                await error.WriteLineAsync("error: " + e.Message);
                 return CannotStart;
             }
 
