@@ -24,6 +24,7 @@ internal sealed class DataFolderLock : IDisposable
     private DataFolderLock(FileStream held) => _lock = held;
 
     /// <summary>Locks the folder (created when missing) for this process.</summary>
+    /// <remarks><c>tandem.pid</c> stays behind when the process ends; it is only read while someone holds the lock, and the holder wrote it.</remarks>
     /// <exception cref="DataFolderInUseException">Another process holds it.</exception>
     public static DataFolderLock Acquire(string dataDirectory)
     {
@@ -45,27 +46,6 @@ internal sealed class DataFolderLock : IDisposable
         held.Flush();
         File.WriteAllText(Path.Combine(dataDirectory, ProcessFile), pid + "\n");
         return new DataFolderLock(held);
-    }
-
-    /// <summary>Whether a process holds the folder now, and which (null when it has not written its id yet).</summary>
-    public static bool IsHeld(string dataDirectory, out int? holder)
-    {
-        holder = null;
-        if (!File.Exists(Path.Combine(dataDirectory, LockFile)))
-        {
-            return false;
-        }
-
-        try
-        {
-            using var probe = new FileStream(Path.Combine(dataDirectory, LockFile), FileMode.Open, FileAccess.ReadWrite, FileShare.None);
-            return false;
-        }
-        catch (IOException)
-        {
-            holder = Holder(dataDirectory);
-            return true;
-        }
     }
 
     private static int? Holder(string dataDirectory)

@@ -22,10 +22,7 @@ internal static class ListenAddresses
                 continue; // pipes have no port; port 0 takes any free one
             }
 
-            foreach (var endpoint in Endpoints(address))
-            {
-                TryBind(endpoint, string.Create(CultureInfo.InvariantCulture, $"{address.Host}:{address.Port}"));
-            }
+            Probe(address, string.Create(CultureInfo.InvariantCulture, $"{address.Host}:{address.Port}"));
         }
     }
 
@@ -52,28 +49,33 @@ internal static class ListenAddresses
     private static StartRefusedException NotAnAddress(string url) =>
         new($"--urls '{url}' is not an address to listen on: write http://HOST:PORT, such as http://127.0.0.1:5080 (several separated by ';')");
 
-    /// <summary>Where Kestrel would bind: loopback for localhost, an IP as written, every interface for any other host.</summary>
-    private static IEnumerable<IPEndPoint> Endpoints(BindingAddress address)
+    /// <summary>
+    /// Binds where Kestrel will, with its fallbacks: loopback for localhost (IPv6 only where the machine
+    /// has it), the address as written for an IP, every interface for any other host name.
+    /// </summary>
+    private static void Probe(BindingAddress address, string name)
     {
         if (string.Equals(address.Host, "localhost", StringComparison.OrdinalIgnoreCase))
         {
-            yield return new IPEndPoint(IPAddress.Loopback, address.Port);
-            if (Socket.OSSupportsIPv6)
+            Refuse(TryBind(new IPEndPoint(IPAddress.Loopback, address.Port)), name);
+            if (Socket.OSSupportsIPv6 && TryBind(new IPEndPoint(IPAddress.IPv6Loopback, address.Port)) is { SocketErrorCode: SocketError.AddressAlreadyInUse } inUse)
             {
-                yield return new IPEndPoint(IPAddress.IPv6Loopback, address.Port);
+                Refuse(inUse, name);
             }
         }
         else if (IPAddress.TryParse(address.Host.Trim('[', ']'), out var ip))
         {
-            yield return new IPEndPoint(ip, address.Port);
+            Refuse(TryBind(new IPEndPoint(ip, address.Port)), name);
         }
         else
         {
-            yield return new IPEndPoint(Socket.OSSupportsIPv6 ? IPAddress.IPv6Any : IPAddress.Any, address.Port);
+            var any = Socket.OSSupportsIPv6 ? TryBind(new IPEndPoint(IPAddress.IPv6Any, address.Port)) : null;
+            Refuse(any is null || any.SocketErrorCode == SocketError.AddressAlreadyInUse ? any : TryBind(new IPEndPoint(IPAddress.Any, address.Port)), name);
         }
     }
 
-    private static void TryBind(IPEndPoint endpoint, string name)
+    /// <summary>Binds a socket there and lets go at once; the error, or null when the address is free.</summary>
+    private static SocketException? TryBind(IPEndPoint endpoint)
     {
         using var probe = new Socket(endpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         if (endpoint.Address.Equals(IPAddress.IPv6Any))
@@ -84,15 +86,24 @@ internal static class ListenAddresses
         try
         {
             probe.Bind(endpoint);
-        }
-        catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
-        {
-            throw new StartRefusedException($"address {name} is in use (another program listens there: stop it, or choose another address with --urls)");
+            return null;
         }
         catch (SocketException e)
         {
-            throw new StartRefusedException($"address {name} cannot be used: {e.Message} (choose another address with --urls)");
+            return e;
         }
+    }
+
+    private static void Refuse(SocketException? error, string name)
+    {
+        if (error is null)
+        {
+            return;
+        }
+
+        throw new StartRefusedException(error.SocketErrorCode == SocketError.AddressAlreadyInUse
+            ? $"address {name} is in use (another program listens there: stop it, or choose another address with --urls)"
+            : $"address {name} cannot be used: {error.Message} (choose another address with --urls)");
     }
 }
 

@@ -20,13 +20,12 @@ public sealed partial class ResetAdminTests : IAsyncLifetime
     [Fact]
     public async Task ResetAdmin_ServerRunning_RefusedAndTheTokenStillWorks()
     {
-        var app = await StartAsync(FirstSecret);
+        await using var app = await StartAsync(FirstSecret);
         var (code, _, error) = await Cli.RunAsync("tokens", "reset-admin", "--data", _data);
         Assert.Equal(2, code);
         Assert.Contains($"is in use by process {Environment.ProcessId}", error, StringComparison.Ordinal);
         Assert.Contains("stop the server first", error, StringComparison.Ordinal);
         Assert.Equal(HttpStatusCode.OK, (await GetAsync(app, FirstSecret, "/api/v1/sources")).StatusCode);
-        await app.DisposeAsync();
     }
 
     [Fact]
@@ -79,14 +78,13 @@ public sealed partial class ResetAdminTests : IAsyncLifetime
         Assert.Contains("already belongs to token tok_admin", error.ToString(), StringComparison.Ordinal);
 
         var announce = new StringWriter();
-        var app = await StartAsync("chosen-by-it", announce);
+        await using var app = await StartAsync("chosen-by-it", announce);
         Assert.Equal(HttpStatusCode.OK, (await GetAsync(app, "chosen-by-it", "/api/v1/sources")).StatusCode);
         Assert.Equal("", announce.ToString()); // the environment's token is the admin token now: nothing to warn about
-        await app.DisposeAsync();
     }
 
     [Fact]
-    public async Task ResetAdmin_NoWorkspaceThere_RefusedWithoutCreatingOne()
+    public void ResetAdmin_NoWorkspaceThere_RefusedWithoutCreatingOne()
     {
         using var output = new StringWriter();
         using var error = new StringWriter();
@@ -95,7 +93,6 @@ public sealed partial class ResetAdminTests : IAsyncLifetime
 
         Assert.Contains("no workspace in", error.ToString(), StringComparison.Ordinal);
         Assert.False(Directory.Exists(_data));
-        await Task.CompletedTask;
     }
 
     [GeneratedRegex(@"admin token \(shown once, keep it safe\): (\S+)")]
