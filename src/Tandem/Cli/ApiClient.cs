@@ -10,27 +10,34 @@ internal sealed class ApiClient(Uri baseUrl, string? token) : IDisposable
 {
     private readonly HttpClient _http = new() { BaseAddress = baseUrl, Timeout = TimeSpan.FromSeconds(30) };
 
-    public static Option<string> UrlOption() => new("--url")
-    {
-        Description = "Tandem server URL (env TANDEM_URL)",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("TANDEM_URL") ?? "http://127.0.0.1:5080",
-    };
+    public const string DefaultUrl = "http://127.0.0.1:5080";
 
-    public static Option<string?> TokenOption() => new("--token")
-    {
-        Description = "API token (env TANDEM_ADMIN_TOKEN)",
-        DefaultValueFactory = _ => Environment.GetEnvironmentVariable("TANDEM_ADMIN_TOKEN"),
-    };
+    // Neither option has a default value: System.CommandLine prints default values in --help and after
+    // every argument error, and the token's would be the full-access secret. The environment is read
+    // when the command runs instead, and the help names the variable.
+    public static Option<string?> UrlOption() => new("--url") { Description = $"Tandem server URL [default: $TANDEM_URL or {DefaultUrl}]" };
 
-    /// <summary>A command whose subcommands all talk to a server: --url and --token, on it and every subcommand.</summary>
-    public static (Command Command, Option<string> Url, Option<string?> Token) Group(string name, string description)
+    public static Option<string?> TokenOption() => new("--token") { Description = "API token [default: $TANDEM_ADMIN_TOKEN]" };
+
+    /// <summary>The server to talk to: --url, else $TANDEM_URL, else the default address; null (and a line on error) when it is not a URL.</summary>
+    public static Uri? ServerUrl(ParseResult result, Option<string?> url)
     {
-        var url = UrlOption();
-        var token = TokenOption();
-        url.Recursive = true;
-        token.Recursive = true;
-        return (new Command(name, description) { url, token }, url, token);
+        var text = result.GetValue(url) ?? Environment.GetEnvironmentVariable("TANDEM_URL") ?? DefaultUrl;
+        if (Uri.TryCreate(text, UriKind.Absolute, out var address) && address.Scheme is "http" or "https")
+        {
+            return address;
+        }
+
+        result.InvocationConfiguration.Error.WriteLine($"error: --url '{text}' is not a server URL: write http://HOST:PORT, such as {DefaultUrl} (or set $TANDEM_URL).");
+        return null;
     }
+
+    public static string? Token(ParseResult result, Option<string?> token) =>
+        result.GetValue(token) ?? Environment.GetEnvironmentVariable("TANDEM_ADMIN_TOKEN");
+
+    /// <summary>A command whose subcommands all talk to a server; <see cref="Leaf"/> gives each one --url and --token.</summary>
+    public static (Command Command, Option<string?> Url, Option<string?> Token) Group(string name, string description) =>
+        (new Command(name, description), UrlOption(), TokenOption());
 
     public HttpClient Http => _http;
 
@@ -75,10 +82,10 @@ internal sealed class ApiClient(Uri baseUrl, string? token) : IDisposable
     public void Dispose() => _http.Dispose();
 
     /// <summary>A subcommand that calls the API once and prints the answer; errors become exit code 1 with the server's explanation.</summary>
-    public static Command Leaf(string name, string description, Argument<string>[] arguments, Option<string> url, Option<string?> token,
+    public static Command Leaf(string name, string description, Argument<string>[] arguments, Option<string?> url, Option<string?> token,
         Action<JsonElement, TextWriter> print, Func<ApiClient, ParseResult, CancellationToken, Task<JsonElement>> call)
     {
-        var command = new Command(name, description);
+        var command = new Command(name, description) { url, token };
         foreach (var argument in arguments)
         {
             command.Arguments.Add(argument);
@@ -86,7 +93,12 @@ internal sealed class ApiClient(Uri baseUrl, string? token) : IDisposable
 
         command.SetAction(async (result, cancellationToken) =>
         {
-            using var api = new ApiClient(new Uri(result.GetValue(url)!), result.GetValue(token));
+            if (ServerUrl(result, url) is not { } server)
+            {
+                return 1;
+            }
+
+            using var api = new ApiClient(server, Token(result, token));
             try
             {
                 var answer = await call(api, result, cancellationToken);
@@ -100,12 +112,15 @@ internal sealed class ApiClient(Uri baseUrl, string? token) : IDisposable
             }
             catch (HttpRequestException ex)
             {
-                await result.InvocationConfiguration.Error.WriteLineAsync($"error: cannot reach {result.GetValue(url)}: {ex.Message}");
+                await result.InvocationConfiguration.Error.WriteLineAsync($"error: cannot reach {server}: {ex.Message}");
                 return 1;
             }
         });
         return command;
     }
+
+    /// <summary>An answer as indented JSON, written with Tandem's encoder: <c>Zoë😀</c> and <c>+00:00</c> as they are.</summary>
+    public static void PrintJson(JsonElement answer, TextWriter output) => output.WriteLine(JsonSerializer.Serialize(answer, Hosting.TandemJson.Indented));
 }
 
 internal sealed class ApiException(int status, string message) : Exception(message)

@@ -67,7 +67,7 @@ internal static class AuditCommand
                 .Select(f => $"&{f.Item1}={Uri.EscapeDataString(f.Item2!)}");
             return api.SendAsync(HttpMethod.Get, $"api/v1/audit?limit={r.GetValue(limit)}{string.Concat(filters)}", null, ct);
         });
-        foreach (var option in new Option[] { url, token, actor, action, target, since, limit })
+        foreach (var option in new Option[] { actor, action, target, since, limit })
         {
             list.Options.Add(option);
         }

@@ -30,8 +30,12 @@ internal static class DemoCommand
         var command = new Command("demo", "Sends realistic demo traffic (website, CMS, marketing automation, CRM) to a running server") { url, token, people };
         command.SetAction(async (result, cancellationToken) =>
         {
-            var baseUrl = new Uri(result.GetValue(url)!);
-            using var api = new ApiClient(baseUrl, result.GetValue(token));
+            if (ApiClient.ServerUrl(result, url) is not { } baseUrl)
+            {
+                return 1;
+            }
+
+            using var api = new ApiClient(baseUrl, ApiClient.Token(result, token));
             try
             {
                 var existing = await api.SendAsync(HttpMethod.Get, "api/v1/sources", null, cancellationToken);

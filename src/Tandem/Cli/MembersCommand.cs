@@ -32,7 +32,7 @@ internal static class MembersCommand
 
     public static Command Tokens()
     {
-        var (command, url, token) = ApiClient.Group("tokens", "Lists, creates and revokes API tokens (talks to a running server)");
+        var (command, url, token) = ApiClient.Group("tokens", "Lists, creates and revokes API tokens (talks to a running server); reset-admin works on a stopped server's data folder");
         var name = new Argument<string>("name") { Description = "What the token is for, e.g. \"website personalization\"" };
         var scopes = new Argument<string>("scopes") { Description = "Comma-separated scopes, e.g. profiles:read (GET /api/v1/scopes lists them)" };
         var id = new Argument<string>("id") { Description = "Token id (tok_...)" };
@@ -48,6 +48,7 @@ internal static class MembersCommand
             (api, r, ct) => api.SendAsync(HttpMethod.Post, "api/v1/tokens", new { name = r.GetValue(name), scopes = Split(r.GetValue(scopes)) }, ct)));
         command.Subcommands.Add(ApiClient.Leaf("revoke", "Revokes a token at once", [id], url, token, PrintTokens,
             (api, r, ct) => api.SendAsync(HttpMethod.Delete, $"api/v1/tokens/{r.GetValue(id)}", null, ct)));
+        command.Subcommands.Add(ResetAdminCommand.Build());
         return command;
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.AspNetCore.Diagnostics;
+using Microsoft.AspNetCore.HttpLogging;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using Tandem.Collect;
@@ -34,6 +35,12 @@ public sealed record TandemOptions
     /// </summary>
     public IReadOnlyList<string> TrustedProxies { get; init; } = [];
 
+    /// <summary>The least severe log level written. ASP.NET Core's own lines start at Warning unless this is Debug or Trace.</summary>
+    public LogLevel LogLevel { get; init; } = LogLevel.Information;
+
+    /// <summary>One log line per HTTP request (method, path, status, duration); off by default, so the first-start token stays in view.</summary>
+    public bool LogRequests { get; init; }
+
     /// <summary>Where first-start secrets are printed (stdout by default).</summary>
     public TextWriter? Announce { get; init; }
 }
@@ -44,14 +51,32 @@ public static class TandemHost
     public static WebApplication Build(TandemOptions options, TimeProvider? time = null, Action<ILoggingBuilder>? logging = null)
     {
         var forwarded = ForwardedHeaders(options.TrustedProxies);
-        Directory.CreateDirectory(options.DataDirectory);
+        ListenAddresses.Check(options.Urls); // a busy port or a typo is said before the data folder is touched
+        var folderLock = DataFolderLock.Acquire(options.DataDirectory);
+        try
+        {
+            return Build(options, time, logging, forwarded, folderLock);
+        }
+        catch
+        {
+            folderLock.Dispose();
+            throw;
+        }
+    }
+
+    private static WebApplication Build(TandemOptions options, TimeProvider? time, Action<ILoggingBuilder>? logging, ForwardedHeadersOptions? forwarded,
+        DataFolderLock folderLock)
+    {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls(options.Urls);
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        ConfigureLogging(builder, options);
         logging?.Invoke(builder.Logging);
 
         var services = builder.Services;
+        services.AddSingleton(_ => folderLock); // made by a factory, so the container releases it when the app is disposed
         services.AddSingleton(options);
+        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Encoder = TandemJson.Encoder);
         services.AddSingleton(time ?? TimeProvider.System);
         services.AddSingleton(sp => new ControlStore(options.DataDirectory));
         services.AddSingleton(sp => new IngestLog(options.DataDirectory, options.IngestLog, sp.GetRequiredService<TimeProvider>()));
@@ -83,6 +108,7 @@ public static class TandemHost
             .AddPrometheusExporter());
 
         var app = builder.Build();
+        app.Services.GetRequiredService<DataFolderLock>(); // first resolved, so last released: after every store is closed
         app.Services.GetRequiredService<Workspace>().EnsureCreated();
         app.Services.GetRequiredService<CollectMetrics>(); // instruments exist from the first scrape, not the first event
         app.Services.GetRequiredService<UnifyMetrics>();
@@ -91,6 +117,11 @@ public static class TandemHost
         if (forwarded is not null)
         {
             app.UseForwardedHeaders(forwarded);
+        }
+
+        if (options.LogRequests)
+        {
+            app.UseHttpLogging();
         }
 
         app.UseExceptionHandler();
@@ -108,6 +139,29 @@ public static class TandemHost
         app.MapHealthChecks("/health/ready", new() { Predicate = check => check.Tags.Contains("ready") }).AllowPublic();
         app.MapPrometheusScrapingEndpoint("/metrics").AllowPublic();
         return app;
+    }
+
+    /// <summary>
+    /// Tandem's own lines at the chosen level; ASP.NET Core's at Warning, as its templates do (it writes four
+    /// Information lines per request, which would scroll the first-start admin token away at once);
+    /// requests as one line each only when asked for.
+    /// </summary>
+    private static void ConfigureLogging(WebApplicationBuilder builder, TandemOptions options)
+    {
+        builder.Logging.SetMinimumLevel(options.LogLevel);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", options.LogLevel < LogLevel.Information
+            ? options.LogLevel
+            : (LogLevel)Math.Max((int)options.LogLevel, (int)LogLevel.Warning));
+        if (options.LogRequests)
+        {
+            builder.Logging.AddFilter("Microsoft.AspNetCore.HttpLogging", LogLevel.Information);
+            builder.Services.AddHttpLogging(http =>
+            {
+                // No headers, query strings or bodies: they carry tokens and customer data.
+                http.LoggingFields = HttpLoggingFields.RequestMethod | HttpLoggingFields.RequestPath | HttpLoggingFields.ResponseStatusCode | HttpLoggingFields.Duration;
+                http.CombineLogs = true;
+            });
+        }
     }
 
     /// <summary>What to believe of forwarded headers, and from whom; null when no proxy is trusted.</summary>

@@ -14,6 +14,7 @@ internal sealed class Workspace(ControlStore store, TokenRegistry tokens, Source
     {
         if (store.WorkspaceId() is not null)
         {
+            SayWhenEnvironmentTokenIsIgnored();
             return;
         }
 
@@ -33,6 +34,25 @@ internal sealed class Workspace(ControlStore store, TokenRegistry tokens, Source
             ? $"  admin token (shown once, keep it safe): {token}"
             : "  admin token: the value of TANDEM_ADMIN_TOKEN");
         announce.WriteLine($"  default source '{source.Name}' ({source.Id}), write key: {source.WriteKey}");
+        announce.Flush();
+    }
+
+    /// <summary>
+    /// TANDEM_ADMIN_TOKEN only sets the token of a new workspace. Starting an existing one with another
+    /// value would otherwise look like a working setup whose every call answers 401.
+    /// </summary>
+    private void SayWhenEnvironmentTokenIsIgnored()
+    {
+        if (string.IsNullOrWhiteSpace(options.AdminToken)
+            || tokens.FindBySecret(options.AdminToken.Trim()) is { OwnerId: null, RevokedAt: null } token && token.Scopes.Contains(Scopes.All))
+        {
+            return;
+        }
+
+        var folder = Path.GetFullPath(options.DataDirectory);
+        var announce = options.Announce ?? Console.Out;
+        announce.WriteLine($"Tandem: TANDEM_ADMIN_TOKEN is ignored: the workspace in {folder} already has an admin token (the variable only sets it on first start); "
+            + $"to make it the admin token, stop the server and run: ./tandem tokens reset-admin --data {folder}");
         announce.Flush();
     }
 }

@@ -255,7 +255,7 @@ internal static class ConsentApi
     internal static byte[] View(Profile profile, PurposeCatalog catalog, SourceRegistry sources)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, TandemJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("profileId"u8, profile.Id);

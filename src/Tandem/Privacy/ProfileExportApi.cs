@@ -88,7 +88,7 @@ internal static class ProfileExportApi
         var tally = registry.RecordUse(request.Use, purposes, page.Count, skippedByPurpose, skipped);
         var lens = pii.For(context);
         var buffer = new ArrayBufferWriter<byte>(16 * 1024);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, TandemJson.Writer))
         {
             w.WriteStartObject();
             w.WriteString("use"u8, request.Use);

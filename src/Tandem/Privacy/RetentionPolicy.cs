@@ -38,7 +38,7 @@ internal sealed record RetentionPolicy(int? DefaultDays, IReadOnlyDictionary<str
 
     public const string DefaultRule = "defaultDays";
 
-    public static string EventRule(string name) => "events[" + JsonSerializer.Serialize(name, JsonSerializerOptions.Web) + "]";
+    public static string EventRule(string name) => "events[" + JsonSerializer.Serialize(name, Hosting.TandemJson.Web) + "]";
 
     public static string TypeRule(string type) => "types." + type;
 

@@ -121,11 +121,52 @@ internal sealed class TokenRegistry : IDisposable
         return revoked;
     }
 
-    private void Insert(ApiToken token, string secret)
+    /// <summary>Whether a token is an admin token: no owner to bound it, every scope, usable now.</summary>
+    public static bool IsActiveAdmin(ApiToken token, DateTimeOffset now) =>
+        token.OwnerId is null && token.Scopes.Contains(Scopes.All) && token.RevokedAt is null && !(token.ExpiresAt <= now);
+
+    /// <summary>
+    /// Makes <paramref name="secret"/> the workspace's admin token: a new token without owner and with
+    /// every scope, and every other active admin token revoked, in one transaction. It is used when the
+    /// admin token is lost or may have leaked, so no old one is left working.
+    /// </summary>
+    /// <exception cref="ArgumentException">The secret already belongs to a token (active, expired or revoked).</exception>
+    public (ApiToken Token, IReadOnlyList<ApiToken> Revoked) ResetAdmin(string secret)
+    {
+        lock (_gate)
+        {
+            if (FindBySecret(secret) is { } existing)
+            {
+                throw new ArgumentException($"This secret already belongs to token {existing.Id}; a secret is never reused. Choose a new one.", nameof(secret));
+            }
+
+            var now = _time.GetUtcNow();
+            var revoked = List(null).Where(t => IsActiveAdmin(t, now)).Select(t => t with { RevokedAt = now }).ToList();
+            var token = new ApiToken("tok_" + RandomNumberGenerator.GetHexString(12, lowercase: true), "Admin token (tokens reset-admin)", null, [Scopes.All], now, null, null);
+            using var transaction = _connection.BeginTransaction();
+            foreach (var old in revoked)
+            {
+                using var revoke = _connection.CreateCommand();
+                revoke.Transaction = transaction;
+                revoke.CommandText = "UPDATE api_tokens SET revoked_at = $now WHERE id = $id";
+                revoke.Parameters.AddWithValue("$id", old.Id);
+                revoke.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+                revoke.ExecuteNonQuery();
+            }
+
+            Insert(token, secret, transaction);
+            transaction.Commit();
+            _byDigest.Clear();
+            return (token, revoked);
+        }
+    }
+
+    private void Insert(ApiToken token, string secret, SqliteTransaction? transaction = null)
     {
         lock (_gate)
         {
             using var command = _connection.CreateCommand();
+            command.Transaction = transaction;
             command.CommandText = """
                 INSERT OR REPLACE INTO api_tokens(id, name, token_hash, scopes, created_at, owner_id, expires_at, revoked_at)
                 VALUES ($id, $name, $hash, $scopes, $now, $owner, $expires, NULL)

@@ -251,7 +251,7 @@ internal static class ProfileApi
     private static IResult Json(Action<Utf8JsonWriter> write)
     {
         var buffer = new ArrayBufferWriter<byte>(4096);
-        using (var w = new Utf8JsonWriter(buffer))
+        using (var w = new Utf8JsonWriter(buffer, TandemJson.Writer))
         {
             w.WriteStartObject();
             write(w);

@@ -107,6 +107,21 @@ public sealed class CliTests
         Assert.Contains("404", unknown.Error, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Profiles_TraitsWithEmojiAndPlus_PrintedAsTheyAre()
+    {
+        await using var server = await TandemServer.StartAsync();
+        await Tandem.Tests.Profiles.ProfileApiTests.SendAsync(server,
+            """{"type":"identify","userId":"u-1","traits":{"name":"Zoë 😀","phone":"+44 20 7946 0000","note":"<b>"},"messageId":"1"}""");
+
+        var (code, output, error) = await RunAsync("profiles", "get", "user_id:u-1", "--url", server.BaseAddress.ToString(), "--token", TandemServer.AdminToken);
+
+        Assert.True(code == 0, error);
+        Assert.Contains("\"name\": \"Zoë 😀\"", output, StringComparison.Ordinal);
+        Assert.Contains("\"phone\": \"+44 20 7946 0000\"", output, StringComparison.Ordinal);
+        Assert.Contains("\"note\": \"\\u003Cb\\u003E\"", output, StringComparison.Ordinal);
+    }
+
     private static Task<(int Code, string Output, string Error)> RunAsync(params string[] args) => RunAsync(args.AsEnumerable());
 
     private static async Task<(int Code, string Output, string Error)> RunAsync(IEnumerable<string> args)
