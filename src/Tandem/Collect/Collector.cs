@@ -250,7 +250,7 @@ internal sealed class Collector(
         int suppressed)
     {
         response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(response.BodyWriter);
+        await using var writer = new Utf8JsonWriter(response.BodyWriter, TandemJson.Writer);
         writer.WriteStartObject();
         writer.WriteBoolean("success"u8, true);
         writer.WriteNumber("accepted"u8, result.Stored + suppressed);
@@ -258,7 +258,7 @@ internal sealed class Collector(
         if (rejected.Count > 0)
         {
             writer.WritePropertyName("rejected"u8);
-            JsonSerializer.Serialize(writer, Describe(rejected), JsonSerializerOptions.Web);
+            JsonSerializer.Serialize(writer, Describe(rejected), TandemJson.Web);
         }
 
         // Stored, but not byte for byte as sent: say which events and what changed. Refused events
@@ -267,7 +267,7 @@ internal sealed class Collector(
         if (stored.Count > 0)
         {
             writer.WritePropertyName("repaired"u8);
-            JsonSerializer.Serialize(writer, stored, JsonSerializerOptions.Web);
+            JsonSerializer.Serialize(writer, stored, TandemJson.Web);
         }
 
         writer.WriteEndObject();

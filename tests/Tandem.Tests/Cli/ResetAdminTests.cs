@@ -58,7 +58,7 @@ public sealed partial class ResetAdminTests : IAsyncLifetime
         Assert.StartsWith("operator:", reset.GetProperty("actor").GetString(), StringComparison.Ordinal);
         Assert.Contains("tokens reset-admin", reset.GetProperty("detail").GetString(), StringComparison.Ordinal);
         var revoked = records.Where(r => r.GetProperty("action").GetString() == "token.revoke").Select(r => r.GetProperty("target").GetString()).ToList();
-        Assert.Equal(["token:" + machineAdmin.Id, "token:tok_admin"], revoked.Order(StringComparer.Ordinal));
+        Assert.Equal(new[] { "token:" + machineAdmin.Id, "token:tok_admin" }.Order(StringComparer.Ordinal), revoked.Order(StringComparer.Ordinal));
         await app.DisposeAsync();
         Assert.True(AuditLog.Verify(_data).Intact);
     }
