@@ -145,7 +145,7 @@ internal sealed partial class PrivacyDesk(
                     {
                         ["seq"] = entry.Seq,
                         ["source"] = SourceOf(entry.SourceKey),
-                        ["event"] = JsonNode.Parse(entry.Payload),
+                        ["event"] = StoredJson.Parse(entry.Payload),
                     });
                 }
             }
@@ -178,7 +178,7 @@ internal sealed partial class PrivacyDesk(
         var traits = new JsonObject();
         foreach (var (key, value) in p.Traits.Entries())
         {
-            traits[key] = JsonNode.Parse(value.Json);
+            traits[key] = StoredJson.Parse(value.Json);
         }
 
         var computed = new JsonObject();
