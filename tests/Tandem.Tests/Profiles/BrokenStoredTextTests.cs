@@ -78,4 +78,20 @@ public sealed class BrokenStoredTextTests
         using var page = await server.Http.SendAsync(server.Admin(HttpMethod.Post, "/api/v1/exports/profiles", new { use = "test", purposes = new[] { "analytics" } }));
         await HttpAssert.JsonAsync(page, HttpStatusCode.OK);
     }
+
+    [Theory]
+    [MemberData(nameof(StoredBytes.BrokenText), MemberType = typeof(StoredBytes))]
+    public async Task Delete_StoredRefusalsWithBrokenText_AreReadAndTheRightOnesDeleted(string what, byte[] broken, string shown)
+    {
+        await using var server = await ArrangeAsync(broken);
+        await StoredBytes.AppendRejectionAsync(server, StoredBytes.Replace("""{"userId":"u-1","properties":{"note":"@@broken@@"}}"""u8.ToArray(), broken));
+        await StoredBytes.AppendRejectionAsync(server, StoredBytes.Replace("""{"userId":"@@broken@@"}"""u8.ToArray(), broken));
+
+        using var response = await server.Http.SendAsync(server.Admin(HttpMethod.Post, "/api/v1/privacy/requests", new { type = "delete", identifier = "user_id:u-1" }));
+
+        var request = await HttpAssert.JsonAsync(response, HttpStatusCode.Created);
+        Assert.True(request.GetProperty("status").GetString() == "completed", what);
+        var left = Assert.Single(await server.RejectionsAsync());
+        Assert.Equal(shown, left.GetProperty("payload").GetProperty("userId").GetString());
+    }
 }
