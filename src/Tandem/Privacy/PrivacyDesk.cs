@@ -185,7 +185,7 @@ internal sealed partial class PrivacyDesk(
         var computed = new JsonObject();
         foreach (var c in engine.ComputedValues(p, time.GetUtcNow()))
         {
-            computed[c.Name] = JsonNode.Parse(c.Json);
+            computed[c.Name] = StoredJson.Parse(System.Text.Encoding.UTF8.GetBytes(c.Json));
         }
 
         var profile = new JsonObject

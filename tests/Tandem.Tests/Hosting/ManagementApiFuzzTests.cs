@@ -1,4 +1,3 @@
-using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -9,7 +8,7 @@ namespace Tandem.Tests.Hosting;
 
 /// <summary>
 /// Every management route, as the OpenAPI document lists them, called with hostile bodies and query
-/// strings under the admin token: never a 5xx, and every refusal is one problem shape (a code, a title
+/// strings, mostly under the admin token: never a 5xx, and every refusal is one problem shape (a code, a title
 /// and a detail in plain words) that never names a .NET type.
 /// </summary>
 public sealed partial class ManagementApiFuzzTests
@@ -22,7 +21,7 @@ public sealed partial class ManagementApiFuzzTests
 
     private sealed record Route(string Method, string Template);
 
-    private sealed record Call(string Path, string Query, byte[]? Body, string? ContentType);
+    private sealed record Call(string Path, string Query, byte[]? Body, string? ContentType, string? Authorization);
 
     private static readonly string[] FieldNames =
     [
@@ -78,13 +77,19 @@ public sealed partial class ManagementApiFuzzTests
         return [.. bytes];
     }
 
+    // Mostly the admin token, so calls reach the handlers; sometimes none or a wrong one, so refusals do not.
+    private static readonly Gen<string?> Authorization =
+        Gen.OneOf<string?>("Bearer " + TandemServer.AdminToken, "Bearer " + TandemServer.AdminToken, "Bearer " + TandemServer.AdminToken,
+            null, "Bearer wrong", "Basic %%%", "Bearer " + new string('x', 3_000));
+
     private static Gen<Call> Calls(Route route, string sourceId) => Gen.Select(
         Gen.OneOf(Gen.Const(sourceId), Gen.OneOf("user_id:u-1", "email:ada@example.com", "profile_id:prf_00000001", "nope", "user_id:%FF", "x:%ED%A0%BD",
             "src_nope", "prq_00000000000000000000000000000000", "%C0%AF", "count", "email", "a%2Fb")),
         Query,
         Gen.OneOf(Body.Select(b => (byte[]?)b), Gen.Const((byte[]?)null)),
         Gen.OneOf("application/json", "application/json", "application/json", "text/plain", "application/json; charset=latin1", "application/x-www-form-urlencoded"),
-        (parameter, query, body, type) => new Call(Fill(route.Template, parameter), query, body, body is null ? null : type));
+        Authorization,
+        (parameter, query, body, type, authorization) => new Call(Fill(route.Template, parameter), query, body, body is null ? null : type, authorization));
 
     private static string Fill(string template, string parameter) => Regex.Replace(template, @"\{[^}]+\}", parameter);
 
@@ -131,7 +136,10 @@ public sealed partial class ManagementApiFuzzTests
     private static async Task AssertAnswerAsync(TandemServer server, Route route, Call call)
     {
         using var request = new HttpRequestMessage(new HttpMethod(route.Method), server.Url(call.Path + (call.Query.Length > 0 ? "?" + call.Query : "")));
-        request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", TandemServer.AdminToken);
+        if (call.Authorization is not null)
+        {
+            request.Headers.TryAddWithoutValidation("Authorization", call.Authorization);
+        }
         if (call.Body is not null)
         {
             request.Content = new ByteArrayContent(call.Body);
@@ -141,7 +149,7 @@ public sealed partial class ManagementApiFuzzTests
         using var response = await server.Http.SendAsync(request);
         var status = (int)response.StatusCode;
         var text = await response.Content.ReadAsStringAsync();
-        var what = $"answered {status}: {text}\n to {route.Method} {Cut(call.Path + "?" + call.Query)} with body {(call.Body is null ? "none" : Cut(Convert.ToHexString(call.Body)))} ({call.ContentType})";
+        var what = $"answered {status}: {text}\n to {route.Method} {Cut(call.Path + "?" + call.Query)} with body {(call.Body is null ? "none" : Cut(Convert.ToHexString(call.Body)))} ({call.ContentType}) as {Cut(call.Authorization ?? "nobody")}";
         Assert.True(status < 500, what);
         if (status < 400)
         {
