@@ -110,10 +110,10 @@ public sealed class UnicodeRepairTests
     }
 
     [Fact]
-    public void Repair_HostileJson_StaysJson_AndEveryStringReads()
+    public void Repair_JsonWithBrokenText_StaysJson_AndEveryStringReads()
     {
         var broken = 0;
-        foreach (var input in Seeded.Samples(HostileJson.Value(depth: 4), 5_000, seed: 141414))
+        foreach (var input in Seeded.Samples(BrokenTextJson.Value(depth: 4), 5_000, seed: 141414))
         {
             var why = Convert.ToHexString(input);
             using var before = JsonDocument.Parse(input); // the generator writes well-formed JSON

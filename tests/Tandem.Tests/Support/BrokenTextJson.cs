@@ -8,7 +8,7 @@ namespace Tandem.Tests.Support;
 /// paired surrogate escapes, escaped backslashes that look like escapes, NUL, huge numbers, nesting.
 /// The documents are well formed as JSON; only their text is broken.
 /// </summary>
-public static class HostileJson
+public static class BrokenTextJson
 {
     private static readonly Gen<byte[]> Letters = Gen.Char['a', 'z'].Array[1, 6].Select(cs => Encoding.UTF8.GetBytes(cs));
 
