@@ -94,4 +94,23 @@ public sealed class BrokenStoredTextTests
         var left = Assert.Single(await server.RejectionsAsync());
         Assert.Equal(shown, left.GetProperty("payload").GetProperty("userId").GetString());
     }
+
+    [Theory]
+    [MemberData(nameof(StoredBytes.BrokenText), MemberType = typeof(StoredBytes))]
+    public async Task Retention_StoredEventNamesWithBrokenText_AreReadByTheirRules(string what, byte[] broken, string shown)
+    {
+        await using var server = await ArrangeAsync(broken);
+        await StoredBytes.AppendEventAsync(server, """{"userId":"u-1","event":"@@broken@@"}""", broken, MessageType.Track);
+        server.Clock.Advance(TimeSpan.FromDays(40));
+        using var policy = server.Admin(HttpMethod.Put, "/api/v1/retention", new { defaultDays = 30 });
+        await HttpAssert.JsonAsync(await server.Http.SendAsync(policy), HttpStatusCode.OK);
+
+        using var response = await server.Http.SendAsync(server.Admin(HttpMethod.Post, "/api/v1/retention/runs"));
+
+        var run = await HttpAssert.JsonAsync(response, HttpStatusCode.OK);
+        Assert.True(run.GetProperty("status").GetString() == "completed", $"{what}: {run}");
+        Assert.Empty(await server.StoredEventsAsync());
+        var names = run.GetProperty("removed").GetProperty("byEvent").EnumerateObject().Select(p => p.Name).ToList();
+        Assert.True(names.Exists(n => n.Contains('\uFFFD', StringComparison.Ordinal)), $"{what}: the broken name reads as {shown} somewhere in [{string.Join(", ", names)}]");
+    }
 }
