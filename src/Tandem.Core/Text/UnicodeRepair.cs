@@ -1,36 +1,53 @@
+using System.Buffers;
 using System.Text;
 using System.Text.Unicode;
 
 namespace Tandem.Text;
 
 /// <summary>
-/// Makes JSON text valid Unicode: invalid UTF-8 sequences become U+FFFD, and <c>\uXXXX</c> escapes of
-/// a lone surrogate become <c>\ufffd</c>. System.Text.Json parses both without complaint and then
-/// throws when the string is read, so one such byte would otherwise fail every later reader.
+/// Makes stored JSON valid Unicode, so that every reader can read everything stored. Two things break
+/// .NET's JSON readers while the document itself still parses: bytes that are not UTF-8 (a Latin-1
+/// <c>é</c>, an overlong <c>C0 AF</c>) and a <c>\uXXXX</c> escape of half a surrogate pair (an emoji cut
+/// in half by a client). The first become U+FFFD (EF BF BD, one per maximal invalid subsequence, as
+/// <see cref="Encoding.UTF8"/> decodes them), the second <c>\ufffd</c>. Nothing else changes, byte for
+/// byte: the JSON keeps its structure, and text that was valid is returned as it was.
 /// </summary>
 /// <remarks>
-/// The check is what runs for almost every body: a vectorised UTF-8 validation and a vectorised search
-/// for a backslash. Only text that fails it is copied.
+/// Readers call <see cref="NeedsRepair"/> on every stored payload, so it is the part that must be cheap:
+/// <see cref="Utf8.IsValid(ReadOnlySpan{byte})"/> and a search for backslashes are both vectorised, and
+/// only the escapes found are looked at one by one.
 /// </remarks>
 public static class UnicodeRepair
 {
-    /// <summary>True when <paramref name="utf8Json"/> holds invalid UTF-8 or an escaped lone surrogate.</summary>
-    public static bool NeedsRepair(ReadOnlySpan<byte> utf8Json) =>
-        !Utf8.IsValid(utf8Json) || FirstLoneSurrogateEscape(utf8Json) >= 0;
+    private static ReadOnlySpan<byte> Replacement => [0xEF, 0xBF, 0xBD];
 
-    /// <summary>A valid copy: each invalid UTF-8 sequence replaced with U+FFFD, each lone surrogate escape with <c>\ufffd</c>.</summary>
+    /// <summary>True when <paramref name="utf8Json"/> holds invalid UTF-8 or an escape of a lone surrogate.</summary>
+    public static bool NeedsRepair(ReadOnlySpan<byte> utf8Json) =>
+        !Utf8.IsValid(utf8Json) || IndexOfLoneSurrogateEscape(utf8Json) >= 0;
+
+    /// <summary>
+    /// A copy of <paramref name="utf8Json"/> in which invalid UTF-8 is U+FFFD and every escape of a lone
+    /// surrogate is <c>\ufffd</c>. An escaped backslash (<c>\\ud83d</c>) is text, not an escape, and stays.
+    /// </summary>
     public static byte[] Repair(ReadOnlySpan<byte> utf8Json)
     {
-        // Encoding.UTF8 replaces each maximal invalid subsequence with one U+FFFD, as WHATWG decoders do.
-        var bytes = Utf8.IsValid(utf8Json) ? utf8Json.ToArray() : Encoding.UTF8.GetBytes(Encoding.UTF8.GetString(utf8Json));
-        int at;
-        while ((at = FirstLoneSurrogateEscape(bytes)) >= 0)
+        var repaired = Utf8.IsValid(utf8Json) ? utf8Json.ToArray() : ReplaceInvalidUtf8(utf8Json);
+
+        // "\ud83d" and "\ufffd" are both six bytes: the escapes are mended in place.
+        var span = repaired.AsSpan();
+        var at = 0;
+        while (IndexOfLoneSurrogateEscape(span[at..]) is var found and >= 0)
         {
-            "fffd"u8.CopyTo(bytes.AsSpan(at + 2)); // same length as the escape it replaces
+            at += found;
+            "fffd"u8.CopyTo(span[(at + 2)..]);
+            at += 6;
         }
 
-        return bytes;
+        return repaired;
     }
+
+    /// <summary>The same array when it needs no repair (what almost every read sees), else a repaired copy.</summary>
+    public static byte[] RepairIfNeeded(byte[] utf8Json) => NeedsRepair(utf8Json) ? Repair(utf8Json) : utf8Json;
 
     /// <summary>Cuts <paramref name="utf8"/> to at most <paramref name="max"/> bytes without splitting a UTF-8 sequence.</summary>
     public static ReadOnlySpan<byte> CutAtCharBoundary(ReadOnlySpan<byte> utf8, int max)
@@ -43,78 +60,106 @@ public static class UnicodeRepair
         var end = max;
         while (end > 0 && (utf8[end] & 0xC0) == 0x80)
         {
-            end--; // a continuation byte: the character started before the cut
+            end--; // a continuation byte: its character started before the cut
         }
 
         return utf8[..end];
     }
 
-    /// <summary>Where the first <c>\uXXXX</c> escape of an unpaired surrogate starts, or -1.</summary>
-    private static int FirstLoneSurrogateEscape(ReadOnlySpan<byte> json)
+    private static byte[] ReplaceInvalidUtf8(ReadOnlySpan<byte> input)
     {
+        var output = new ArrayBufferWriter<byte>(input.Length + 16);
+        var start = 0; // first byte not yet copied
         var i = 0;
-        while (true)
+        while (i < input.Length)
         {
-            var slash = json[i..].IndexOf((byte)'\\');
-            if (slash < 0)
+            var nonAscii = input[i..].IndexOfAnyExceptInRange((byte)0, (byte)0x7F);
+            if (nonAscii < 0)
             {
-                return -1;
+                break;
             }
 
-            i += slash;
-            if (i + 1 >= json.Length)
+            i += nonAscii;
+            if (Rune.DecodeFromUtf8(input[i..], out _, out var consumed) == OperationStatus.Done)
             {
-                return -1;
-            }
-
-            if (json[i + 1] != 'u')
-            {
-                i += 2; // \\, \", \n...: the escaped byte cannot start another escape
+                i += consumed;
                 continue;
             }
 
-            var unit = Hex4(json, i + 2);
-            if (unit is >= 0xD800 and <= 0xDBFF)
-            {
-                if (json.Length > i + 7 && json[i + 6] == '\\' && json[i + 7] == 'u' && Hex4(json, i + 8) is >= 0xDC00 and <= 0xDFFF)
-                {
-                    i += 12; // a pair: one character
-                    continue;
-                }
-
-                return i;
-            }
-
-            if (unit is >= 0xDC00 and <= 0xDFFF)
-            {
-                return i;
-            }
-
-            i += 2;
+            // Invalid, or cut off at the end: the maximal invalid subsequence becomes one U+FFFD.
+            output.Write(input[start..i]);
+            output.Write(Replacement);
+            i += consumed;
+            start = i;
         }
+
+        output.Write(input[start..]);
+        return output.WrittenSpan.ToArray();
     }
 
-    /// <summary>The four hex digits at <paramref name="at"/>, or -1 when they are not there.</summary>
-    private static int Hex4(ReadOnlySpan<byte> json, int at)
+    /// <summary>
+    /// Where the first <c>\uXXXX</c> escape of a surrogate without its partner starts, or -1. Escapes are
+    /// read in pairs of bytes from each backslash, so <c>\\</c> never starts one.
+    /// </summary>
+    private static int IndexOfLoneSurrogateEscape(ReadOnlySpan<byte> json)
     {
-        if (at + 4 > json.Length)
+        var i = 0;
+        while (i < json.Length)
         {
-            return -1;
+            var backslash = json[i..].IndexOf((byte)'\\');
+            if (backslash < 0)
+            {
+                return -1;
+            }
+
+            i += backslash;
+            if (!TryReadUnicodeEscape(json, i, out var unit))
+            {
+                i += 2; // \\, \", \n…: the escaped byte is never the start of another escape
+                continue;
+            }
+
+            if (!char.IsSurrogate(unit))
+            {
+                i += 6;
+                continue;
+            }
+
+            if (char.IsHighSurrogate(unit) && TryReadUnicodeEscape(json, i + 6, out var next) && char.IsLowSurrogate(next))
+            {
+                i += 12;
+                continue;
+            }
+
+            return i;
+        }
+
+        return -1;
+    }
+
+    /// <summary>Reads <c>\uXXXX</c> at <paramref name="at"/>; false for anything else, or too near the end.</summary>
+    private static bool TryReadUnicodeEscape(ReadOnlySpan<byte> json, int at, out char unit)
+    {
+        unit = '\0';
+        if (at + 6 > json.Length || json[at] != '\\' || json[at + 1] != 'u')
+        {
+            return false;
         }
 
         var value = 0;
-        for (var k = 0; k < 4; k++)
+        for (var k = at + 2; k < at + 6; k++)
         {
-            var digit = HexDigit(json[at + k]);
+            var digit = HexDigit(json[k]);
             if (digit < 0)
             {
-                return -1;
+                return false;
             }
 
             value = (value << 4) | digit;
         }
 
-        return value;
+        unit = (char)value;
+        return true;
     }
 
     private static int HexDigit(byte b) => b switch

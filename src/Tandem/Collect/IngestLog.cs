@@ -261,17 +261,21 @@ internal sealed class IngestLog : IDisposable
         return [.. seqs.Where(bySeq.ContainsKey).Select(s => bySeq[s])];
     }
 
-    /// <summary>A source's newest events, newest first, optionally only those after a sequence number.</summary>
-    public IReadOnlyList<LogEntry> ReadNewest(int sourceKey, int limit, long afterSeq = 0)
+    /// <summary>
+    /// A source's newest events, newest first, optionally only those after <paramref name="afterSeq"/>
+    /// (polling) and before <paramref name="beforeSeq"/> (paging back).
+    /// </summary>
+    public IReadOnlyList<LogEntry> ReadNewest(int sourceKey, int limit, long afterSeq = 0, long beforeSeq = long.MaxValue)
     {
         using var connection = SqliteDatabase.Open(_path, reader: true);
         using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT seq, source_key, received_at, payload FROM events
-            WHERE source_key = $source AND seq > $after ORDER BY seq DESC LIMIT $limit
+            WHERE source_key = $source AND seq > $after AND seq < $before ORDER BY seq DESC LIMIT $limit
             """;
         command.Parameters.AddWithValue("$source", sourceKey);
         command.Parameters.AddWithValue("$after", afterSeq);
+        command.Parameters.AddWithValue("$before", beforeSeq);
         command.Parameters.AddWithValue("$limit", limit);
         return ReadEntries(command);
     }
@@ -336,15 +340,21 @@ internal sealed class IngestLog : IDisposable
         return last;
     }
 
-    public IReadOnlyList<StoredRejection> ReadRejections(int sourceKey, int limit)
+    /// <summary>
+    /// A source's refusals, newest first, those with an id below <paramref name="beforeId"/>. Ids only
+    /// grow (a new refusal can reuse only the id of a newest one deleted), so paging by id sees every
+    /// refusal that stays stored exactly once.
+    /// </summary>
+    public IReadOnlyList<StoredRejection> ReadRejections(int sourceKey, int limit, long beforeId = long.MaxValue)
     {
         using var connection = SqliteDatabase.Open(_path, reader: true);
         using var command = connection.CreateCommand();
         command.CommandText = """
             SELECT id, received_at, batch_index, reason, field, detail, payload FROM rejections
-            WHERE source_key = $source ORDER BY id DESC LIMIT $limit
+            WHERE source_key = $source AND id < $before ORDER BY id DESC LIMIT $limit
             """;
         command.Parameters.AddWithValue("$source", sourceKey);
+        command.Parameters.AddWithValue("$before", beforeId);
         command.Parameters.AddWithValue("$limit", limit);
         using var reader = command.ExecuteReader();
         var result = new List<StoredRejection>();

@@ -4,14 +4,15 @@ namespace Tandem.Hosting;
 
 /// <summary>
 /// The one error shape of Tandem: RFC 7807 problem details that say what was wrong (<c>title</c>,
-/// <c>detail</c>), where (<c>field</c>), and carry a stable machine-readable <c>reason</c>.
+/// <c>detail</c>), where (<c>field</c>), and carry a stable machine-readable <c>code</c> (also written
+/// <c>reason</c>, its name before <c>code</c> was added; both stay).
 /// </summary>
 internal static class Problems
 {
     public static ProblemHttpResult Create(int status, string reason, string title, string detail, string? field = null,
         IDictionary<string, object?>? extensions = null)
     {
-        var all = new Dictionary<string, object?>(StringComparer.Ordinal) { ["reason"] = reason };
+        var all = new Dictionary<string, object?>(StringComparer.Ordinal) { ["code"] = reason, ["reason"] = reason };
         if (field is not null)
         {
             all["field"] = field;

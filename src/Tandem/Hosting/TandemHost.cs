@@ -94,7 +94,7 @@ public static class TandemHost
         services.AddSingleton<PrivacyDesk>();
         services.AddHostedService(sp => sp.GetRequiredService<PrivacyDesk>());
         services.AddRetention();
-        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = ExplainBadRequest);
+        services.AddProblemDetails(problems => problems.CustomizeProblemDetails = FrameworkProblems.Explain);
         services.Configure<RouteHandlerOptions>(o => o.ThrowOnBadRequest = true);
         // A client's malformed parameter is answered with a problem; it is not a server error to log.
         services.Configure<ExceptionHandlerOptions>(o => o.SuppressDiagnosticsCallback = c => c.Exception is BadHttpRequestException);
@@ -199,30 +199,6 @@ public static class TandemHost
         }
 
         return forwarded;
-    }
-
-    /// <summary>Says which parameter could not be read and why, instead of a bare 400.</summary>
-    private static void ExplainBadRequest(ProblemDetailsContext context)
-    {
-        var error = context.HttpContext.Features.Get<IExceptionHandlerFeature>()?.Error;
-        if (error is BadHttpRequestException bad)
-        {
-            context.ProblemDetails.Status = bad.StatusCode;
-            context.HttpContext.Response.StatusCode = bad.StatusCode;
-            context.ProblemDetails.Title = "The request could not be read";
-            context.ProblemDetails.Detail = bad.Message + " Check the parameter's type and format.";
-            context.ProblemDetails.Extensions["reason"] = "bad_request";
-        }
-        else if (context.ProblemDetails.Status == StatusCodes.Status404NotFound && context.ProblemDetails.Detail is null)
-        {
-            context.ProblemDetails.Detail = $"No route matches {context.HttpContext.Request.Method} {context.HttpContext.Request.Path}. The API is described at /openapi/v1.json.";
-            context.ProblemDetails.Extensions["reason"] = "no_route";
-        }
-        else if (context.ProblemDetails.Status == StatusCodes.Status405MethodNotAllowed)
-        {
-            context.ProblemDetails.Detail = $"{context.HttpContext.Request.Method} is not allowed on {context.HttpContext.Request.Path}. The API is described at /openapi/v1.json.";
-            context.ProblemDetails.Extensions["reason"] = "method_not_allowed";
-        }
     }
 
     private sealed class ProcessorHealthCheck(ProfileProcessor processor) : IHealthCheck

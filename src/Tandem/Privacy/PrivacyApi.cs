@@ -97,12 +97,17 @@ internal static class PrivacyApi
                 new Dictionary<string, object?> { ["request"] = view });
     }
 
-    private static IResult List(string? status, string? type, int? limit, string? cursor, PrivacyRequests requests, TimeProvider time)
+    private static IResult List(string? status, string? type, string? limit, string? cursor, PrivacyRequests requests, TimeProvider time)
     {
-        var size = limit ?? 50;
-        if (size is < 1 or > 200)
+        var (size, badLimit) = Paging.Limit(limit, 50, 200);
+        if (badLimit is not null)
         {
-            return Bad("limit", "limit is from 1 to 200.");
+            return badLimit;
+        }
+
+        if (!string.IsNullOrEmpty(cursor) && !PrivacyRequests.IsId(cursor))
+        {
+            return Paging.InvalidCursor("cursor", cursor, "the cursor.next value of the previous page (a request id, prq_…), unchanged");
         }
 
         if (status is not null && status is not (PrivacyRequestStatus.Received or PrivacyRequestStatus.Processing or PrivacyRequestStatus.Completed or PrivacyRequestStatus.Failed))
@@ -115,7 +120,7 @@ internal static class PrivacyApi
             return Bad("type", $"type is one of: {string.Join(", ", PrivacyRequestTypes.All)}.");
         }
 
-        var page = requests.List(status, type, cursor, size + 1);
+        var page = requests.List(status, type, string.IsNullOrEmpty(cursor) ? null : cursor, size + 1);
         var now = time.GetUtcNow();
         var more = page.Count > size;
         var shown = page.Take(size).ToList();

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tandem.Collect;
 using Tandem.Sources;
+using Tandem.Text;
 using Tandem.Trust;
 using Tandem.Unify;
 
@@ -145,7 +146,7 @@ internal sealed partial class PrivacyDesk(
                     {
                         ["seq"] = entry.Seq,
                         ["source"] = SourceOf(entry.SourceKey),
-                        ["event"] = JsonNode.Parse(entry.Payload),
+                        ["event"] = StoredJson.Parse(entry.Payload),
                     });
                 }
             }
@@ -178,13 +179,13 @@ internal sealed partial class PrivacyDesk(
         var traits = new JsonObject();
         foreach (var (key, value) in p.Traits.Entries())
         {
-            traits[key] = JsonNode.Parse(value.Json);
+            traits[key] = StoredJson.Parse(value.Json);
         }
 
         var computed = new JsonObject();
         foreach (var c in engine.ComputedValues(p, time.GetUtcNow()))
         {
-            computed[c.Name] = JsonNode.Parse(c.Json);
+            computed[c.Name] = StoredJson.Parse(System.Text.Encoding.UTF8.GetBytes(c.Json));
         }
 
         var profile = new JsonObject
@@ -236,8 +237,17 @@ internal sealed partial class PrivacyDesk(
     /// Refused events are kept raw for the debugger; those naming the person by any identifier they are
     /// known by go too (see <see cref="SuppressionList.Naming"/>), unreadable samples included.
     /// </summary>
-    private async Task<int> DeleteRejectionsAsync(IReadOnlyCollection<Identifier> identifiers) =>
-        identifiers.Count == 0 ? 0 : await log.DeleteRejectionsAsync(suppressions.Naming(identifiers));
+    private async Task<int> DeleteRejectionsAsync(IReadOnlyCollection<Identifier> identifiers)
+    {
+        if (identifiers.Count == 0)
+        {
+            return 0;
+        }
+
+        // Logs written before the collector repaired text may hold refusals that are not valid Unicode.
+        var naming = suppressions.Naming(identifiers);
+        return await log.DeleteRejectionsAsync(payload => naming(UnicodeRepair.RepairIfNeeded(payload)));
+    }
 
     /// <summary>Suppresses every identifier the person is known by (and the one given), so no event of theirs is stored again.</summary>
     private async Task<JsonObject> SuppressAsync(PrivacyRequest request, Identifier identifier)

@@ -124,6 +124,10 @@ internal sealed class PrivacyRequests : IDisposable
         }
     }
 
+    /// <summary>True when <paramref name="text"/> has the shape of a request id: <c>prq_</c> and a GUID's 32 hex digits.</summary>
+    public static bool IsId(string text) =>
+        text.StartsWith("prq_", StringComparison.Ordinal) && Guid.TryParseExact(text.AsSpan(4), "N", out _);
+
     public PrivacyRequest? Find(string id) => Query("WHERE id = $id", c => c.Parameters.AddWithValue("$id", id), 1).FirstOrDefault();
 
     /// <summary>Newest first, optionally of one status and one type, before a cursor (a request id).</summary>

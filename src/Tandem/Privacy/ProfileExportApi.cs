@@ -203,7 +203,7 @@ internal static class ProfileExportApi
         var limit = DefaultPage;
         if (body["limit"] is { } l && (l is not JsonValue lv || !lv.TryGetValue(out limit) || limit is < 1 or > MaxPage))
         {
-            return (null, Bad("limit", $"limit is a whole number from 1 to {MaxPage}."));
+            return (null, Paging.InvalidLimit("limit", l.ToJsonString(), DefaultPage, MaxPage));
         }
 
         var after = 0L;
@@ -213,7 +213,7 @@ internal static class ProfileExportApi
                 && long.TryParse(cursor.AsSpan(4), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out var n) && n > 0 ? n : -1;
             if (after < 0)
             {
-                return (null, Bad("cursor", "Pass back cursor.next of the previous page unchanged, or leave cursor out to start."));
+                return (null, Paging.InvalidCursor("cursor", c.ToJsonString(), "the cursor.next value of the previous page (prf_…), unchanged", start: "the first profile"));
             }
         }
 

@@ -62,15 +62,9 @@ internal static class RetentionApi
         return TypedResults.Ok(View(job, runs));
     }
 
-    private static IResult ListRuns(RetentionRuns runs, int? limit)
+    private static IResult ListRuns(RetentionRuns runs, string? limit)
     {
-        var size = limit ?? DefaultRuns;
-        if (size is < 1 or > MaxRuns)
-        {
-            return Problems.Create(StatusCodes.Status400BadRequest, "invalid_limit", "The limit is out of range",
-                $"Ask for between 1 and {MaxRuns} runs.", "limit");
-        }
-
-        return TypedResults.Ok(runs.Recent(size));
+        var (size, invalid) = Paging.Limit(limit, DefaultRuns, MaxRuns);
+        return invalid ?? TypedResults.Ok(runs.Recent(size));
     }
 }

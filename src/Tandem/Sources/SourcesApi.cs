@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using Tandem.Collect;
 using Tandem.Hosting;
+using Tandem.Text;
 using Tandem.Trust;
 
 namespace Tandem.Sources;
@@ -11,6 +12,7 @@ internal static class SourcesApi
 {
     private const int MaxNameLength = 100;
     private const int MaxLimit = 1_000;
+    private const int DefaultLimit = 50;
 
     public sealed record CreateSourceRequest(string? Name);
 
@@ -29,6 +31,9 @@ internal static class SourcesApi
 
     public sealed record RejectionView(long Id, DateTimeOffset ReceivedAt, int? Index, string Reason, string Field, string Detail, JsonElement? Payload, string? RawPayload);
 
+    /// <param name="Next">What to pass as <c>before</c> for the next (older) page; null on the last page.</param>
+    public sealed record RejectionsPage(IReadOnlyList<RejectionView> Rejections, long? Next);
+
     public static RouteGroupBuilder MapSourcesApi(this RouteGroupBuilder api)
     {
         var sources = api.MapGroup("/sources").WithTags("Sources");
@@ -37,8 +42,10 @@ internal static class SourcesApi
         sources.MapGet("/{id}", Get).RequireScope(Scopes.SourcesRead).WithSummary("Gets one source");
         sources.MapPatch("/{id}", UpdateAsync).RequireScope(Scopes.SourcesWrite).WithSummary("Renames, disables or enables a source");
         sources.MapPost("/{id}/rotate-key", RotateKey).RequireScope(Scopes.SourcesWrite).WithSummary("Gives the source a new write key; the old one stops working at once");
-        sources.MapGet("/{id}/events", Events).RequireScope(Scopes.EventsRead).WithSummary("Newest stored events of the source, as stored (live debugger feed)");
-        sources.MapGet("/{id}/rejections", Rejections).RequireScope(Scopes.EventsRead).WithSummary("What the collector refused from this source, with the reason");
+        sources.MapGet("/{id}/events", Events).RequireScope(Scopes.EventsRead)
+            .WithSummary("Newest stored events of the source, as stored (live debugger feed); ?limit= ≤ 1000, ?after= head for polling, ?before= next for older pages");
+        sources.MapGet("/{id}/rejections", Rejections).RequireScope(Scopes.EventsRead)
+            .WithSummary("What the collector refused from this source, with the reason, newest first; ?limit= ≤ 1000, ?before= next for older pages");
         return api;
     }
 
@@ -115,7 +122,7 @@ internal static class SourcesApi
         return error == SourceChangeError.NotFound ? Problems.NotFound("Source", id) : TypedResults.Ok(SourceView.From(source!));
     }
 
-    private static async Task Events(HttpContext context, string id, SourceRegistry registry, IngestLog log, PiiGuard pii, int? limit, long? after)
+    private static async Task Events(HttpContext context, string id, SourceRegistry registry, IngestLog log, PiiGuard pii, string? limit, string? after, string? before)
     {
         if (registry.FindById(id) is not { } source)
         {
@@ -123,20 +130,25 @@ internal static class SourcesApi
             return;
         }
 
-        if (LimitProblem(limit) is { } invalid)
+        var (size, badLimit) = Paging.Limit(limit, DefaultLimit, MaxLimit);
+        var (newerThan, badAfter) = Paging.Sequence(after, "after", minimum: 0, expected: "the head of a previous answer, to get only newer events");
+        var (olderThan, badBefore) = Paging.Sequence(before, "before");
+        if ((badLimit ?? badAfter ?? badBefore) is { } invalid)
         {
             await invalid.ExecuteAsync(context);
             return;
         }
 
-        var entries = log.ReadNewest(source.Key, limit ?? 50, after ?? 0);
+        // One more than asked tells whether an older page exists, without a count.
+        var entries = log.ReadNewest(source.Key, size + 1, newerThan ?? 0, olderThan ?? long.MaxValue);
+        var more = entries.Count > size;
         var lens = pii.For(context);
         context.Response.ContentType = "application/json";
         await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
         writer.WriteStartObject();
         writer.WriteNumber("head", log.Head);
         writer.WriteStartArray("events");
-        foreach (var entry in entries)
+        foreach (var entry in entries.Take(size))
         {
             writer.WriteStartObject();
             writer.WriteNumber("seq", entry.Seq);
@@ -147,46 +159,64 @@ internal static class SourcesApi
         }
 
         writer.WriteEndArray();
+        WriteNext(writer, more ? entries[size - 1].Seq : null);
         writer.WriteEndObject();
         await writer.FlushAsync();
         lens.AuditRead();
     }
 
-    private static IResult Rejections(HttpContext context, string id, SourceRegistry registry, IngestLog log, PiiGuard pii, int? limit)
+    private static IResult Rejections(HttpContext context, string id, SourceRegistry registry, IngestLog log, PiiGuard pii, string? limit, string? before)
     {
         if (registry.FindById(id) is not { } source)
         {
             return Problems.NotFound("Source", id);
         }
 
-        if (LimitProblem(limit) is { } invalid)
+        var (size, badLimit) = Paging.Limit(limit, DefaultLimit, MaxLimit);
+        var (olderThan, badBefore) = Paging.Sequence(before, "before");
+        if ((badLimit ?? badBefore) is { } invalid)
         {
             return invalid;
         }
 
-        var rows = log.ReadRejections(source.Key, limit ?? 50);
+        var rows = log.ReadRejections(source.Key, size + 1, olderThan ?? long.MaxValue);
+        var more = rows.Count > size;
         var lens = pii.For(context);
-        var views = rows.Select(r =>
+        var views = rows.Take(size).Select(r =>
         {
             // The payload is kept byte for byte; show it as JSON when it is JSON, as text otherwise.
             // Refused data is customer data too: masked like events, and text that cannot be
-            // classified is treated as red.
+            // classified is treated as red. Text that is not valid Unicode reads as U+FFFD.
+            var payload = UnicodeRepair.RepairIfNeeded(r.Payload);
             JsonElement? json = null;
             string? raw = null;
             try
             {
-                using var document = JsonDocument.Parse(r.Payload);
-                json = JsonSerializer.SerializeToElement(lens.Event(r.Payload, $"rejections[{r.Id}]"));
+                using var document = JsonDocument.Parse(payload);
+                json = JsonSerializer.SerializeToElement(lens.Event(payload, $"rejections[{r.Id}]"));
             }
             catch (JsonException)
             {
-                raw = lens.Unclassified(System.Text.Encoding.UTF8.GetString(r.Payload), $"rejections[{r.Id}]");
+                raw = lens.Unclassified(System.Text.Encoding.UTF8.GetString(payload), $"rejections[{r.Id}]");
             }
 
             return new RejectionView(r.Id, r.ReceivedAt, r.Index, r.Reason, r.Field, r.Detail, json, raw);
         }).ToArray();
         lens.AuditRead();
-        return TypedResults.Ok(views);
+        return TypedResults.Ok(new RejectionsPage(views, more ? views[^1].Id : null));
+    }
+
+    /// <summary><c>"next"</c>: what to pass as <c>before</c> for the next (older) page; null on the last page.</summary>
+    private static void WriteNext(Utf8JsonWriter writer, long? next)
+    {
+        if (next is { } seq)
+        {
+            writer.WriteNumber("next", seq);
+        }
+        else
+        {
+            writer.WriteNull("next");
+        }
     }
 
     private static IResult? ValidateName(string? name)
@@ -202,12 +232,6 @@ internal static class SourcesApi
                 $"Source names are at most {MaxNameLength} characters.", "name")
             : null;
     }
-
-    private static IResult? LimitProblem(int? limit) =>
-        limit is < 1 or > MaxLimit
-            ? Problems.Create(StatusCodes.Status400BadRequest, "invalid_limit", "limit is out of range",
-                $"limit must be between 1 and {MaxLimit}.", "limit")
-            : null;
 
     private static IResult NameTaken(string name) =>
         Problems.Create(StatusCodes.Status409Conflict, "name_taken", "A source with this name exists",

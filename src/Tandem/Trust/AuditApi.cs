@@ -23,21 +23,11 @@ internal static class AuditApi
 
     private static IResult List(string? actor, string? action, string? target, string? since, string? until, string? limit, string? before, AuditLog log)
     {
-        var max = AuditQuery.DefaultLimit;
-        if (!string.IsNullOrEmpty(limit) && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out max) || max is < 1 or > AuditQuery.MaxLimit))
+        var (max, badLimit) = Paging.Limit(limit, AuditQuery.DefaultLimit, AuditQuery.MaxLimit);
+        var (cursor, badCursor) = Paging.Sequence(before, "before");
+        if ((badLimit ?? badCursor) is { } invalid)
         {
-            return Invalid("limit", $"'{limit}' is not a usable limit: ask for between 1 and {AuditQuery.MaxLimit} records.");
-        }
-
-        long? cursor = null;
-        if (!string.IsNullOrEmpty(before))
-        {
-            if (!long.TryParse(before, NumberStyles.None, CultureInfo.InvariantCulture, out var seq) || seq < 1)
-            {
-                return Invalid("before", $"'{before}' is not a cursor: pass the \"next\" value of the previous page, a positive whole number.");
-            }
-
-            cursor = seq;
+            return invalid;
         }
 
         if (!string.IsNullOrEmpty(action) && action.Contains('*', StringComparison.Ordinal)

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tandem.Storage;
+using Tandem.Text;
 using Tandem.Unify;
 
 namespace Tandem.Trust;
@@ -146,7 +147,7 @@ internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait
             {
                 case Exposure.Full:
                     w.WritePropertyName(key);
-                    w.WriteRawValue(json, skipInputValidation: true);
+                    w.WriteRawValue(UnicodeRepair.RepairIfNeeded(json), skipInputValidation: true);
                     if (pii == PiiClass.Red)
                     {
                         _redInFull.Add($"{where}.{key}");
@@ -189,10 +190,19 @@ internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait
     public IReadOnlyDictionary<string, JsonElement> TraitElements(IEnumerable<(string Key, byte[] Json)> traits, string where) =>
         Traits(traits, where).ToDictionary(p => p.Key, p => JsonSerializer.SerializeToElement(p.Value), StringComparer.Ordinal);
 
-    /// <summary>An event as stored, masked for the caller; JSON that is not an object cannot be classified and counts as red.</summary>
+    /// <summary>An event as stored, masked for the caller; what is not a JSON object cannot be classified and counts as red.</summary>
     public JsonNode Event(byte[] payload, string where)
     {
-        var node = StoredJson.Parse(payload);
+        JsonNode? node;
+        try
+        {
+            node = StoredJson.Parse(payload);
+        }
+        catch (JsonException)
+        {
+            return JsonValue.Create(Unclassified(System.Text.Encoding.UTF8.GetString(payload), where));
+        }
+
         return node is JsonObject message
             ? Keep(view.Event(message), where)
             : JsonValue.Create(Unclassified(node?.ToJsonString() ?? "null", where));
@@ -252,14 +262,15 @@ internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait
 /// Stored JSON as a tree to mask. The collector stores what clients sent, and JSON allows a name twice
 /// in one object (<c>{"ip":"a","ip":"b"}</c>), which <see cref="JsonNode.Parse(string, JsonNodeOptions?, JsonDocumentOptions)"/>
 /// refuses when the object is read. Here the first value wins, as it does when the profile engine
-/// reads traits, so a masked answer never shows a different value than the profile holds.
+/// reads traits, so a masked answer never shows a different value than the profile holds. Text that
+/// is not valid Unicode (in logs written before the collector repaired it) is read as U+FFFD.
 /// </summary>
 internal static class StoredJson
 {
     /// <exception cref="JsonException">The bytes are not JSON.</exception>
     public static JsonNode? Parse(byte[] json)
     {
-        using var document = JsonDocument.Parse(json);
+        using var document = JsonDocument.Parse(UnicodeRepair.RepairIfNeeded(json));
         return ToNode(document.RootElement);
     }
 

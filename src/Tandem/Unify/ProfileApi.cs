@@ -58,22 +58,16 @@ internal static class ProfileApi
         return answer;
     }
 
-    private static IResult Events(HttpContext context, string identifier, int? limit, string? cursor, ProfileProcessor processor, IngestLog log, PiiGuard pii)
+    private static IResult Events(HttpContext context, string identifier, string? limit, string? cursor, ProfileProcessor processor, IngestLog log, PiiGuard pii)
     {
-        var size = limit ?? DefaultEvents;
-        if (size is < 1 or > MaxEvents)
+        var (size, badLimit) = Paging.Limit(limit, DefaultEvents, MaxEvents);
+        var (olderThan, badCursor) = Paging.Sequence(cursor, "cursor", expected: "the cursor.next value of the previous page, unchanged");
+        if ((badLimit ?? badCursor) is { } invalid)
         {
-            return Problems.Create(StatusCodes.Status400BadRequest, "invalid_limit", "The limit is out of range",
-                $"Ask for between 1 and {MaxEvents} events per page.", "limit");
+            return invalid;
         }
 
-        var before = long.MaxValue;
-        if (cursor is not null && (!long.TryParse(cursor, NumberStyles.None, CultureInfo.InvariantCulture, out before) || before <= 0))
-        {
-            return Problems.Create(StatusCodes.Status400BadRequest, "invalid_cursor", "The cursor is not one this API gave",
-                "Pass back the cursor.next value of the previous page unchanged, or leave cursor out for the newest events.", "cursor");
-        }
-
+        var before = olderThan ?? long.MaxValue;
         var (found, problem) = Resolve(identifier, processor, (_, profile) =>
         {
             var seqs = profile.EventSeqsSnapshot(before, size + 1);

@@ -15,6 +15,7 @@ namespace Tandem.Unify;
 internal static class UnifyApi
 {
     private const int MaxSearchResults = 100;
+    private const int DefaultSearchResults = 20;
     private const int MaxNameLength = 100;
 
     public sealed record ProfileSummary(string ProfileId, IReadOnlyList<string> Identifiers, IReadOnlyDictionary<string, JsonElement> Traits,
@@ -57,7 +58,7 @@ internal static class UnifyApi
         return root;
     }
 
-    private static IResult Search(HttpContext context, string? search, int? limit, ProfileProcessor processor, PiiGuard pii)
+    private static IResult Search(HttpContext context, string? search, string? limit, ProfileProcessor processor, PiiGuard pii)
     {
         if (string.IsNullOrWhiteSpace(search))
         {
@@ -65,11 +66,10 @@ internal static class UnifyApi
                 "Pass ?search= with the start of an identifier value (an email, a user id…) or a trait value.", "search");
         }
 
-        var max = limit ?? 20;
-        if (max is < 1 or > MaxSearchResults)
+        var (max, invalid) = Paging.Limit(limit, DefaultSearchResults, MaxSearchResults);
+        if (invalid is not null)
         {
-            return Problems.Create(StatusCodes.Status400BadRequest, "invalid_limit", "The limit is out of range",
-                $"Ask for between 1 and {MaxSearchResults} profiles.", "limit");
+            return invalid;
         }
 
         // Searching by a value the caller may not see is allowed (they typed it); what comes back is masked.

@@ -217,18 +217,18 @@ public sealed class ConsentTests
     }
 
     [Theory]
-    [InlineData("""{"purposes":["marketing"]}""", "use")]
-    [InlineData("""{"use":"x"}""", "purposes")]
-    [InlineData("""{"use":"x","purposes":["newsletter"]}""", "purposes[0]")]
-    [InlineData("""{"use":"x","purposes":["marketing"],"limit":5000}""", "limit")]
-    [InlineData("""{"use":"x","purposes":["marketing"],"cursor":"yesterday"}""", "cursor")]
-    [InlineData("""{"use":"x","use":"y","purposes":["marketing"]}""", "body")]
-    public async Task BadExports_AreRefused_NamingTheField(string body, string field)
+    [InlineData("""{"purposes":["marketing"]}""", "use", "invalid_export")]
+    [InlineData("""{"use":"x"}""", "purposes", "invalid_export")]
+    [InlineData("""{"use":"x","purposes":["newsletter"]}""", "purposes[0]", "invalid_export")]
+    [InlineData("""{"use":"x","purposes":["marketing"],"limit":5000}""", "limit", "invalid_limit")]
+    [InlineData("""{"use":"x","purposes":["marketing"],"cursor":"yesterday"}""", "cursor", "invalid_cursor")]
+    [InlineData("""{"use":"x","use":"y","purposes":["marketing"]}""", "body", "invalid_export")]
+    public async Task BadExports_AreRefused_NamingTheField(string body, string field, string reason)
     {
         await using var server = await TandemServer.StartAsync();
         using var request = server.Admin(HttpMethod.Post, "/api/v1/exports/profiles");
         request.Content = new StringContent(body, System.Text.Encoding.UTF8, "application/json");
-        var problem = await HttpAssert.ProblemAsync(await server.Http.SendAsync(request), HttpStatusCode.BadRequest, "invalid_export");
+        var problem = await HttpAssert.ProblemAsync(await server.Http.SendAsync(request), HttpStatusCode.BadRequest, reason);
         Assert.Equal(field, problem.GetProperty("field").GetString());
     }
 

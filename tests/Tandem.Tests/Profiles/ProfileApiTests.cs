@@ -112,7 +112,7 @@ public sealed class ProfileApiTests
     [InlineData("/v1/profiles/user_id:u-42/events?limit=0", HttpStatusCode.BadRequest, "invalid_limit")]
     [InlineData("/v1/profiles/user_id:u-42/events?limit=201", HttpStatusCode.BadRequest, "invalid_limit")]
     [InlineData("/v1/profiles/user_id:u-42/events?cursor=abc", HttpStatusCode.BadRequest, "invalid_cursor")]
-    [InlineData("/v1/profiles/user_id:u-42/events?limit=x", HttpStatusCode.BadRequest, "bad_request")]
+    [InlineData("/v1/profiles/user_id:u-42/events?limit=x", HttpStatusCode.BadRequest, "invalid_limit")]
     [InlineData("/v1/profiles/email:null/traits", HttpStatusCode.NotFound, "profile_not_found")]
     public async Task BadLookups_AnswerProblems(string path, HttpStatusCode status, string reason)
     {

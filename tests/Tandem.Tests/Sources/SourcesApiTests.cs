@@ -99,7 +99,7 @@ public sealed class SourcesApiTests
     {
         await using var server = await TandemServer.StartAsync();
         await HttpAssert.ProblemAsync(await server.Http.SendAsync(server.Admin(HttpMethod.Get, $"/api/v1/sources/{server.DefaultSourceId}/events?limit=0")), HttpStatusCode.BadRequest, "invalid_limit");
-        await HttpAssert.ProblemAsync(await server.Http.SendAsync(server.Admin(HttpMethod.Get, $"/api/v1/sources/{server.DefaultSourceId}/events?limit=abc")), HttpStatusCode.BadRequest, "bad_request");
+        await HttpAssert.ProblemAsync(await server.Http.SendAsync(server.Admin(HttpMethod.Get, $"/api/v1/sources/{server.DefaultSourceId}/events?limit=abc")), HttpStatusCode.BadRequest, "invalid_limit");
     }
 
     [Fact]

@@ -138,8 +138,9 @@ public sealed class TandemServer : IAsyncDisposable
         return feed.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("event")).ToList();
     }
 
+    /// <summary>The newest 1,000 refusals of a source, newest first.</summary>
     public async Task<List<JsonElement>> RejectionsAsync(string? sourceId = null) =>
-        (await AdminGetAsync($"/api/v1/sources/{sourceId ?? DefaultSourceId}/rejections?limit=1000")).EnumerateArray().ToList();
+        (await AdminGetAsync($"/api/v1/sources/{sourceId ?? DefaultSourceId}/rejections?limit=1000")).GetProperty("rejections").EnumerateArray().ToList();
 
     public async Task<JsonElement> CreateSourceAsync(string name)
     {

@@ -63,25 +63,25 @@ public sealed class AuditApiTests
     }
 
     [Theory]
-    [InlineData("limit=0", "limit")]
-    [InlineData("limit=501", "limit")]
-    [InlineData("limit=ten", "limit")]
-    [InlineData("before=0", "before")]
-    [InlineData("before=abc", "before")]
-    [InlineData("since=yesterday", "since")]
-    [InlineData("since=1732363200", "since")]
-    [InlineData("until=2026-13-01", "until")]
-    [InlineData("since=2026-11-23T12:00:00Z&until=2026-11-23T12:00:00Z", "until")]
-    [InlineData("action=source*", "action")]
-    [InlineData("action=*.create", "action")]
-    [InlineData("action=.*", "action")]
-    public async Task List_BadParameter_AnswersAProblemNamingIt(string query, string field)
+    [InlineData("limit=0", "limit", "invalid_limit")]
+    [InlineData("limit=501", "limit", "invalid_limit")]
+    [InlineData("limit=ten", "limit", "invalid_limit")]
+    [InlineData("before=0", "before", "invalid_cursor")]
+    [InlineData("before=abc", "before", "invalid_cursor")]
+    [InlineData("since=yesterday", "since", "invalid_parameter")]
+    [InlineData("since=1732363200", "since", "invalid_parameter")]
+    [InlineData("until=2026-13-01", "until", "invalid_parameter")]
+    [InlineData("since=2026-11-23T12:00:00Z&until=2026-11-23T12:00:00Z", "until", "invalid_parameter")]
+    [InlineData("action=source*", "action", "invalid_parameter")]
+    [InlineData("action=*.create", "action", "invalid_parameter")]
+    [InlineData("action=.*", "action", "invalid_parameter")]
+    public async Task List_BadParameter_AnswersAProblemNamingIt(string query, string field, string reason)
     {
         await using var server = await TandemServer.StartAsync();
 
         using var response = await server.Http.SendAsync(server.Admin(HttpMethod.Get, "/api/v1/audit?" + query));
 
-        var problem = await HttpAssert.ProblemAsync(response, HttpStatusCode.BadRequest, "invalid_parameter");
+        var problem = await HttpAssert.ProblemAsync(response, HttpStatusCode.BadRequest, reason);
         Assert.Equal(field, problem.GetProperty("field").GetString());
     }
 
