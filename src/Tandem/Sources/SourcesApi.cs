@@ -144,7 +144,7 @@ internal static class SourcesApi
         var more = entries.Count > size;
         var lens = pii.For(context);
         context.Response.ContentType = "application/json";
-        await using var writer = new Utf8JsonWriter(context.Response.BodyWriter);
+        await using var writer = new Utf8JsonWriter(context.Response.BodyWriter, TandemJson.Writer);
         writer.WriteStartObject();
         writer.WriteNumber("head", log.Head);
         writer.WriteStartArray("events");

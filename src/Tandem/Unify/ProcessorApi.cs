@@ -56,21 +56,16 @@ internal static class ProcessorApi
     /// </summary>
     private static IResult NotApplied(string? limit, string? before, ProfileProcessor processor, SourceRegistry sources)
     {
-        var max = DefaultLimit;
-        if (!string.IsNullOrEmpty(limit) && (!int.TryParse(limit, NumberStyles.None, CultureInfo.InvariantCulture, out max) || max is < 1 or > MaxLimit))
+        var (max, limitProblem) = Paging.Limit(limit, DefaultLimit, MaxLimit);
+        if (limitProblem is not null)
         {
-            return Invalid("limit", $"'{limit}' is not a usable limit: ask for between 1 and {MaxLimit} events.");
+            return limitProblem;
         }
 
-        long? cursor = null;
-        if (!string.IsNullOrEmpty(before))
+        var (cursor, cursorProblem) = Paging.Sequence(before, "before");
+        if (cursorProblem is not null)
         {
-            if (!long.TryParse(before, NumberStyles.None, CultureInfo.InvariantCulture, out var seq) || seq < 1)
-            {
-                return Invalid("before", $"'{before}' is not a cursor: pass the \"next\" value of the previous page, a positive whole number.");
-            }
-
-            cursor = seq;
+            return cursorProblem;
         }
 
         // One more than asked says whether an older page exists.
@@ -83,7 +78,4 @@ internal static class ProcessorApi
         }).ToArray();
         return TypedResults.Ok(new NotAppliedPage(page, found.Count > max ? page[^1].Seq : null));
     }
-
-    private static ProblemHttpResult Invalid(string field, string detail) =>
-        Problems.Create(StatusCodes.Status400BadRequest, "invalid_parameter", $"'{field}' is not valid", detail, field);
 }

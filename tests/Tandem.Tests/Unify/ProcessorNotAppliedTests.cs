@@ -110,17 +110,17 @@ public sealed class ProcessorNotAppliedTests
     }
 
     [Theory]
-    [InlineData("limit=0", "limit")]
-    [InlineData("limit=1001", "limit")]
-    [InlineData("limit=ten", "limit")]
-    [InlineData("before=-3", "before")]
-    [InlineData("before=abc", "before")]
-    public async Task NotApplied_BadPaging_AnswersAProblemNamingTheParameter(string query, string field)
+    [InlineData("limit=0", "limit", "invalid_limit")]
+    [InlineData("limit=1001", "limit", "invalid_limit")]
+    [InlineData("limit=ten", "limit", "invalid_limit")]
+    [InlineData("before=-3", "before", "invalid_cursor")]
+    [InlineData("before=abc", "before", "invalid_cursor")]
+    public async Task NotApplied_BadPaging_AnswersAProblemNamingTheParameter(string query, string field, string code)
     {
         await using var server = await TandemServer.StartAsync();
 
         var problem = await HttpAssert.ProblemAsync(await server.Http.SendAsync(server.Admin(HttpMethod.Get, "/api/v1/processor/not-applied?" + query)),
-            HttpStatusCode.BadRequest, "invalid_parameter");
+            HttpStatusCode.BadRequest, code);
 
         Assert.Equal(field, problem.GetProperty("field").GetString());
     }
