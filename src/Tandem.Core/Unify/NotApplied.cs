@@ -9,9 +9,6 @@ public static class NotAppliedReason
     /// <summary>The payload's <c>type</c> is not a Segment call type.</summary>
     public const string UnknownType = "unknown_type";
 
-    /// <summary>Some text in it is not valid Unicode (invalid UTF-8, or an unpaired surrogate escape such as <c>\ud83d</c>).</summary>
-    public const string InvalidText = "invalid_text";
-
     /// <summary>It names no one: every identifier field is missing or blank (or of a type that is not configured).</summary>
     public const string NoIdentifier = "no_identifier";
 
@@ -22,7 +19,7 @@ public static class NotAppliedReason
     public const string ApplyFailed = "apply_failed";
 
     /// <summary>Every code, in the order documented.</summary>
-    public static readonly IReadOnlyList<string> All = [InvalidJson, UnknownType, InvalidText, NoIdentifier, BlockedIdentifier, ApplyFailed];
+    public static readonly IReadOnlyList<string> All = [InvalidJson, UnknownType, NoIdentifier, BlockedIdentifier, ApplyFailed];
 }
 
 /// <summary>One event the processor read but could not attribute to a customer, and why. It holds no event content.</summary>

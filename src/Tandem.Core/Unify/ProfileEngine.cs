@@ -127,13 +127,10 @@ public sealed partial class ProfileEngine
     {
         Position = seq;
 
-        // Checked before anything is read, so an event is applied whole or not at all.
-        if (EventText.FindInvalid(payload) is { } where)
-        {
-            return NotApply(seq, sourceKey, payload, NotAppliedReason.InvalidText,
-                $"{where} holds text that is not valid Unicode (invalid UTF-8 bytes, or an unpaired surrogate such as \\ud83d). "
-                + "Older Tandem versions stored such text as sent; the collector now repairs it. The event stays in the log.");
-        }
+        // Logs written before the collector repaired text can hold invalid UTF-8 or a lone surrogate,
+        // which .NET throws on when the string is read. Such an event is applied as every reader shows
+        // it, with U+FFFD in place of the broken text: the collector's policy (docs/collect.md).
+        payload = Tandem.Text.UnicodeRepair.RepairIfNeeded(payload);
 
         JsonDocument document;
         try

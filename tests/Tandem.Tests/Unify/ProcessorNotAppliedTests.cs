@@ -21,6 +21,9 @@ public sealed class ProcessorNotAppliedTests
     /// <summary>What an older collector stored for <c>'Zoë😀'.slice(0, 4)</c> as the event name.</summary>
     internal const string CutEmojiEvent = """{"type":"track","event":"Zo\u00eb\ud83d","userId":"zoe","messageId":"cut-emoji","receivedAt":"2026-11-23T11:00:00.000Z"}""";
 
+    /// <summary>What an older collector accepted and today's refuses (<c>blank_identifier</c>): a userId of spaces, naming no one.</summary>
+    internal const string BlankUserEvent = """{"type":"track","event":"E","userId":"  ","messageId":"blank-user","receivedAt":"2026-11-23T11:00:00.000Z"}""";
+
     internal static async Task<long> AppendAsync(TandemServer server, params string[] payloads)
     {
         var log = server.Services.GetRequiredService<IngestLog>();
@@ -32,10 +35,23 @@ public sealed class ProcessorNotAppliedTests
     }
 
     [Fact]
-    public async Task Processor_EventNameWithALoneSurrogate_IsCountedAndListedWithItsReason()
+    public async Task Processor_EventNameWithALoneSurrogate_IsAppliedWithAReplacementCharacter()
     {
         await using var server = await TandemServer.StartAsync();
-        var seq = await AppendAsync(server, CutEmojiEvent);
+        await AppendAsync(server, CutEmojiEvent);
+
+        var status = await server.AdminGetAsync("/api/v1/processor");
+        Assert.Equal(JsonValueKind.Null, status.GetProperty("fault").ValueKind);
+        Assert.Equal(0, status.GetProperty("eventsNotApplied").GetInt64());
+        var events = await server.AdminGetAsync("/v1/profiles/user_id:zoe/events?limit=1");
+        Assert.Equal("Zo\u00eb\uFFFD", Assert.Single(events.GetProperty("data").EnumerateArray()).GetProperty("event").GetString());
+    }
+
+    [Fact]
+    public async Task Processor_BlankIdentifierFromAnOlderCollector_IsCountedAndListedWithItsReason()
+    {
+        await using var server = await TandemServer.StartAsync();
+        var seq = await AppendAsync(server, BlankUserEvent);
         await SendAsync(server, """{"type":"identify","userId":"ada","messageId":"fine"}""");
 
         var status = await server.AdminGetAsync("/api/v1/processor");
@@ -44,15 +60,14 @@ public sealed class ProcessorNotAppliedTests
         Assert.Equal(JsonValueKind.Null, status.GetProperty("fault").ValueKind);
         Assert.Equal(seq + 1, status.GetProperty("position").GetInt64());
         Assert.Equal(1, status.GetProperty("eventsNotApplied").GetInt64());
-        Assert.Equal(1, status.GetProperty("notApplied").GetProperty("invalid_text").GetInt64());
+        Assert.Equal(1, status.GetProperty("notApplied").GetProperty("no_identifier").GetInt64());
         Assert.Equal(0, status.GetProperty("notApplied").GetProperty("apply_failed").GetInt64());
         var entry = Assert.Single(list.GetProperty("events").EnumerateArray());
         Assert.Equal(seq, entry.GetProperty("seq").GetInt64());
         Assert.Equal(server.DefaultSourceId, entry.GetProperty("sourceId").GetString());
-        Assert.Equal("cut-emoji", entry.GetProperty("messageId").GetString());
+        Assert.Equal("blank-user", entry.GetProperty("messageId").GetString());
         Assert.Equal("track", entry.GetProperty("type").GetString());
-        Assert.Equal("invalid_text", entry.GetProperty("reason").GetString());
-        Assert.StartsWith("event ", entry.GetProperty("detail").GetString(), StringComparison.Ordinal);
+        Assert.Equal("no_identifier", entry.GetProperty("reason").GetString());
         Assert.Equal(new DateTimeOffset(2026, 11, 23, 11, 0, 0, TimeSpan.Zero), entry.GetProperty("receivedAt").GetDateTimeOffset());
         Assert.Equal(JsonValueKind.Null, list.GetProperty("next").ValueKind);
 
@@ -65,7 +80,7 @@ public sealed class ProcessorNotAppliedTests
     public async Task Processor_NotAppliedCounts_SurviveARestart_AndEqualAFullReplay()
     {
         await using var server = await TandemServer.StartAsync();
-        await AppendAsync(server, CutEmojiEvent,
+        await AppendAsync(server, BlankUserEvent,
             """{"type":"track","event":"E","userId":"   ","messageId":"blank","receivedAt":"2026-11-23T11:00:00.000Z"}""",
             """{"type":"track","event":"E","userId":"u-1","messageId":"fine","receivedAt":"2026-11-23T11:00:00.000Z"}""");
         var before = await server.AdminGetAsync("/api/v1/processor");
@@ -83,12 +98,12 @@ public sealed class ProcessorNotAppliedTests
         foreach (var status in new[] { afterRestart, rebuilt })
         {
             Assert.Equal(before.GetProperty("notApplied").GetRawText(), status.GetProperty("notApplied").GetRawText());
-            Assert.Equal(1, status.GetProperty("notApplied").GetProperty("no_identifier").GetInt64());
+            Assert.Equal(2, status.GetProperty("notApplied").GetProperty("no_identifier").GetInt64());
             Assert.Equal(2, status.GetProperty("eventsNotApplied").GetInt64());
         }
 
         var list = await server.AdminGetAsync("/api/v1/processor/not-applied");
-        Assert.Equal(["blank", "cut-emoji"], list.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("messageId").GetString()));
+        Assert.Equal(["blank", "blank-user"], list.GetProperty("events").EnumerateArray().Select(e => e.GetProperty("messageId").GetString()));
     }
 
     [Fact]
