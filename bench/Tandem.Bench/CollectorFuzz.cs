@@ -24,7 +24,11 @@ internal static class CollectorFuzz
         // The server's own logs would bury the report under the stack traces of the 500s it finds.
         await using var tandem = await InProcessTandem.StartAsync(AdminToken, LogLevel.None);
         using var http = new HttpClient();
-        var probe = new CollectorProbe(http, new Uri(tandem.Url), AdminToken, timeout => CaughtUpAsync(tandem, timeout));
+        var services = tandem.App.Services;
+        var probe = new CollectorProbe(http, new Uri(tandem.Url), AdminToken, timeout => CaughtUpAsync(tandem, timeout),
+            sourceId => services.GetRequiredService<Tandem.Sources.SourceRegistry>().FindById(sourceId) is { } source
+                ? services.GetRequiredService<IngestLog>().ReadNewest(source.Key, 10_000).Select(e => e.Payload).ToList()
+                : []);
         await probe.PrepareAsync();
 
         if (replay.Length > 0)

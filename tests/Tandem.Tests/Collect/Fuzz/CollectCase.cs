@@ -32,17 +32,17 @@ public sealed record FuzzEvent(string Kind, IReadOnlyList<Field> Fields, byte[]?
 {
     public byte[] Render() => NotAnObject ?? HostileJson.ObjectOf(Fields.Select(f => (f.Key, f.Value)));
 
-    /// <summary>The messageId as it will be sent when it is plain text (so the stored one must equal it), else null.</summary>
-    public string? PlainMessageId(string tag, int index)
+    /// <summary>A field's value as it will be sent when it is a plain string (letters, digits, - _ @ .), so the stored one must equal it; else null.</summary>
+    public string? PlainText(string name, string tag, int index, long number)
     {
-        var field = Fields.LastOrDefault(f => f.Name == "\"messageId\"");
+        var field = Fields.LastOrDefault(f => f.Name == "\"" + name + "\"");
         if (field is null || NotAnObject is not null)
         {
             return null;
         }
 
-        var text = Encoding.UTF8.GetString(CollectCase.Substitute(field.Value, tag, index, 0));
-        return text.Length > 2 && text[0] == '"' && text[^1] == '"' && text[1..^1].All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_')
+        var text = Encoding.UTF8.GetString(CollectCase.Substitute(field.Value, tag, index, number));
+        return text.Length > 2 && text[0] == '"' && text[^1] == '"' && text[1..^1].All(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '@' or '.')
             ? text[1..^1]
             : null;
     }
@@ -62,7 +62,8 @@ public sealed record CollectCase(
     string? ContentType,
     bool Bom,
     double? KeepFraction = null,
-    byte[]? RawBody = null)
+    byte[]? RawBody = null,
+    int? Depth = null)
 {
     /// <summary>How many events the collector must account for (stored, refused or deduplicated); null when the body is not a list of events.</summary>
     public int? EventCount => RawBody is not null || KeepFraction is not null ? null : IsBatch ? Events.Count : 1;

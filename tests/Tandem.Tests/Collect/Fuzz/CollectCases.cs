@@ -150,8 +150,9 @@ public static class CollectCases
         (2, Gen.Select(Gen.OneOf("", "[]", "null", "\"track\"", "{}", "{\"batch\":{}}", "{\"batch\":null}", "{\"batch\":[]}", "{\"batch\":\"x\"}"), Transport,
             (body, t) => new CollectCase("/v1/batch", true, [], [], t.Item1, t.Item2, t.Item3, t.Item4, RawBody: Utf8(body)))),
         (1, Gen.Select(Gen.Byte.Array[1, 64], Transport, (bytes, t) => new CollectCase("/v1/track", false, [], [], t.Item1, t.Item2, t.Item3, t.Item4, RawBody: bytes))),
-        (1, Gen.Select(Deep, Transport, (deep, t) => new CollectCase("/v1/batch", true, [], [], KeyPlace.Basic, t.Item2, t.Item3, t.Item4,
-            RawBody: Concat([Utf8("{\"batch\":[{\"type\":\"track\",\"userId\":\"u-<ID>\",\"event\":\"E\",\"properties\":"), deep, Utf8("}]}")])))),
+        (1, Gen.Select(Gen.OneOf(60, 61, 62, 63, 64, 65, 66, 100, 500), Gen.Bool, Transport, (depth, asObject, t) => new CollectCase("/v1/batch", true, [], [], KeyPlace.Basic, t.Item2, t.Item3, t.Item4,
+            RawBody: Concat([Utf8("{\"batch\":[{\"type\":\"track\",\"userId\":\"u-<ID>\",\"event\":\"E\",\"properties\":"), Nested(depth, asObject), Utf8("}]}")]),
+            Depth: depth + 3))),
         (1, Gen.Int[2_499, 2_501].Select(n => new CollectCase("/v1/batch", true, [], [], KeyPlace.Basic, BodyEncoding.Gzip, "application/json", false,
             RawBody: Concat([Utf8("{\"batch\":["), Join(Enumerable.Range(0, n).Select(i => Utf8($"{{\"type\":\"track\",\"userId\":\"u-<ID>\",\"event\":\"E\",\"messageId\":\"m-<ID>-{i}\"}}"))), Utf8("]}")])))));
 

@@ -14,7 +14,7 @@ namespace Tandem.Tests.Collect.Fuzz;
 public sealed class CollectorFuzzRun : IAsyncLifetime
 {
     private const ulong FixedSeed = 20261204;
-    private const int Cases = 300;
+    private const int Cases = 500;
     private TandemServer? _server;
 
     public FuzzReport Report { get; private set; } = null!;
@@ -23,12 +23,18 @@ public sealed class CollectorFuzzRun : IAsyncLifetime
     {
         _server = await TandemServer.StartAsync();
         var server = _server;
-        var probe = new CollectorProbe(server.Http, server.BaseAddress, TandemServer.AdminToken, timeout => CaughtUpAsync(server, timeout));
+        var probe = new CollectorProbe(server.Http, server.BaseAddress, TandemServer.AdminToken, timeout => CaughtUpAsync(server, timeout),
+            sourceId => StoredPayloads(server.Services, sourceId));
         await probe.PrepareAsync();
         var seed = ulong.TryParse(Environment.GetEnvironmentVariable("TANDEM_FUZZ_SEED"), CultureInfo.InvariantCulture, out var s) ? s : FixedSeed;
         var cases = int.TryParse(Environment.GetEnvironmentVariable("TANDEM_FUZZ_CASES"), CultureInfo.InvariantCulture, out var n) ? n : Cases;
         Report = await FuzzCampaign.RunAsync(probe, seed, cases, TimeSpan.MaxValue);
     }
+
+    internal static IReadOnlyList<byte[]> StoredPayloads(IServiceProvider services, string sourceId) =>
+        services.GetRequiredService<Tandem.Sources.SourceRegistry>().FindById(sourceId) is { } source
+            ? services.GetRequiredService<IngestLog>().ReadNewest(source.Key, 10_000).Select(e => e.Payload).ToList()
+            : [];
 
     private static async Task<bool> CaughtUpAsync(TandemServer server, TimeSpan timeout)
     {
@@ -73,6 +79,15 @@ public sealed class CollectorFuzzTests(CollectorFuzzRun run) : IClassFixture<Col
 
     [Fact]
     public void Collect_HostileText_IsStoredAsValidUnicode() => Holds(Invariant.StoredIsValidUtf8);
+
+    [Fact]
+    public void Collect_BomGzipOrContentType_ChangeNothing() => Holds(Invariant.TransportChangesNothing);
+
+    [Fact]
+    public void Collect_Refusals_NameTheRealProblem() => Holds(Invariant.ReasonsArePrecise);
+
+    [Fact]
+    public void Collect_ClientTimestamps_StoredWithinSaneRange() => Holds(Invariant.TimestampsAreSane);
 
     private void Holds(Invariant invariant)
     {

@@ -26,6 +26,15 @@ public enum Invariant
 
     /// <summary>What is stored is valid Unicode, read back from the events feed.</summary>
     StoredIsValidUtf8,
+
+    /// <summary>A BOM, gzip or another content type does not change what the collector makes of a body.</summary>
+    TransportChangesNothing,
+
+    /// <summary>A refusal names the real problem: a wrong type is not "missing", a cut gzip is not "invalid JSON", too deep says so.</summary>
+    ReasonsArePrecise,
+
+    /// <summary>Stored timestamps and a profile's first and last seen lie between 1970 and a day after receipt.</summary>
+    TimestampsAreSane,
 }
 
 public sealed record Violation(Invariant Invariant, string Kind, string Detail);
@@ -38,7 +47,9 @@ public sealed record CaseOutcome(int Status, string? Reason, string Answer, IRea
 /// about it and checks the <see cref="Invariant"/>s. Each case gets a source of its own, so its feed
 /// and rejections hold only its own events, and unique customers, so no case can break another's checks.
 /// </summary>
-public sealed class CollectorProbe(HttpClient http, Uri baseAddress, string adminToken, Func<TimeSpan, Task<bool>> caughtUp)
+/// <param name="storedPayloads">The stored events of a source by id, read from the log itself: checks what is stored even when every reader fails on it.</param>
+public sealed partial class CollectorProbe(HttpClient http, Uri baseAddress, string adminToken, Func<TimeSpan, Task<bool>> caughtUp,
+    Func<string, IReadOnlyList<byte[]>>? storedPayloads = null)
 {
     private const int MaxEventsFollowed = 25;
     private const int MaxProfilePages = 15;
@@ -65,14 +76,9 @@ public sealed class CollectorProbe(HttpClient http, Uri baseAddress, string admi
     {
         var number = Interlocked.Increment(ref _cases);
         var tag = "fz" + number.ToString(CultureInfo.InvariantCulture);
-        var (sourceId, writeKey) = await CreateSourceAsync("fuzz " + tag);
         var violations = new List<Violation>();
         void Fail(Invariant invariant, string kind, string detail) => violations.Add(new Violation(invariant, kind, detail));
-
-        var body = c.Body(tag, number, writeKey);
-        using var request = Post(c.Route, c.Wire(body), c.Key switch { KeyPlace.Basic or KeyPlace.Bearer or KeyPlace.Body => writeKey, KeyPlace.Unknown => "no-such-key", _ => null }, c);
-        using var response = await http.SendAsync(request);
-        var answer = await ReadBack.FromAsync("POST " + c.Route, response);
+        var (answer, sourceId) = await SendAsync(c, tag, number);
 
         // 1. The answer.
         if (answer.Status is not (200 or 400 or 401 or 413 or 429))
@@ -90,9 +96,29 @@ public sealed class CollectorProbe(HttpClient http, Uri baseAddress, string admi
         }
 
         var refused = Refused(answer);
+        CheckReasons(c, answer, refused, Fail);
+        if (answer.Status == 400 && c.Encoding != BodyEncoding.TruncatedGzip && (c.Bom || c.Encoding == BodyEncoding.Gzip || c.ContentType != "application/json"))
+        {
+            var plain = await SendAsync(c with { Bom = false, Encoding = BodyEncoding.Plain, ContentType = "application/json" });
+            var reason = answer.Json is { } j ? ReadBack.StringOf(j, "reason") : null;
+            var plainReason = plain.Json is { } p ? ReadBack.StringOf(p, "reason") : null;
+            if (plain.Status != answer.Status || plainReason != reason)
+            {
+                var what = c.Bom ? "a BOM" : c.Encoding == BodyEncoding.Gzip ? "gzip" : "content type " + (c.ContentType ?? "(none)");
+                Fail(Invariant.TransportChangesNothing, what + " changed the answer", $"with it: {answer.Summary}; without: {plain.Summary}");
+            }
+        }
 
         // 2. What was stored.
         var (stored, complete) = await FeedAsync(sourceId, Fail);
+        foreach (var payload in storedPayloads?.Invoke(sourceId) ?? [])
+        {
+            if (ReadBack.Read(payload).Problem is { } problem)
+            {
+                Fail(Invariant.StoredIsValidUtf8, "stored event is not valid Unicode", $"{problem}: {HostileJson.Printable(payload.AsSpan(0, Math.Min(payload.Length, 600)))}");
+                break;
+            }
+        }
 
         // A feed that cannot be read (or paged) says nothing about what is stored: that is ReadsNeverFail's finding alone.
         if (!complete)
@@ -100,7 +126,7 @@ public sealed class CollectorProbe(HttpClient http, Uri baseAddress, string admi
         }
         else if (answer.Status == 200 && answer.Json is { } accepted)
         {
-            CheckAcknowledged(c, tag, accepted, refused, stored, Fail);
+            CheckAcknowledged(c, tag, number, accepted, refused, stored, Fail);
         }
         else if (stored.Count > 0 && answer.Status < 500)
         {
@@ -111,88 +137,21 @@ public sealed class CollectorProbe(HttpClient http, Uri baseAddress, string admi
         var rejections = await ReadAsync($"/api/v1/sources/{sourceId}/rejections?limit=1000", "rejections", Fail);
         CheckRefusals(answer, refused, rejections, Fail);
 
-        // 4. Where the stored events went, and 5. that every read of them works.
-        if (stored.Count > 0)
+        // 4. Where the stored events went, and 5. that every read of them works. When the feed cannot
+        // tell, the events sent with plain ids and not refused are followed instead.
+        CheckTimestamps(stored, Fail);
+        var followed = complete ? stored : answer.Status == 200 ? SentAndNotRefused(c, tag, number, refused) : [];
+        if (followed.Count > 0)
         {
-            await CheckProfilesAsync(stored, Fail);
+            var latest = stored.Select(e => e.ReceivedAt).DefaultIfEmpty(null).Max();
+            await CheckProfilesAsync(followed, latest?.AddDays(1), Fail);
         }
 
         await ReadAsync("/api/v1/profiles?search=" + tag, "profile search", Fail);
         return new CaseOutcome(answer.Status, answer.Json is { } a ? ReadBack.StringOf(a, "reason") : null, answer.Summary, violations);
     }
 
-    private static void CheckAcknowledged(CollectCase c, string tag, JsonElement answer, List<(int? Index, string Reason)> refused,
-        List<StoredEvent> stored, Action<Invariant, string, string> fail)
-    {
-        var acknowledged = answer.TryGetProperty("accepted", out var a) && a.TryGetInt32(out var n) ? n : -1;
-        var deduplicated = answer.TryGetProperty("deduplicated", out var d) && d.TryGetInt32(out var m) ? m : 0;
-        if (acknowledged != stored.Count)
-        {
-            fail(Invariant.BatchKeepsTheValidEvents, "accepted count differs from what is stored", $"answer says accepted {acknowledged}, the feed holds {stored.Count}");
-        }
-
-        if (c.EventCount is not { } count)
-        {
-            return;
-        }
-
-        var indexes = refused.Select(r => r.Index).ToList();
-        if (indexes.Any(i => i is null || i < 0 || i >= count) || indexes.Distinct().Count() != indexes.Count)
-        {
-            fail(Invariant.BatchKeepsTheValidEvents, "rejected indexes are not distinct events of the batch", $"{count} events, rejected [{string.Join(",", indexes)}]");
-            return;
-        }
-
-        var kept = Enumerable.Range(0, count).Where(i => !indexes.Contains(i)).ToList();
-        if (kept.Count - deduplicated != stored.Count)
-        {
-            fail(Invariant.BatchKeepsTheValidEvents, "an event neither refused nor stored",
-                $"{count} sent, {indexes.Count} refused, {deduplicated} deduplicated, {stored.Count} stored");
-            return;
-        }
-
-        for (var i = 0; i < kept.Count && deduplicated == 0; i++)
-        {
-            var sent = c.IsBatch ? c.Events[kept[i]].PlainMessageId(tag, kept[i]) : c.Events[0].PlainMessageId(tag, 0);
-            if (sent is not null && sent != stored[i].MessageId)
-            {
-                fail(Invariant.BatchKeepsTheValidEvents, "a stored event is not the one sent",
-                    $"event {kept[i]} was sent with messageId {sent}; in its place the feed holds {stored[i].MessageId ?? "(unreadable)"}");
-            }
-        }
-    }
-
-    private static void CheckRefusals(ReadBack answer, List<(int? Index, string Reason)> refused, ReadBack? rejections, Action<Invariant, string, string> fail)
-    {
-        if (answer.IsServerError || rejections?.Json is not { ValueKind: JsonValueKind.Array } rows)
-        {
-            return;
-        }
-
-        var expected = refused;
-        if (answer.Status == 400 && expected.Count == 0 && ReadBack.StringOf(answer.Json ?? default, "reason") is { } reason)
-        {
-            expected = [(null, reason)];
-        }
-
-        if (answer.Status is 401 or 429)
-        {
-            expected = [];
-        }
-
-        var kept = rows.EnumerateArray()
-            .Select(r => (Index: r.TryGetProperty("index", out var i) && i.ValueKind == JsonValueKind.Number ? i.GetInt32() : (int?)null, Reason: ReadBack.StringOf(r, "reason") ?? "?"))
-            .ToList();
-        string Key((int? Index, string Reason) r) => $"{r.Index?.ToString(CultureInfo.InvariantCulture) ?? "body"}:{r.Reason}";
-        var want = expected.Select(Key).Order(StringComparer.Ordinal).ToList();
-        var have = kept.Select(Key).Order(StringComparer.Ordinal).ToList();
-        if (!want.SequenceEqual(have))
-        {
-            fail(Invariant.RefusalsAreKept, "refusals differ from the answer", $"answer {answer.Status} refused [{string.Join(", ", want)}]; rejections hold [{string.Join(", ", have)}]");
-        }
-    }
-
-    private async Task CheckProfilesAsync(List<StoredEvent> stored, Action<Invariant, string, string> fail)
+    private async Task CheckProfilesAsync(List<StoredEvent> stored, DateTimeOffset? latestSane, Action<Invariant, string, string> fail)
     {
         if (!_processorStalled && !await caughtUp(TimeSpan.FromSeconds(10)))
         {
@@ -221,7 +180,7 @@ public sealed class CollectorProbe(HttpClient http, Uri baseAddress, string admi
             {
                 if (!profiles.TryGetValue(identifier, out var messageIds))
                 {
-                    messageIds = await ProfileEventsAsync(identifier, fail);
+                    messageIds = await ProfileEventsAsync(identifier, latestSane, fail);
                     profiles[identifier] = messageIds;
                 }
 
@@ -238,19 +197,29 @@ public sealed class CollectorProbe(HttpClient http, Uri baseAddress, string admi
     }
 
     /// <summary>The messageIds of a customer's events through the Profile API (and a read of every other section); null when there is no such profile.</summary>
-    private async Task<HashSet<string>?> ProfileEventsAsync(string identifier, Action<Invariant, string, string> fail)
+    private async Task<HashSet<string>?> ProfileEventsAsync(string identifier, DateTimeOffset? latestSane, Action<Invariant, string, string> fail)
     {
         var path = "/v1/profiles/" + Uri.EscapeDataString(identifier);
         foreach (var section in new[] { "traits", "identifiers", "metadata" })
         {
-            await ReadAsync($"{path}/{section}", "profile " + section, fail);
+            var read = await ReadAsync($"{path}/{section}", "Profile API", fail);
+            if (section == "metadata" && latestSane is { } latest && read?.Json is { } metadata)
+            {
+                foreach (var name in new[] { "firstSeen", "lastSeen" })
+                {
+                    if (ReadBack.StringOf(metadata, name) is { } text && DateTimeOffset.TryParse(text, CultureInfo.InvariantCulture, out var seen) && !Sane(seen, latest))
+                    {
+                        fail(Invariant.TimestampsAreSane, "profile first or last seen outside 1970 to a day after receipt", $"{identifier}: {name} {text}");
+                    }
+                }
+            }
         }
 
         var ids = new HashSet<string>(StringComparer.Ordinal);
         string? cursor = null;
         for (var page = 0; page < MaxProfilePages; page++)
         {
-            var events = await ReadAsync($"{path}/events?limit=200" + (cursor is null ? "" : "&cursor=" + cursor), "profile events", fail);
+            var events = await ReadAsync($"{path}/events?limit=200" + (cursor is null ? "" : "&cursor=" + cursor), "Profile API", fail);
             if (events?.Json is not { ValueKind: JsonValueKind.Object } json || events.Status != 200)
             {
                 return page == 0 ? null : ids;
@@ -364,7 +333,7 @@ public sealed class CollectorProbe(HttpClient http, Uri baseAddress, string admi
         return (all, false);
     }
 
-    private sealed record StoredEvent(long Seq, string? Type, string? MessageId, IReadOnlyList<string> Identifiers);
+    private sealed record StoredEvent(long Seq, string? Type, string? MessageId, IReadOnlyList<string> Identifiers, string? Timestamp = null, DateTimeOffset? ReceivedAt = null);
 
     /// <summary>The feed's events oldest first, with the identifiers the Profile API can be asked by.</summary>
     private static List<StoredEvent> StoredEvents(ReadBack? feed)
@@ -386,7 +355,9 @@ public sealed class CollectorProbe(HttpClient http, Uri baseAddress, string admi
                 }
             }
 
-            return new StoredEvent(item.GetProperty("seq").GetInt64(), ReadBack.StringOf(e, "type"), ReadBack.StringOf(e, "messageId"), identifiers);
+            var receivedAt = DateTimeOffset.TryParse(ReadBack.StringOf(e, "receivedAt"), CultureInfo.InvariantCulture, out var r) ? r : (DateTimeOffset?)null;
+            return new StoredEvent(item.GetProperty("seq").GetInt64(), ReadBack.StringOf(e, "type"), ReadBack.StringOf(e, "messageId"), identifiers,
+                ReadBack.StringOf(e, "timestamp"), receivedAt);
         }).ToList();
     }
 
@@ -401,6 +372,22 @@ public sealed class CollectorProbe(HttpClient http, Uri baseAddress, string admi
         return rejected.EnumerateArray()
             .Select(r => (r.TryGetProperty("index", out var i) && i.ValueKind == JsonValueKind.Number ? i.GetInt32() : (int?)null, ReadBack.StringOf(r, "reason") ?? "?"))
             .ToList();
+    }
+
+    /// <summary>Sends a case once more under a new tag, to a source of its own: to compare answers.</summary>
+    private async Task<ReadBack> SendAsync(CollectCase c)
+    {
+        var number = Interlocked.Increment(ref _cases);
+        return (await SendAsync(c, "fz" + number.ToString(CultureInfo.InvariantCulture), number)).Answer;
+    }
+
+    private async Task<(ReadBack Answer, string SourceId)> SendAsync(CollectCase c, string tag, long number)
+    {
+        var (sourceId, writeKey) = await CreateSourceAsync("fuzz " + tag);
+        var body = c.Body(tag, number, writeKey);
+        using var request = Post(c.Route, c.Wire(body), c.Key switch { KeyPlace.Basic or KeyPlace.Bearer or KeyPlace.Body => writeKey, KeyPlace.Unknown => "no-such-key", _ => null }, c);
+        using var response = await http.SendAsync(request);
+        return (await ReadBack.FromAsync("POST " + c.Route, response), sourceId);
     }
 
     private async Task<(string Id, string WriteKey)> CreateSourceAsync(string name)
