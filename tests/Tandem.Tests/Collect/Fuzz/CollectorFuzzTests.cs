@@ -36,7 +36,7 @@ public sealed class CollectorFuzzRun : IAsyncLifetime
             ? services.GetRequiredService<IngestLog>().ReadNewest(source.Key, 10_000).Select(e => e.Payload).ToList()
             : [];
 
-    private static async Task<bool> CaughtUpAsync(TandemServer server, TimeSpan timeout)
+    internal static async Task<bool> CaughtUpAsync(TandemServer server, TimeSpan timeout)
     {
         var head = server.Services.GetRequiredService<IngestLog>().Head;
         try
