@@ -69,7 +69,7 @@ public sealed partial class CollectorProbe
         }
 
         var expected = refused;
-        if (answer.Status == 400 && expected.Count == 0 && ReadBack.StringOf(answer.Json ?? default, "reason") is { } reason)
+        if (answer.Status is 400 or 413 && expected.Count == 0 && ReadBack.StringOf(answer.Json ?? default, "reason") is { } reason)
         {
             expected = [(null, reason)];
         }

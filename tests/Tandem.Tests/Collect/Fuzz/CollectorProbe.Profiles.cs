@@ -23,7 +23,8 @@ public sealed partial class CollectorProbe
         var notApplied = await ReadAsync("/api/v1/processor/not-applied?limit=1000", "not-applied list", fail);
         var listed = notApplied is { Status: 200, Json: { } list } ? Listed(list) : [];
         var profiles = new Dictionary<string, HashSet<string>?>(StringComparer.Ordinal);
-        foreach (var e in stored.Take(MaxEventsFollowed))
+        // An event whose identifiers cannot be read is StoredIsValidUtf8's finding: no profile can be asked for it.
+        foreach (var e in stored.Where(e => e.Identifiers.Count > 0).Take(MaxEventsFollowed))
         {
             if (_processorStalled)
             {
@@ -63,6 +64,13 @@ public sealed partial class CollectorProbe
     /// <summary>The messageIds of a customer's events through the Profile API (and a read of every other section); null when there is no such profile, <see cref="Unknown"/> when it could not be read.</summary>
     private async Task<HashSet<string>?> ProfileEventsAsync(string identifier, DateTimeOffset? latestSane, Action<Invariant, string, string> fail)
     {
+        if (identifier.Any(char.IsControl))
+        {
+            // Kestrel answers 400, with no body, to a path holding a control character, before Tandem
+            // sees the request: such a customer cannot be asked for by that identifier at all.
+            return Unknown;
+        }
+
         var path = "/v1/profiles/" + Uri.EscapeDataString(identifier);
         foreach (var section in new[] { "traits", "identifiers", "metadata" })
         {

@@ -111,7 +111,8 @@ public sealed partial class CollectorProbe(HttpClient http, Uri baseAddress, str
 
         // 2. What was stored.
         var (stored, complete) = await FeedAsync(sourceId, Fail);
-        foreach (var payload in storedPayloads?.Invoke(sourceId) ?? [])
+        var logged = storedPayloads?.Invoke(sourceId);
+        foreach (var payload in logged ?? [])
         {
             if (ReadBack.Read(payload).Problem is { } problem)
             {
@@ -120,17 +121,16 @@ public sealed partial class CollectorProbe(HttpClient http, Uri baseAddress, str
             }
         }
 
-        // A feed that cannot be read (or paged) says nothing about what is stored: that is ReadsNeverFail's finding alone.
-        if (!complete)
+        // When the feed cannot be read (or paged), what is stored is read from the log itself where the
+        // probe can; failing that, the feed's failure is ReadsNeverFail's finding alone.
+        var counted = complete ? stored : logged is null ? null : FromLog(logged);
+        if (counted is not null && answer.Status == 200 && answer.Json is { } accepted)
         {
+            CheckAcknowledged(c, tag, number, accepted, refused, counted, Fail);
         }
-        else if (answer.Status == 200 && answer.Json is { } accepted)
+        else if (counted is { Count: > 0 } && answer.Status is not (200 or >= 500))
         {
-            CheckAcknowledged(c, tag, number, accepted, refused, stored, Fail);
-        }
-        else if (stored.Count > 0 && answer.Status < 500)
-        {
-            Fail(Invariant.BatchKeepsTheValidEvents, $"answered {answer.Status} yet stored events", $"{stored.Count} stored; answer: {answer.Summary}");
+            Fail(Invariant.BatchKeepsTheValidEvents, $"answered {answer.Status} yet stored events", $"{counted.Count} stored; answer: {answer.Summary}");
         }
 
         // 3. What was refused.
@@ -140,7 +140,7 @@ public sealed partial class CollectorProbe(HttpClient http, Uri baseAddress, str
         // 4. Where the stored events went, and 5. that every read of them works. When the feed cannot
         // tell, the events sent with plain ids and not refused are followed instead.
         CheckTimestamps(stored, Fail);
-        var followed = complete ? stored : answer.Status == 200 ? SentAndNotRefused(c, tag, number, refused) : [];
+        var followed = counted ?? (answer.Status == 200 ? SentAndNotRefused(c, tag, number, refused) : []);
         if (followed.Count > 0)
         {
             var latest = stored.Select(e => e.ReceivedAt).DefaultIfEmpty(null).Max();
@@ -216,22 +216,42 @@ public sealed partial class CollectorProbe(HttpClient http, Uri baseAddress, str
             return [];
         }
 
-        return events.EnumerateArray().Reverse().Select(item =>
-        {
-            var e = item.GetProperty("event");
-            var identifiers = new List<string>();
-            foreach (var (field, type) in new[] { ("userId", "user_id"), ("anonymousId", "anonymous_id") })
-            {
-                if (ReadBack.StringOf(e, field) is { Length: > 0 } value)
-                {
-                    identifiers.Add(type + ":" + value);
-                }
-            }
+        return events.EnumerateArray().Reverse().Select(item => Stored(item.GetProperty("seq").GetInt64(), item.GetProperty("event"))).ToList();
+    }
 
-            var receivedAt = DateTimeOffset.TryParse(ReadBack.StringOf(e, "receivedAt"), CultureInfo.InvariantCulture, out var r) ? r : (DateTimeOffset?)null;
-            return new StoredEvent(item.GetProperty("seq").GetInt64(), ReadBack.StringOf(e, "type"), ReadBack.StringOf(e, "messageId"), identifiers,
-                ReadBack.StringOf(e, "timestamp"), receivedAt);
-        }).ToList();
+    /// <summary>Stored events read from the log's bytes, oldest first; invalid UTF-8 read as U+FFFD, as a lenient reader would.</summary>
+    private static List<StoredEvent> FromLog(IReadOnlyList<byte[]> newestFirst)
+    {
+        var events = new List<StoredEvent>();
+        foreach (var payload in newestFirst.Reverse())
+        {
+            try
+            {
+                using var document = JsonDocument.Parse(Encoding.UTF8.GetString(payload));
+                events.Add(Stored(-1, document.RootElement.Clone()));
+            }
+            catch (JsonException)
+            {
+                events.Add(new StoredEvent(-1, null, null, []));
+            }
+        }
+
+        return events;
+    }
+
+    private static StoredEvent Stored(long seq, JsonElement e)
+    {
+        var identifiers = new List<string>();
+        foreach (var (field, type) in new[] { ("userId", "user_id"), ("anonymousId", "anonymous_id") })
+        {
+            if (ReadBack.StringOf(e, field) is { Length: > 0 } value)
+            {
+                identifiers.Add(type + ":" + value);
+            }
+        }
+
+        var receivedAt = DateTimeOffset.TryParse(ReadBack.StringOf(e, "receivedAt"), CultureInfo.InvariantCulture, out var r) ? r : (DateTimeOffset?)null;
+        return new StoredEvent(seq, ReadBack.StringOf(e, "type"), ReadBack.StringOf(e, "messageId"), identifiers, ReadBack.StringOf(e, "timestamp"), receivedAt);
     }
 
     /// <summary>The refused events an answer names, in a 200's <c>rejected</c> or a 400 problem's.</summary>
