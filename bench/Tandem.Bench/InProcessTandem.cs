@@ -23,7 +23,7 @@ internal sealed class InProcessTandem : IAsyncDisposable
     /// <summary>The write key of the default source.</summary>
     public string WriteKey => App.Services.GetRequiredService<Tandem.Sources.SourceRegistry>().All.First().WriteKey;
 
-    public static async Task<InProcessTandem> StartAsync(string adminToken)
+    public static async Task<InProcessTandem> StartAsync(string adminToken, LogLevel logLevel = LogLevel.Warning)
     {
         var data = Path.Combine(Path.GetTempPath(), "tandem-bench-" + Guid.NewGuid().ToString("N"));
         var app = TandemHost.Build(new TandemOptions
@@ -32,7 +32,7 @@ internal sealed class InProcessTandem : IAsyncDisposable
             Urls = "http://127.0.0.1:0",
             AdminToken = adminToken,
             Announce = TextWriter.Null,
-        }, logging: l => l.SetMinimumLevel(LogLevel.Warning));
+        }, logging: l => l.SetMinimumLevel(logLevel));
         await app.StartAsync();
         return new InProcessTandem(app, data);
     }

@@ -4,6 +4,7 @@ using Tandem.Bench;
 // dotnet run -c Release --project bench/Tandem.Bench -- load [--seconds N] [--connections N] [--suppressed N]
 // dotnet run -c Release --project bench/Tandem.Bench -- profile-api [--profiles N] [--connections 4,8,16,32] [--seconds N]
 // dotnet run -c Release --project bench/Tandem.Bench -- process [--profiles N] [--events N] [--data DIR] [--keep]
+// dotnet run -c Release --project bench/Tandem.Bench -- fuzz [--minutes N] [--seed S] [--case CASE_SEED]
 // dotnet run -c Release --project bench/Tandem.Bench -- micro [BenchmarkDotNet arguments]
 if (args.Length > 0 && args[0] == "load")
 {
@@ -18,6 +19,11 @@ if (args.Length > 0 && args[0] == "profile-api")
 if (args.Length > 0 && args[0] == "process")
 {
     return await ProcessorLoad.RunAsync(args[1..]);
+}
+
+if (args.Length > 0 && args[0] == "fuzz")
+{
+    return await CollectorFuzz.RunAsync(args[1..]);
 }
 
 BenchmarkSwitcher.FromAssembly(typeof(CollectorLoad).Assembly).Run(args.Length > 0 && args[0] == "micro" ? args[1..] : args);
