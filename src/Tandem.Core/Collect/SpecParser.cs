@@ -153,6 +153,11 @@ public sealed partial class SpecParser(CollectLimits limits)
                 Reject(outcome, index, "event_too_large", where.Path(),
                     $"The event is {JsonMarshal.GetRawUtf8Value(item).Length:N0} bytes; the limit is {limits.MaxEventBytes:N0}. Move large values out of properties.", item);
             }
+            else if (item.TryGetProperty("type"u8, out var wrongType) && wrongType.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            {
+                Reject(outcome, index, "wrong_type", where.Path("type"),
+                    $"type must be a string, one of identify, track, page, screen, group, alias; got a {Describe(wrongType.ValueKind)}.", item);
+            }
             else if (!item.TryGetProperty("type"u8, out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
             {
                 Reject(outcome, index, "missing_type", where.Path("type"),

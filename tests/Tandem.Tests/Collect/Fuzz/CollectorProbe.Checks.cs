@@ -63,7 +63,8 @@ public sealed partial class CollectorProbe
 
     private static void CheckRefusals(ReadBack answer, List<(int? Index, string Reason)> refused, ReadBack? rejections, Action<Invariant, string, string> fail)
     {
-        if (answer.IsServerError || rejections?.Json is not { ValueKind: JsonValueKind.Array } rows)
+        if (answer.IsServerError || rejections?.Json is not { ValueKind: JsonValueKind.Object } page
+            || !page.TryGetProperty("rejections", out var rows) || rows.ValueKind != JsonValueKind.Array)
         {
             return;
         }
