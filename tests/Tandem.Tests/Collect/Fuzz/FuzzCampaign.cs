@@ -21,7 +21,7 @@ public sealed record FuzzReport(string Seed, int Cases, TimeSpan Elapsed, IReadO
         var text = new StringBuilder(Summary).AppendLine();
         foreach (var f in findings)
         {
-            text.AppendLine(CultureInfo.InvariantCulture, $"── {f.Invariant}: {f.Kind} (in {f.Occurrences} of {Cases} cases; shrunk in {f.ShrinkSteps} steps; replay with --case {f.Seed})");
+            text.AppendLine(CultureInfo.InvariantCulture, $"── {f.Invariant}: {f.Kind} (in {f.Occurrences} of {Cases} cases; shrunk in {f.ShrinkSteps} steps from the case that --case {f.Seed} replays)");
             text.AppendLine(f.Case.Describe());
             text.AppendLine(CultureInfo.InvariantCulture, $"   answer: {Short(f.Answer)}");
             text.AppendLine(CultureInfo.InvariantCulture, $"   broken: {Short(f.Detail)}");
