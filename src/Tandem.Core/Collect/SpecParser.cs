@@ -21,6 +21,9 @@ public sealed partial class SpecParser(CollectLimits limits)
     /// <summary>How deep objects and arrays may nest in a body.</summary>
     public const int MaxDepth = 64;
 
+    /// <summary>How long <c>userId</c>, <c>anonymousId</c>, <c>groupId</c> and <c>previousId</c> may be, as sent (JSON-escaped UTF-8).</summary>
+    public const int MaxIdentifierBytes = 1024;
+
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
     private static readonly JsonWriterOptions WriterOptions = new()
     {
@@ -395,6 +398,9 @@ public sealed partial class SpecParser(CollectLimits limits)
             // "" means not given, as null does; "  " is a bug in the sender that would file the event under nobody.
             JsonValueKind.String when HasId(v) && IsBlank(v) => new Problem("blank_identifier", where.Path(name),
                 $"{name} holds only whitespace. Send the identifier itself, or leave {name} out."),
+            // Identifiers travel in URL paths (/v1/profiles/user_id:…), which servers cap at a few KB.
+            JsonValueKind.String when JsonMarshal.GetRawUtf8Value(v).Length - 2 > MaxIdentifierBytes => new Problem("identifier_too_long", where.Path(name),
+                $"{name} is {JsonMarshal.GetRawUtf8Value(v).Length - 2:N0} bytes; an identifier is at most {MaxIdentifierBytes:N0}. Send an id, not a document."),
             JsonValueKind.String => null,
             _ => new Problem("wrong_type", where.Path(name), $"{name} must be a string (or a number); got a {Describe(v.ValueKind)}."),
         };

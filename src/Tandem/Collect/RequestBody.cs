@@ -147,6 +147,11 @@ internal sealed class CompressedCopy(Stream inner, string encoding, int limit) :
     /// <summary>Whether the compressed stream is whole: gzip's CRC-32 and length, zlib's Adler-32, brotli's final block.</summary>
     public bool Intact(ReadOnlySpan<byte> decompressed)
     {
+        if (_length == 0)
+        {
+            return true; // nothing was sent: an empty body, whatever its label, as without the header
+        }
+
         switch (encoding)
         {
             case "gzip" or "x-gzip":

@@ -76,7 +76,13 @@ public static class TandemHost
         var services = builder.Services;
         services.AddSingleton(_ => folderLock); // made by a factory, so the container releases it when the app is disposed
         services.AddSingleton(options);
-        services.ConfigureHttpJsonOptions(json => json.SerializerOptions.Encoder = TandemJson.Encoder);
+        services.ConfigureHttpJsonOptions(json =>
+        {
+            json.SerializerOptions.Encoder = TandemJson.Encoder;
+            // Stored events may nest 64 deep (the collector's limit) and answers wrap them a few levels
+            // more (feed, page, item): the default of 64 would fail the answer for such an event.
+            json.SerializerOptions.MaxDepth = TandemJson.MaxDepth;
+        });
         services.AddSingleton(time ?? TimeProvider.System);
         services.AddSingleton(sp => new ControlStore(options.DataDirectory));
         services.AddSingleton(sp => new IngestLog(options.DataDirectory, options.IngestLog, sp.GetRequiredService<TimeProvider>()));

@@ -12,13 +12,16 @@ namespace Tandem.Hosting;
 /// </summary>
 internal static class TandemJson
 {
+    /// <summary>How deep an answer may nest: a stored event (at most 64 deep) inside the few levels of the answer around it.</summary>
+    public const int MaxDepth = 128;
+
     public static JavaScriptEncoder Encoder { get; } = new ReadableJsonEncoder();
 
     public static JsonWriterOptions Writer { get; } = new() { Encoder = Encoder };
 
-    public static JsonSerializerOptions Web { get; } = ReadOnly(new(JsonSerializerDefaults.Web) { Encoder = Encoder });
+    public static JsonSerializerOptions Web { get; } = ReadOnly(new(JsonSerializerDefaults.Web) { Encoder = Encoder, MaxDepth = MaxDepth });
 
-    public static JsonSerializerOptions Indented { get; } = ReadOnly(new(JsonSerializerDefaults.Web) { Encoder = Encoder, WriteIndented = true });
+    public static JsonSerializerOptions Indented { get; } = ReadOnly(new(JsonSerializerDefaults.Web) { Encoder = Encoder, WriteIndented = true, MaxDepth = MaxDepth });
 
     private static JsonSerializerOptions ReadOnly(JsonSerializerOptions options)
     {

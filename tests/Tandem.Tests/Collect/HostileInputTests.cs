@@ -220,6 +220,41 @@ public sealed class HostileInputTests
             HttpStatusCode.OK);
     }
 
+    [Fact]
+    public async Task Batch_IdentifierLongerThan1024Bytes_IsRefusedAndTheSiblingKept()
+    {
+        // A profile is looked up by its identifier in the URL path, which servers cap at a few KB.
+        await using var server = await TandemServer.StartAsync();
+        var longId = new string('x', 1025);
+        var answer = await HttpAssert.JsonAsync(await server.CollectAsync("/v1/batch", $$"""
+            {"batch":[{"type":"page","anonymousId":"{{longId}}"},{"type":"page","anonymousId":"{{longId[..1024]}}"}]}
+            """), HttpStatusCode.OK);
+        var refused = Assert.Single(answer.GetProperty("rejected").EnumerateArray());
+        Assert.Equal(("identifier_too_long", "batch[0].anonymousId"), (refused.GetProperty("reason").GetString(), refused.GetProperty("field").GetString()));
+        Assert.Equal(1024, Assert.Single(await server.StoredEventsAsync()).GetProperty("anonymousId").GetString()!.Length);
+    }
+
+    [Fact]
+    public async Task Rejections_RefusedEventNestedToTheLimit_AreReadable()
+    {
+        // The feed wraps each refused event in three levels of its own: an event nested to the limit still reads.
+        await using var server = await TandemServer.StartAsync();
+        var deep = new string('[', 61) + new string(']', 61);
+        await HttpAssert.ProblemAsync(await server.CollectAsync("/v1/batch", "{\"batch\":[{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"properties\":" + deep + "}]}"),
+            HttpStatusCode.BadRequest, "wrong_type");
+        using var response = await server.Http.SendAsync(server.Admin(HttpMethod.Get, $"/api/v1/sources/{server.DefaultSourceId}/rejections"));
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        using var page = JsonDocument.Parse(await response.Content.ReadAsStringAsync(), new JsonDocumentOptions { MaxDepth = 128 });
+        Assert.Equal("wrong_type", Assert.Single(page.RootElement.GetProperty("rejections").EnumerateArray()).GetProperty("reason").GetString());
+    }
+
+    [Fact]
+    public async Task Batch_EmptyBodyLabelledGzip_IsAnEmptyBodyNotACompressionError()
+    {
+        await using var server = await TandemServer.StartAsync();
+        await HttpAssert.ProblemAsync(await PostBytesAsync(server, "/v1/batch", [], "gzip"), HttpStatusCode.BadRequest, "invalid_json");
+    }
+
     public static TheoryData<string> Encodings => new() { "gzip", "deflate", "br" };
 
     [Theory]

@@ -250,6 +250,13 @@ public sealed partial class CollectorProbe(HttpClient http, Uri baseAddress, str
             }
         }
 
+        // An alias whose userId is blocked ("0") is filed under its previousId: a user id when known, else an anonymous id.
+        if (ReadBack.StringOf(e, "type") == "alias" && ReadBack.StringOf(e, "previousId") is { Length: > 0 } previous)
+        {
+            identifiers.Add("user_id:" + previous);
+            identifiers.Add("anonymous_id:" + previous);
+        }
+
         var receivedAt = DateTimeOffset.TryParse(ReadBack.StringOf(e, "receivedAt"), CultureInfo.InvariantCulture, out var r) ? r : (DateTimeOffset?)null;
         return new StoredEvent(seq, ReadBack.StringOf(e, "type"), ReadBack.StringOf(e, "messageId"), identifiers, ReadBack.StringOf(e, "timestamp"), receivedAt);
     }

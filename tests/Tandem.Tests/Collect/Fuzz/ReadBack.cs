@@ -39,7 +39,8 @@ public sealed record ReadBack(string What, int Status, string? MediaType, byte[]
         JsonElement root;
         try
         {
-            using var document = JsonDocument.Parse(bytes);
+            // Answers wrap a stored event (at most 64 deep) in a few levels of their own; docs/collect.md says readers need 128.
+            using var document = JsonDocument.Parse(bytes, new JsonDocumentOptions { MaxDepth = 128 });
             root = document.RootElement.Clone();
         }
         catch (JsonException e)
