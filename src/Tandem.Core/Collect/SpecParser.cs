@@ -370,6 +370,19 @@ public sealed partial class SpecParser(CollectLimits limits)
     private static bool HasId(JsonElement v) =>
         v.ValueKind == JsonValueKind.Number || (v.ValueKind == JsonValueKind.String && JsonMarshal.GetRawUtf8Value(v).Length > 2);
 
+    private static bool HasControlCharacter(JsonElement text)
+    {
+        foreach (var c in text.GetString()!)
+        {
+            if (c < ' ')
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     /// <summary>True for a string of nothing but whitespace, escaped (<c>"\u00a0"</c>) or not.</summary>
     private static bool IsBlank(JsonElement text)
     {
@@ -401,6 +414,9 @@ public sealed partial class SpecParser(CollectLimits limits)
             // Identifiers travel in URL paths (/v1/profiles/user_id:…), which servers cap at a few KB.
             JsonValueKind.String when JsonMarshal.GetRawUtf8Value(v).Length - 2 > MaxIdentifierBytes => new Problem("identifier_too_long", where.Path(name),
                 $"{name} is {JsonMarshal.GetRawUtf8Value(v).Length - 2:N0} bytes; an identifier is at most {MaxIdentifierBytes:N0}. Send an id, not a document."),
+            // Raw control characters cannot appear in a JSON string, so only escaped text can hold one.
+            JsonValueKind.String when JsonMarshal.GetRawUtf8Value(v).Contains((byte)'\\') && HasControlCharacter(v) => new Problem("invalid_identifier",
+                where.Path(name), $"{name} holds a control character (U+0000–U+001F, such as a NUL or a line break), which no identifier has and no URL path can carry. Send the identifier without it."),
             JsonValueKind.String => null,
             _ => new Problem("wrong_type", where.Path(name), $"{name} must be a string (or a number); got a {Describe(v.ValueKind)}."),
         };

@@ -234,6 +234,20 @@ public sealed class HostileInputTests
         Assert.Equal(1024, Assert.Single(await server.StoredEventsAsync()).GetProperty("anonymousId").GetString()!.Length);
     }
 
+    [Theory]
+    [InlineData("""{"type":"identify","userId":"a\u0000b"}""", "batch[0].userId")]
+    [InlineData("""{"type":"page","anonymousId":"line\nbreak"}""", "batch[0].anonymousId")]
+    public async Task Batch_ControlCharacterInAnIdentifier_IsRefusedWithItsField(string bad, string field)
+    {
+        // Such a customer could never be looked up: no URL path carries a NUL or a line break.
+        await using var server = await TandemServer.StartAsync();
+        var answer = await HttpAssert.JsonAsync(await server.CollectAsync("/v1/batch", $$"""{"batch":[{{bad}},{"type":"page","anonymousId":"fine"}]}"""),
+            HttpStatusCode.OK);
+        var refused = Assert.Single(answer.GetProperty("rejected").EnumerateArray());
+        Assert.Equal(("invalid_identifier", field), (refused.GetProperty("reason").GetString(), refused.GetProperty("field").GetString()));
+        Assert.Equal("fine", Assert.Single(await server.StoredEventsAsync()).GetProperty("anonymousId").GetString());
+    }
+
     [Fact]
     public async Task Rejections_RefusedEventNestedToTheLimit_AreReadable()
     {
