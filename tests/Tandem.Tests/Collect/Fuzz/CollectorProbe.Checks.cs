@@ -95,7 +95,9 @@ public sealed partial class CollectorProbe
     private static void CheckReasons(CollectCase c, ReadBack answer, List<(int? Index, string Reason)> refused, Action<Invariant, string, string> fail)
     {
         var reason = answer.Json is { ValueKind: JsonValueKind.Object } json ? ReadBack.StringOf(json, "reason") : null;
-        if (answer.Status == 400 && reason == "invalid_json" && c.Encoding == BodyEncoding.TruncatedGzip)
+        // .NET writes nothing at all for an empty body compressed, so a cut of it is an empty body, not a broken stream.
+        var emptyBody = answer.Summary.Contains("does not contain any JSON tokens", StringComparison.Ordinal);
+        if (answer.Status == 400 && reason == "invalid_json" && c.Encoding == BodyEncoding.TruncatedGzip && !emptyBody)
         {
             fail(Invariant.ReasonsArePrecise, "a cut gzip body reported as invalid_json", answer.Summary);
         }

@@ -250,7 +250,17 @@ public sealed partial class CollectorProbe(HttpClient http, Uri baseAddress, str
             }
         }
 
-        // An alias whose userId is blocked ("0") is filed under its previousId: a user id when known, else an anonymous id.
+        // An event whose userId is blocked ("0") is filed under its other identifiers: the email in its traits,
+        // and for an alias its previousId (a user id when known, else an anonymous id).
+        foreach (var traits in new[] { ReadBack.Member(e, "traits"), ReadBack.Member(ReadBack.Member(e, "context"), "traits") })
+        {
+            if (ReadBack.StringOf(traits, "email") is { Length: > 0 } email)
+            {
+                identifiers.Add("email:" + email);
+            }
+        }
+
+        // The previousId of an alias: a user id when known, else an anonymous id.
         if (ReadBack.StringOf(e, "type") == "alias" && ReadBack.StringOf(e, "previousId") is { Length: > 0 } previous)
         {
             identifiers.Add("user_id:" + previous);

@@ -93,6 +93,10 @@ public sealed record ReadBack(string What, int Status, string? MediaType, byte[]
         }
     }
 
+    /// <summary>A member, or an undefined element when absent or <paramref name="element"/> is not an object.</summary>
+    public static JsonElement Member(JsonElement element, string name) =>
+        element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) ? value : default;
+
     /// <summary>A string member, or null when absent, not a string, or unreadable.</summary>
     public static string? StringOf(JsonElement element, string name)
     {
