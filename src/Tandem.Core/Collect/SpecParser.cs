@@ -156,12 +156,12 @@ public sealed partial class SpecParser(CollectLimits limits)
                 Reject(outcome, index, "event_too_large", where.Path(),
                     $"The event is {JsonMarshal.GetRawUtf8Value(item).Length:N0} bytes; the limit is {limits.MaxEventBytes:N0}. Move large values out of properties.", item);
             }
-            else if (item.TryGetProperty("type"u8, out var wrongType) && wrongType.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
+            else if (item.TryGetProperty("type"u8, out var typeElement) && typeElement.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
             {
                 Reject(outcome, index, "wrong_type", where.Path("type"),
-                    $"type must be a string, one of identify, track, page, screen, group, alias; got a {Describe(wrongType.ValueKind)}.", item);
+                    $"type must be a string, one of identify, track, page, screen, group, alias; got a {Describe(typeElement.ValueKind)}.", item);
             }
-            else if (!item.TryGetProperty("type"u8, out var typeElement) || typeElement.ValueKind != JsonValueKind.String)
+            else if (typeElement.ValueKind != JsonValueKind.String)
             {
                 Reject(outcome, index, "missing_type", where.Path("type"),
                     "Each event in a batch needs \"type\": one of identify, track, page, screen, group, alias.", item);
@@ -405,6 +405,7 @@ public sealed partial class SpecParser(CollectLimits limits)
 
     private static bool CheckId(JsonElement v, string name, Where where, out Problem? problem)
     {
+        var raw = v.ValueKind == JsonValueKind.String ? JsonMarshal.GetRawUtf8Value(v) : default;
         problem = v.ValueKind switch
         {
             JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.Number => null,
@@ -412,10 +413,10 @@ public sealed partial class SpecParser(CollectLimits limits)
             JsonValueKind.String when HasId(v) && IsBlank(v) => new Problem("blank_identifier", where.Path(name),
                 $"{name} holds only whitespace. Send the identifier itself, or leave {name} out."),
             // Identifiers travel in URL paths (/v1/profiles/user_id:…), which servers cap at a few KB.
-            JsonValueKind.String when JsonMarshal.GetRawUtf8Value(v).Length - 2 > MaxIdentifierBytes => new Problem("identifier_too_long", where.Path(name),
-                $"{name} is {JsonMarshal.GetRawUtf8Value(v).Length - 2:N0} bytes; an identifier is at most {MaxIdentifierBytes:N0}. Send an id, not a document."),
+            JsonValueKind.String when raw.Length - 2 > MaxIdentifierBytes => new Problem("identifier_too_long", where.Path(name),
+                $"{name} is {raw.Length - 2:N0} bytes; an identifier is at most {MaxIdentifierBytes:N0}. Send an id, not a document."),
             // Raw control characters cannot appear in a JSON string, so only escaped text can hold one.
-            JsonValueKind.String when JsonMarshal.GetRawUtf8Value(v).Contains((byte)'\\') && HasControlCharacter(v) => new Problem("invalid_identifier",
+            JsonValueKind.String when raw.Contains((byte)'\\') && HasControlCharacter(v) => new Problem("invalid_identifier",
                 where.Path(name), $"{name} holds a control character (U+0000–U+001F, such as a NUL or a line break), which no identifier has and no URL path can carry. Send the identifier without it."),
             JsonValueKind.String => null,
             _ => new Problem("wrong_type", where.Path(name), $"{name} must be a string (or a number); got a {Describe(v.ValueKind)}."),
