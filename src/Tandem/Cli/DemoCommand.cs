@@ -84,7 +84,7 @@ internal static class DemoCommand
             var now = app.Services.GetRequiredService<TimeProvider>().GetUtcNow();
             using var http = new HttpClient();
             var delivery = await new DemoTraffic(Seed, now).SendAsync(http, LocalAddress(app), keys, DefaultPeople, cancellationToken);
-            Log.DemoSent(logger, delivery.Sent, keys.Count, delivery.Outcome());
+            Log.DemoSent(logger, keys.Count, delivery.Outcome());
             return delivery.Sent;
         }
         catch (Exception ex) when (ex is HttpRequestException or OperationCanceledException)

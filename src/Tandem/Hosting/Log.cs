@@ -12,8 +12,8 @@ internal static partial class Log
     [LoggerMessage(3, LogLevel.Information, "Tandem is listening on {Urls} with data in {DataDirectory}")]
     public static partial void Listening(ILogger logger, string urls, string dataDirectory);
 
-    [LoggerMessage(4, LogLevel.Information, "Demo traffic: {Events} events sent to {Sources} sources: {Outcome}")]
-    public static partial void DemoSent(ILogger logger, int events, int sources, string outcome);
+    [LoggerMessage(4, LogLevel.Information, "Demo traffic sent to {Sources} sources: {Outcome}")]
+    public static partial void DemoSent(ILogger logger, int sources, string outcome);
 
     [LoggerMessage(5, LogLevel.Error, "Demo traffic failed")]
     public static partial void DemoFailed(ILogger logger, Exception exception);
