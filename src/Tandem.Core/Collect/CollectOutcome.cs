@@ -33,6 +33,12 @@ public sealed class CollectOutcome
     /// <summary>What was changed in events before they were stored (they are in <see cref="Accepted"/> or <see cref="Rejected"/>).</summary>
     public List<Repair> Repairs { get; } = [];
 
+    /// <summary>
+    /// For events whose <c>messageId</c> held broken text: what keeps it apart from others repaired to the
+    /// same text (<c>"m\ud83d"</c> and <c>"m\ud83e"</c> both read <c>"m�"</c>), by event index.
+    /// </summary>
+    internal Dictionary<int, string>? MessageIdSuffixes { get; set; }
+
     /// <summary>Write key found in the body (<c>writeKey</c>), if any.</summary>
     public string? BodyWriteKey { get; set; }
 

@@ -40,6 +40,7 @@ public sealed partial class SpecParser
             if (routeType is not null)
             {
                 outcome.Repairs.Add(new Repair(0, "invalid_unicode", "body", UnicodeDetail));
+                NoteMessageId(root, 0, outcome);
                 return;
             }
 
@@ -56,10 +57,26 @@ public sealed partial class SpecParser
                 if (everyEvent || UnicodeRepair.NeedsRepair(JsonMarshal.GetRawUtf8Value(item)))
                 {
                     outcome.Repairs.Add(new Repair(index, "invalid_unicode", new Where(index).Path(), UnicodeDetail));
+                    NoteMessageId(item, index, outcome);
                 }
 
                 index++;
             }
+        }
+    }
+
+    /// <summary>
+    /// A retry sends the same broken bytes, and must still be a duplicate; two different broken ids must
+    /// not become one, or the second event would be dropped as a retry of the first. So a repaired
+    /// messageId carries a hash of what was sent.
+    /// </summary>
+    private static void NoteMessageId(JsonElement e, int index, CollectOutcome outcome)
+    {
+        if (e.ValueKind == JsonValueKind.Object && e.TryGetProperty("messageId"u8, out var id) && id.ValueKind == JsonValueKind.String
+            && UnicodeRepair.NeedsRepair(JsonMarshal.GetRawUtf8Value(id)))
+        {
+            var hash = System.IO.Hashing.XxHash64.HashToUInt64(JsonMarshal.GetRawUtf8Value(id));
+            (outcome.MessageIdSuffixes ??= [])[index] = "~" + hash.ToString("x16", System.Globalization.CultureInfo.InvariantCulture);
         }
     }
 

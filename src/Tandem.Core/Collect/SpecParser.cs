@@ -21,9 +21,6 @@ public sealed partial class SpecParser(CollectLimits limits)
     /// <summary>How deep objects and arrays may nest in a body.</summary>
     public const int MaxDepth = 64;
 
-    /// <summary>How long <c>userId</c>, <c>anonymousId</c>, <c>groupId</c> and <c>previousId</c> may be, as sent (JSON-escaped UTF-8).</summary>
-    public const int MaxIdentifierBytes = 1024;
-
     private static readonly JsonDocumentOptions DocumentOptions = new() { MaxDepth = MaxDepth };
     private static readonly JsonWriterOptions WriterOptions = new()
     {
@@ -306,7 +303,7 @@ public sealed partial class SpecParser(CollectLimits limits)
         }
 
         var messageId = f.MessageId.ValueKind == JsonValueKind.String && f.MessageId.GetString() is { Length: > 0 } given
-            ? given
+            ? outcome.MessageIdSuffixes?.GetValueOrDefault(index) is { } suffix ? given + suffix : given
             : MessageIds.Next();
 
         var original = originalTimestamp ?? timestamp;
@@ -370,18 +367,9 @@ public sealed partial class SpecParser(CollectLimits limits)
     private static bool HasId(JsonElement v) =>
         v.ValueKind == JsonValueKind.Number || (v.ValueKind == JsonValueKind.String && JsonMarshal.GetRawUtf8Value(v).Length > 2);
 
-    private static bool HasControlCharacter(JsonElement text)
-    {
-        foreach (var c in text.GetString()!)
-        {
-            if (c < ' ')
-            {
-                return true;
-            }
-        }
-
-        return false;
-    }
+    /// <summary>The length of a string's text in UTF-8: its raw length less the quotes, unless escapes make it differ.</summary>
+    private static int TextBytes(JsonElement text, ReadOnlySpan<byte> raw) =>
+        raw.Contains((byte)'\\') ? Encoding.UTF8.GetByteCount(text.GetString()!) : raw.Length - 2;
 
     /// <summary>True for a string of nothing but whitespace, escaped (<c>"\u00a0"</c>) or not.</summary>
     private static bool IsBlank(JsonElement text)
@@ -413,10 +401,10 @@ public sealed partial class SpecParser(CollectLimits limits)
             JsonValueKind.String when HasId(v) && IsBlank(v) => new Problem("blank_identifier", where.Path(name),
                 $"{name} holds only whitespace. Send the identifier itself, or leave {name} out."),
             // Identifiers travel in URL paths (/v1/profiles/user_id:…), which servers cap at a few KB.
-            JsonValueKind.String when raw.Length - 2 > MaxIdentifierBytes => new Problem("identifier_too_long", where.Path(name),
-                $"{name} is {raw.Length - 2:N0} bytes; an identifier is at most {MaxIdentifierBytes:N0}. Send an id, not a document."),
+            JsonValueKind.String when TextBytes(v, raw) > Unify.IdentityRules.MaxIdentifierBytes => new Problem("identifier_too_long", where.Path(name),
+                $"{name} is {TextBytes(v, raw):N0} bytes of UTF-8; an identifier is at most {Unify.IdentityRules.MaxIdentifierBytes:N0}. Send an id, not a document."),
             // Raw control characters cannot appear in a JSON string, so only escaped text can hold one.
-            JsonValueKind.String when raw.Contains((byte)'\\') && HasControlCharacter(v) => new Problem("invalid_identifier",
+            JsonValueKind.String when raw.Contains((byte)'\\') && !Unify.IdentityRules.Addressable(v.GetString()!) => new Problem("invalid_identifier",
                 where.Path(name), $"{name} holds a control character (U+0000–U+001F, such as a NUL or a line break), which no identifier has and no URL path can carry. Send the identifier without it."),
             JsonValueKind.String => null,
             _ => new Problem("wrong_type", where.Path(name), $"{name} must be a string (or a number); got a {Describe(v.ValueKind)}."),

@@ -401,7 +401,8 @@ public sealed partial class ProfileEngine
                 return;
             }
 
-            using var document = JsonDocument.Parse(payload);
+            // Read as Apply read it when the event was applied: repaired, or a broken older event would throw here.
+            using var document = JsonDocument.Parse(Tandem.Text.UnicodeRepair.RepairIfNeeded(payload));
             var facts = EventFacts.Read(document.RootElement);
             Observe(profile, _slot, _trait, facts, facts.TimestampMs, Tie(facts.MessageId), _clock);
         }

@@ -97,14 +97,19 @@ public sealed class IdentityRules
         return compiled.Blocks(value) ? null : new Identifier(compiled.Type.Name, value);
     }
 
-    /// <summary>How long an identifier may be, in characters: the collector refuses longer ids (docs/collect.md), and one taken from a trait is not linked.</summary>
-    public const int MaxLength = 1024;
+    /// <summary>
+    /// How long an identifier may be, in bytes of UTF-8 text: the collector refuses a longer <c>userId</c> or
+    /// <c>anonymousId</c> (docs/collect.md), and one taken from a trait is not linked.
+    /// </summary>
+    public const int MaxIdentifierBytes = 1024;
 
     /// <summary>
-    /// Whether a value can name a customer: one longer than <see cref="MaxLength"/> or holding a control
-    /// character could never be looked up, since the Profile API takes identifiers in its URL path.
+    /// Whether a value can name a customer: one longer than <see cref="MaxIdentifierBytes"/> or holding a
+    /// control character could never be looked up, since the Profile API takes identifiers in its URL path.
     /// </summary>
-    private static bool Addressable(string value) => value.Length <= MaxLength && value.AsSpan().IndexOfAnyInRange('\0', '\u001f') < 0;
+    internal static bool Addressable(string value) =>
+        (value.Length * 3 <= MaxIdentifierBytes || System.Text.Encoding.UTF8.GetByteCount(value) <= MaxIdentifierBytes)
+        && value.AsSpan().IndexOfAnyInRange('\0', '\u001f') < 0;
 
     /// <summary>Checks a blocked pattern before it is saved; NonBacktracking runs in linear time, so no pattern can stall the processor.</summary>
     public static string? CheckPattern(string pattern)

@@ -88,11 +88,6 @@ internal sealed class Collector(
             return;
         }
 
-        if (outcome.Repairs.Count > 0)
-        {
-            metrics.Repaired(outcome.Repairs);
-        }
-
         var suppressed = suppressions.Active ? DropSuppressed(outcome) : 0;
         if (suppressed > 0 && outcome.Accepted.Count == 0 && outcome.Rejected.Count == 0)
         {
@@ -132,7 +127,11 @@ internal sealed class Collector(
             return;
         }
 
-        await WriteAcceptedAsync(context.Response, result, outcome.Rejected, outcome.Repairs, suppressed);
+        // Stored, but not byte for byte as sent: the answer says which events and what changed. Refused
+        // events are already listed in rejected, with the repaired text as their payload.
+        var repaired = outcome.Repairs.Count == 0 ? outcome.Repairs : outcome.Repairs.FindAll(r => !outcome.Rejected.Exists(x => x.Index == r.Index));
+        metrics.Repaired(repaired);
+        await WriteAcceptedAsync(context.Response, result, outcome.Rejected, repaired, suppressed);
     }
 
     /// <summary>
@@ -261,13 +260,10 @@ internal sealed class Collector(
             JsonSerializer.Serialize(writer, Describe(rejected), TandemJson.Web);
         }
 
-        // Stored, but not byte for byte as sent: say which events and what changed. Refused events
-        // are already listed in rejected, with the repaired text as their payload.
-        var stored = repaired.FindAll(r => !rejected.Exists(x => x.Index == r.Index));
-        if (stored.Count > 0)
+        if (repaired.Count > 0)
         {
             writer.WritePropertyName("repaired"u8);
-            JsonSerializer.Serialize(writer, stored, TandemJson.Web);
+            JsonSerializer.Serialize(writer, repaired, TandemJson.Web);
         }
 
         writer.WriteEndObject();

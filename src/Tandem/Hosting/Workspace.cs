@@ -44,7 +44,7 @@ internal sealed class Workspace(ControlStore store, TokenRegistry tokens, Source
     private void SayWhenEnvironmentTokenIsIgnored()
     {
         if (string.IsNullOrWhiteSpace(options.AdminToken)
-            || tokens.FindBySecret(options.AdminToken.Trim()) is { OwnerId: null, RevokedAt: null } token && token.Scopes.Contains(Scopes.All))
+            || tokens.FindBySecret(options.AdminToken.Trim()) is { } token && TokenRegistry.IsActiveAdmin(token, time.GetUtcNow()))
         {
             return;
         }

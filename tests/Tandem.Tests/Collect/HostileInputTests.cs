@@ -119,6 +119,24 @@ public sealed class HostileInputTests
     }
 
     [Fact]
+    public async Task Batch_MessageIdsThatRepairToTheSameText_AreNotDuplicatesButTheirRetriesAre()
+    {
+        // "m\ud83d" and "m\ud83e" both read "m�": the second must not be dropped as a retry of the first.
+        await using var server = await TandemServer.StartAsync();
+        const string batch = """
+            {"batch":[{"type":"track","userId":"u","event":"A","messageId":"m\ud83d"},{"type":"track","userId":"u","event":"B","messageId":"m\ud83e"}]}
+            """;
+        var first = await HttpAssert.JsonAsync(await server.CollectAsync("/v1/batch", batch), HttpStatusCode.OK);
+        Assert.Equal((2, 0), (first.GetProperty("accepted").GetInt32(), first.GetProperty("deduplicated").GetInt32()));
+
+        var retry = await HttpAssert.JsonAsync(await server.CollectAsync("/v1/batch", batch), HttpStatusCode.OK);
+        Assert.Equal(2, retry.GetProperty("deduplicated").GetInt32());
+        var ids = (await server.StoredEventsAsync()).Select(e => e.GetProperty("messageId").GetString()!).ToList();
+        Assert.Equal(2, ids.Distinct(StringComparer.Ordinal).Count());
+        Assert.All(ids, id => Assert.StartsWith("m" + Replacement + "~", id, StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task Batch_TimestampYear9999WithSentAt1970_KeepsTheSiblingAndClampsToReceivedAt()
     {
         await using var server = await TandemServer.StartAsync();
@@ -232,6 +250,11 @@ public sealed class HostileInputTests
         var refused = Assert.Single(answer.GetProperty("rejected").EnumerateArray());
         Assert.Equal(("identifier_too_long", "batch[0].anonymousId"), (refused.GetProperty("reason").GetString(), refused.GetProperty("field").GetString()));
         Assert.Equal(1024, Assert.Single(await server.StoredEventsAsync()).GetProperty("anonymousId").GetString()!.Length);
+
+        // Bytes of the text, not of its escapes: 512 "é" sent as \u00e9 are 1,024 bytes, and kept.
+        var escaped = string.Concat(Enumerable.Repeat("\\u00e9", 512));
+        await HttpAssert.JsonAsync(await server.CollectAsync("/v1/page", $$"""{"anonymousId":"{{escaped}}"}"""), HttpStatusCode.OK);
+        await HttpAssert.ProblemAsync(await server.CollectAsync("/v1/page", $$"""{"anonymousId":"x{{escaped}}"}"""), HttpStatusCode.BadRequest, "identifier_too_long");
     }
 
     [Theory]

@@ -12,6 +12,7 @@ public sealed class UnaddressableIdentifierTests
     public static TheoryData<string> Emails => new()
     {
         new string('x', 1100) + "@example.com",
+        new string('é', 507) + "@example.com", // 1,026 bytes of UTF-8 in 519 characters
         "ada\\u0000@example.com",
         "ada\\n@example.com",
     };
@@ -34,8 +35,9 @@ public sealed class UnaddressableIdentifierTests
     public void Apply_EmailOfExactlyTheLimit_IsLinked()
     {
         var engine = new ProfileEngine();
-        var email = new string('x', IdentityRules.MaxLength - "@example.com".Length) + "@example.com";
-        Assert.Equal(1024, email.Length); // the documented limit, written out
+        // The documented limit is 1,024 bytes of UTF-8: 506 two-byte characters and the 12 of "@example.com".
+        var email = new string('é', 506) + "@example.com";
+        Assert.Equal(1024, System.Text.Encoding.UTF8.GetByteCount(email));
 
         engine.Apply(1, 1, Encoding.UTF8.GetBytes($$"""{"type":"identify","userId":"u-1","traits":{"email":"{{email}}"},"messageId":"m"}"""));
 

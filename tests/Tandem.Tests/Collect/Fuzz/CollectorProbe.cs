@@ -254,8 +254,8 @@ public sealed partial class CollectorProbe(HttpClient http, Uri baseAddress, str
         // and for an alias its previousId (a user id when known, else an anonymous id).
         foreach (var traits in new[] { ReadBack.Member(e, "traits"), ReadBack.Member(ReadBack.Member(e, "context"), "traits") })
         {
-            // An email too long for a URL path, or holding a control character, is not linked (IdentityRules.MaxLength).
-            if (ReadBack.StringOf(traits, "email") is { Length: > 0 and <= Tandem.Unify.IdentityRules.MaxLength } email && !email.Any(char.IsControl))
+            // An email too long for a URL path, or holding a control character, is not linked (docs/unify.md).
+            if (ReadBack.StringOf(traits, "email") is { Length: > 0 } email && Tandem.Unify.IdentityRules.Addressable(email.Trim()))
             {
                 identifiers.Add("email:" + email);
             }
