@@ -42,17 +42,8 @@ internal static class EventText
             return null;
         }
 
-        string text;
-        try
-        {
-            text = ProfileEngine.ScalarText(value)!;
-        }
-        catch (InvalidOperationException)
-        {
-            text = Encoding.UTF8.GetString(System.Runtime.InteropServices.JsonMarshal.GetRawUtf8Value(value)).Trim('"');
-        }
-
-        return Shown(text);
+        // The payload was repaired before the engine read it, so reading the text cannot throw.
+        return Shown(ProfileEngine.ScalarText(value));
     }
 
     /// <summary>A messageId or type as the list keeps it: null when empty, cut short when long (the list's memory stays bounded).</summary>

@@ -125,6 +125,7 @@ internal sealed class RequestBody : IDisposable
 
     public void Dispose()
     {
+        _compressed?.Dispose();
         if (_buffer.Length > 0)
         {
             ArrayPool<byte>.Shared.Return(_buffer);
@@ -191,6 +192,19 @@ internal sealed class CompressedCopy(Stream inner, string encoding, int limit) :
         var read = await inner.ReadAsync(buffer, cancellationToken);
         Keep(buffer.Span[..read]);
         return read;
+    }
+
+    public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
+        ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
+
+    protected override void Dispose(bool disposing)
+    {
+        if (disposing)
+        {
+            _whole?.Dispose();
+        }
+
+        base.Dispose(disposing);
     }
 
     public override int Read(byte[] buffer, int offset, int count)

@@ -71,7 +71,7 @@ internal static partial class FrameworkProblems
         {
             var name = bind.Groups["name"].Value;
             return ("invalid_parameter", $"{name} is not usable",
-                $"{name} must be {Expected(http, name, bind.Groups["type"].Value)}; got '{Echo(bind.Groups["value"].Value)}'.", name);
+                $"{name} must be {Expected(http, name, bind.Groups["type"].Value)}; got '{JsonWords.Echo(bind.Groups["value"].Value)}'.", name);
         }
 
         if (MissingParameter().Match(bad.Message) is { Success: true } missing)
@@ -116,7 +116,6 @@ internal static partial class FrameworkProblems
             };
     }
 
-    private static string Echo(string text) => text.Length <= 40 ? text : string.Concat(text.AsSpan(0, 40), "…");
 
     private static string StatusCode(int status) => status switch
     {

@@ -159,7 +159,9 @@ internal static class JsonWords
         return field.Length == 0 ? "body" : field;
     }
 
-    private static string Echo(string text) => text.Length <= MaxEchoed ? text : string.Concat(text.AsSpan(0, MaxEchoed), "…");
+    /// <summary>What a caller sent, cut to a length worth echoing back in a problem's detail.</summary>
+    internal static string Echo(string? text) =>
+        text is null ? "" : text.Length <= MaxEchoed ? text : string.Concat(text.AsSpan(0, MaxEchoed), "…");
 
     private readonly record struct Segment(string? Name, int? Index);
 

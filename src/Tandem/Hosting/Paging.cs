@@ -10,9 +10,6 @@ namespace Tandem.Hosting;
 /// </summary>
 internal static class Paging
 {
-    // What was sent is echoed to help the caller, not to store their input: a long value is cut.
-    private const int MaxEchoed = 40;
-
     /// <summary><paramref name="sent"/> as a page size from 1 to <paramref name="max"/>; <paramref name="defaultLimit"/> when absent.</summary>
     public static (int Value, IResult? Problem) Limit(string? sent, int defaultLimit, int max, string parameter = "limit")
     {
@@ -45,16 +42,14 @@ internal static class Paging
 
     public static IResult InvalidLimit(string parameter, string? sent, int defaultLimit, int max) =>
         Problems.Create(StatusCodes.Status400BadRequest, "invalid_limit", $"{parameter} is not a usable page size",
-            $"{parameter} is a whole number from 1 to {max} (default {defaultLimit}); got '{Echo(sent)}'.", parameter,
-            new Dictionary<string, object?> { ["minimum"] = 1, ["maximum"] = max, ["received"] = Echo(sent) });
+            $"{parameter} is a whole number from 1 to {max} (default {defaultLimit}); got '{JsonWords.Echo(sent)}'.", parameter,
+            new Dictionary<string, object?> { ["minimum"] = 1, ["maximum"] = max, ["received"] = JsonWords.Echo(sent) });
 
     /// <param name="expected">What the parameter accepts, in words, e.g. <c>the cursor.next value of the previous page</c>.</param>
     /// <param name="start">Where a list starts without it.</param>
     public static IResult InvalidCursor(string parameter, string? sent, string expected, string start = "the newest") =>
         Problems.Create(StatusCodes.Status400BadRequest, "invalid_cursor", $"{parameter} is not a cursor this API gave",
-            $"{parameter} must be {expected}; got '{Echo(sent)}'. Leave it out to start from {start}.", parameter,
-            new Dictionary<string, object?> { ["received"] = Echo(sent) });
+            $"{parameter} must be {expected}; got '{JsonWords.Echo(sent)}'. Leave it out to start from {start}.", parameter,
+            new Dictionary<string, object?> { ["received"] = JsonWords.Echo(sent) });
 
-    private static string Echo(string? sent) =>
-        sent is null ? "" : sent.Length <= MaxEchoed ? sent : string.Concat(sent.AsSpan(0, MaxEchoed), "…");
 }

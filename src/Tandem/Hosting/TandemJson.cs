@@ -136,15 +136,16 @@ internal sealed class ReadableJsonEncoder : JavaScriptEncoder
             return TryCopy("\\uFFFD", destination, ref written); // an escaped lone surrogate would break the reader instead
         }
 
-        if (scalar <= 0xFFFF)
+        // Only scalars up to U+FFFF are ever escaped (WillEncode), so one \uXXXX says each, written in place.
+        if (destination.Length < 6 || !scalar.TryFormat(destination[2..6], out _, "X4", System.Globalization.CultureInfo.InvariantCulture))
         {
-            return TryCopy($"\\u{scalar:X4}", destination, ref written);
+            return false;
         }
 
-        var pair = new Rune(scalar);
-        Span<char> units = stackalloc char[2];
-        pair.EncodeToUtf16(units);
-        return TryCopy($"\\u{(int)units[0]:X4}\\u{(int)units[1]:X4}", destination, ref written);
+        destination[0] = '\\';
+        destination[1] = 'u';
+        written = 6;
+        return true;
     }
 
     private static bool TryCopy(string escaped, Span<char> destination, ref int written)
