@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Authorization.Policy;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
+using OpenTelemetry.Metrics;
 using Tandem.Hosting;
 
 namespace Tandem.Trust;
@@ -46,6 +47,8 @@ internal static class TrustAuthentication
         services.AddSingleton<MemberRegistry>();
         services.AddSingleton<TokenRegistry>();
         services.AddSingleton<PiiGuard>();
+        services.AddSingleton<TrustMetrics>();
+        services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(TrustMetrics.MeterName));
         // No default scheme: the collector's requests (write keys) never run the token handler; routes
         // that need a caller name the scheme through their policy.
         services.AddAuthentication()

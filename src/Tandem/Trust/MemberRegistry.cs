@@ -24,13 +24,16 @@ internal enum SignInOutcome
     SignedIn,
     InvalidCredentials,
     LockedOut,
+
+    /// <summary>The right password of a disabled member: answered and counted as a wrong one; only the audit log tells.</summary>
     Disabled,
 
     /// <summary>The caller's address failed too often, across accounts: it is refused for a while.</summary>
     AddressThrottled,
 }
 
-internal sealed record SignInResult(SignInOutcome Outcome, Member? Member = null, DateTimeOffset? LockedUntil = null);
+/// <param name="LockStarted">This very attempt started the lock (the one a lockout is audited by); false for attempts refused while it holds.</param>
+internal sealed record SignInResult(SignInOutcome Outcome, Member? Member = null, DateTimeOffset? LockedUntil = null, bool LockStarted = false);
 
 /// <summary>
 /// Members and their local accounts, in <c>tandem.db</c>. Passwords are kept as salted PBKDF2 hashes
@@ -60,25 +63,20 @@ internal sealed class MemberRegistry : IDisposable
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
-    private readonly PasswordHasher<Member> _hasher = new();
+    private readonly IPasswordHasher<Member> _hasher;
     private readonly ConcurrentDictionary<string, Member> _byId = new(StringComparer.Ordinal);
 
-    private const int MaxRememberedUnknown = 10_000;
-    // Guards the counts kept in memory: unknown emails, account-and-address pairs, addresses.
-    private readonly Lock _countsGate = new();
-    private readonly Dictionary<string, (int Failed, DateTimeOffset? LockedUntil)> _unknownFailures = new(StringComparer.Ordinal);
-
-    // Kept in memory (bounded like unknown emails): per account and address, and per address. The
-    // account-wide count, the one that locks everyone out, is in tandem.db.
-    private readonly Dictionary<string, (int Failed, DateTimeOffset? LockedUntil)> _pairFailures = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, (int Failed, DateTimeOffset Since, DateTimeOffset? LockedUntil)> _addressFailures = new(StringComparer.Ordinal);
+    // Unknown emails, account-and-address pairs, addresses: kept in memory, bounded.
+    private readonly SignInThrottle _throttle = new();
 
     // Hashed once so that a sign-in for an unknown email costs as much as one for a known email.
     private readonly string _decoyHash;
 
-    public MemberRegistry(TandemOptions options, TimeProvider time)
+    /// <param name="hasher">ASP.NET Core Identity's PBKDF2 hasher unless a test counts or holds its computations.</param>
+    public MemberRegistry(TandemOptions options, TimeProvider time, IPasswordHasher<Member>? hasher = null)
     {
         _time = time;
+        _hasher = hasher ?? new PasswordHasher<Member>();
         _connection = SqliteDatabase.Open(Path.Combine(options.DataDirectory, "tandem.db"));
         SqliteDatabase.Execute(_connection, """
             CREATE TABLE IF NOT EXISTS members(
@@ -192,7 +190,7 @@ internal sealed class MemberRegistry : IDisposable
             command.ExecuteNonQuery();
         }
 
-        ForgetPairs(member.Email);
+        _throttle.ForgetPairs(member.Email);
         EndSessions(id);
     }
 
@@ -221,186 +219,93 @@ internal sealed class MemberRegistry : IDisposable
 
     private static string NewStamp() => RandomNumberGenerator.GetHexString(32, lowercase: true);
 
+    /// <summary>
+    /// Checks a password. Every answer but a lock costs exactly one PBKDF2 verification, whether the
+    /// email is a member's or not, so neither answer nor time tells whether an account exists. A lock is
+    /// refused before any hashing (guessing while locked costs nothing), and no lock is held while
+    /// hashing: sign-ins of different members run side by side.
+    /// </summary>
     /// <param name="address">Where the attempt comes from (the connection's address); failures are counted per address too.</param>
     public SignInResult SignIn(string email, string password, string? address)
     {
         var now = _time.GetUtcNow();
         var from = address ?? "";
-        var pair = email.ToLowerInvariant() + "\n" + from;
-        if (Throttled(pair, from, now) is { } refused)
+        var pair = SignInThrottle.Pair(email, from);
+        var member = FindByEmail(email);
+        if (_throttle.Refusal(pair, from, member is null ? email : null, now) is { } refused)
         {
-            _hasher.VerifyHashedPassword(null!, _decoyHash, password); // same cost as any other answer
             return refused;
         }
 
-        var member = FindByEmail(email);
         if (member is null)
         {
-            // An unknown email is counted and locked like a known one, so the answers (and their
-            // timing) do not tell whether an account exists.
             _hasher.VerifyHashedPassword(null!, _decoyHash, password);
-            return Failed(pair, from, CountUnknown(email.ToLowerInvariant(), now), now);
+            return _throttle.Failed(pair, from, _throttle.CountUnknown(email, now), now);
         }
 
+        string? hash;
         lock (_gate)
         {
-            using var read = _connection.CreateCommand();
-            read.CommandText = "SELECT password_hash, failed_sign_ins, locked_until FROM members WHERE id = $id";
-            read.Parameters.AddWithValue("$id", member.Id);
-            using var reader = read.ExecuteReader();
-            if (!reader.Read())
-            {
-                return new SignInResult(SignInOutcome.InvalidCredentials);
-            }
-
-            var hasPassword = !reader.IsDBNull(0);
-            var hash = hasPassword ? reader.GetString(0) : _decoyHash;
-            var failed = reader.GetInt32(1);
-            DateTimeOffset? lockedUntil = reader.IsDBNull(2) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2));
-            reader.Close();
+            var (stored, _, lockedUntil) = ReadSecrets(member.Id);
             if (lockedUntil > now)
             {
-                _hasher.VerifyHashedPassword(member, _decoyHash, password); // same cost as any other answer
                 return new SignInResult(SignInOutcome.LockedOut, LockedUntil: lockedUntil);
             }
 
-            var verdict = _hasher.VerifyHashedPassword(member, hash, password);
-            if (verdict == PasswordVerificationResult.Failed || !hasPassword)
-            {
-                var counted = CountFailure((failed, lockedUntil), MaxFailedSignInsPerAccount, now);
-                WriteFailures(member.Id, counted.Failed, counted.LockedUntil);
-                return Failed(pair, from, Outcome(counted), now);
-            }
-
-            if (member.Disabled)
-            {
-                return new SignInResult(SignInOutcome.Disabled);
-            }
-
-            if (failed != 0 || lockedUntil is not null)
-            {
-                WriteFailures(member.Id, 0, null);
-            }
-
-            lock (_countsGate)
-            {
-                _pairFailures.Remove(pair);
-            }
-
-            if (verdict == PasswordVerificationResult.SuccessRehashNeeded)
-            {
-                using var rehash = _connection.CreateCommand();
-                rehash.CommandText = "UPDATE members SET password_hash = $hash WHERE id = $id";
-                rehash.Parameters.AddWithValue("$id", member.Id);
-                rehash.Parameters.AddWithValue("$hash", _hasher.HashPassword(member, password));
-                rehash.ExecuteNonQuery();
-            }
-
-            return new SignInResult(SignInOutcome.SignedIn, member);
+            hash = stored;
         }
-    }
 
-    /// <summary>The refusal an address or an account-and-address pair is under, or null.</summary>
-    private SignInResult? Throttled(string pair, string address, DateTimeOffset now)
-    {
-        lock (_countsGate)
+        var verdict = _hasher.VerifyHashedPassword(member, hash ?? _decoyHash, password);
+        // A disabled member with the right password is told what a wrong password is told, and counted
+        // like one: a different answer, or a count that does not move, would confirm the password.
+        if (verdict == PasswordVerificationResult.Failed || hash is null || member.Disabled)
         {
-            if (_addressFailures.TryGetValue(address, out var byAddress) && byAddress.LockedUntil > now)
+            SignInResult account;
+            lock (_gate)
             {
-                return new SignInResult(SignInOutcome.AddressThrottled, LockedUntil: byAddress.LockedUntil);
+                var (_, failed, lockedUntil) = ReadSecrets(member.Id); // read again: others may have failed meanwhile
+                var counted = SignInThrottle.CountFailure((failed, lockedUntil), MaxFailedSignInsPerAccount, now);
+                if (counted.Count != (failed, lockedUntil))
+                {
+                    WriteFailures(member.Id, counted.Count.Failed, counted.Count.LockedUntil);
+                }
+
+                account = SignInThrottle.Outcome(counted);
             }
 
-            return _pairFailures.TryGetValue(pair, out var byPair) && byPair.LockedUntil > now
-                ? new SignInResult(SignInOutcome.LockedOut, LockedUntil: byPair.LockedUntil)
-                : null;
+            var result = _throttle.Failed(pair, from, account, now);
+            return member.Disabled && result.Outcome == SignInOutcome.InvalidCredentials ? result with { Outcome = SignInOutcome.Disabled } : result;
         }
-    }
 
-    /// <summary>
-    /// Counts a failed attempt against the pair and the address, and answers the strictest outcome:
-    /// the address stopped, then a lock (the account's or the pair's), then a plain wrong password.
-    /// </summary>
-    private SignInResult Failed(string pair, string address, SignInResult account, DateTimeOffset now)
-    {
-        lock (_countsGate)
+        var rehashed = verdict == PasswordVerificationResult.SuccessRehashNeeded ? _hasher.HashPassword(member, password) : null;
+        lock (_gate)
         {
-            if (_pairFailures.Count > MaxRememberedUnknown)
+            WriteFailures(member.Id, 0, null);
+            if (rehashed is not null)
             {
-                _pairFailures.Clear(); // bounded, as for unknown emails: the account-wide count still holds
-            }
-
-            if (_addressFailures.Count > MaxRememberedUnknown)
-            {
-                _addressFailures.Clear();
-            }
-
-            var (failed, since, addressLock) = _addressFailures.GetValueOrDefault(address, (0, now, null));
-            if (addressLock is not null || now - since >= LockoutDuration)
-            {
-                (failed, since) = (0, now); // a lock that has run out, or a quiet window, starts a fresh count
-            }
-
-            failed++;
-            DateTimeOffset? stopAddress = failed >= MaxFailedSignInsPerAddress ? now + LockoutDuration : null;
-            _addressFailures[address] = (stopAddress is null ? failed : 0, since, stopAddress);
-
-            var byPair = _pairFailures[pair] = CountFailure(_pairFailures.GetValueOrDefault(pair), MaxFailedSignIns, now);
-            if (stopAddress is not null)
-            {
-                return new SignInResult(SignInOutcome.AddressThrottled, LockedUntil: stopAddress);
-            }
-
-            return account.Outcome == SignInOutcome.LockedOut ? account : Outcome(byPair);
-        }
-    }
-
-    /// <summary>Lifts every address's lock on the account (a password reset).</summary>
-    private void ForgetPairs(string email)
-    {
-        var prefix = email.ToLowerInvariant() + "\n";
-        lock (_countsGate)
-        {
-            foreach (var key in _pairFailures.Keys.Where(k => k.StartsWith(prefix, StringComparison.Ordinal)).ToList())
-            {
-                _pairFailures.Remove(key);
+                using var command = _connection.CreateCommand();
+                command.CommandText = "UPDATE members SET password_hash = $hash WHERE id = $id";
+                command.Parameters.AddWithValue("$id", member.Id);
+                command.Parameters.AddWithValue("$hash", rehashed);
+                command.ExecuteNonQuery();
             }
         }
+
+        _throttle.Succeeded(pair);
+        return new SignInResult(SignInOutcome.SignedIn, member);
     }
 
-    private SignInResult CountUnknown(string email, DateTimeOffset now)
+    /// <summary>The stored hash (null without a password) and the account-wide failure count; the caller holds the gate.</summary>
+    private (string? Hash, int Failed, DateTimeOffset? LockedUntil) ReadSecrets(string id)
     {
-        lock (_countsGate)
-        {
-            if (_unknownFailures.Count > MaxRememberedUnknown)
-            {
-                _unknownFailures.Clear(); // made-up emails are free to send: bound what they can make us hold
-            }
-
-            var before = _unknownFailures.GetValueOrDefault(email);
-            if (before.LockedUntil > now)
-            {
-                return new SignInResult(SignInOutcome.LockedOut, LockedUntil: before.LockedUntil);
-            }
-
-            return Outcome(_unknownFailures[email] = CountFailure(before, MaxFailedSignInsPerAccount, now));
-        }
+        using var read = _connection.CreateCommand();
+        read.CommandText = "SELECT password_hash, failed_sign_ins, locked_until FROM members WHERE id = $id";
+        read.Parameters.AddWithValue("$id", id);
+        using var reader = read.ExecuteReader();
+        return reader.Read()
+            ? (reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)))
+            : (null, 0, null);
     }
-
-    /// <summary>
-    /// One more wrong password against a count: the <paramref name="max"/>th in a row locks for
-    /// <see cref="LockoutDuration"/> (and the count starts again), and a lock that has run out starts a fresh count.
-    /// </summary>
-    private static (int Failed, DateTimeOffset? LockedUntil) CountFailure((int Failed, DateTimeOffset? LockedUntil) before, int max, DateTimeOffset now)
-    {
-        var failed = before.LockedUntil is null ? before.Failed + 1 : 1;
-        return failed >= max ? (0, now + LockoutDuration) : (failed, null);
-    }
-
-    /// <summary>What a count just updated answers: locked, or a plain wrong password.</summary>
-    private static SignInResult Outcome((int Failed, DateTimeOffset? LockedUntil) counted) =>
-        counted.LockedUntil is { } until
-            ? new SignInResult(SignInOutcome.LockedOut, LockedUntil: until)
-            : new SignInResult(SignInOutcome.InvalidCredentials);
 
     private void WriteFailures(string id, int failed, DateTimeOffset? lockedUntil)
     {

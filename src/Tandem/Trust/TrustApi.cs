@@ -339,8 +339,17 @@ internal static class TrustApi
         return TypedResults.Ok(revoked);
     }
 
-    private static async Task<IResult> SignInAsync(HttpContext context, MemberRegistry members, AuditLog audit, TimeProvider time)
+    private static async Task<IResult> SignInAsync(HttpContext context, MemberRegistry members, AuditLog audit, TrustMetrics metrics, TimeProvider time)
     {
+        // Only a body declared as JSON: a cross-site form can post one without a Content-Type header
+        // (or as text/plain) without a preflight, and SameSite cookies are not the only line to hold.
+        if (!IsJson(context.Request.ContentType))
+        {
+            return Problems.Create(StatusCodes.Status415UnsupportedMediaType, "unsupported_media_type", "The body must be JSON",
+                $"Sign-in needs \"Content-Type: application/json\"{(string.IsNullOrEmpty(context.Request.ContentType) ? " and none was sent" : $"; '{context.Request.ContentType}' was sent")}. Send {{\"email\": \"…\", \"password\": \"…\"}} as JSON.",
+                "Content-Type");
+        }
+
         var (body, problem) = await JsonBody.ReadAsync<SignInRequest>(context.Request);
         if (problem is not null)
         {
@@ -356,43 +365,45 @@ internal static class TrustApi
 
         var ip = context.Connection.RemoteIpAddress?.ToString();
         var result = members.SignIn(body.Email.Trim(), body.Password, ip);
-        if (result.Outcome != SignInOutcome.SignedIn)
-        {
-            // Failed attempts are evidence; the address says where a guessing campaign comes from.
-            audit.Append("anonymous", result.Outcome switch
-            {
-                SignInOutcome.LockedOut => "session.locked_out",
-                SignInOutcome.AddressThrottled => "session.address_throttled",
-                _ => "session.sign_in_failed",
-            }, "email:" + body.Email.Trim().ToLowerInvariant(), detail: $"{result.Outcome} from {ip}");
-        }
-
+        var target = "email:" + body.Email.Trim().ToLowerInvariant();
         switch (result.Outcome)
         {
-            case SignInOutcome.LockedOut:
-                RetryAfter(result.LockedUntil!.Value);
-                return Problems.Create(StatusCodes.Status429TooManyRequests, "account_locked", "The account is locked",
-                    $"Too many wrong passwords for this account ({MemberRegistry.MaxFailedSignIns} in a row from one address, or {MemberRegistry.MaxFailedSignInsPerAccount} from any). Try again after {result.LockedUntil:u}, or ask an admin to reset the password.", "password");
-            case SignInOutcome.AddressThrottled:
-                RetryAfter(result.LockedUntil!.Value);
-                return Problems.Create(StatusCodes.Status429TooManyRequests, "too_many_sign_in_attempts", "Too many failed sign-ins from this address",
-                    $"{MemberRegistry.MaxFailedSignInsPerAddress} sign-ins from your address failed within {MemberRegistry.LockoutDuration.TotalMinutes:N0} minutes, so it may not sign in to any account until {result.LockedUntil:u}.", "email");
-            case SignInOutcome.Disabled:
-                return Problems.Create(StatusCodes.Status403Forbidden, "member_disabled", "The member is disabled",
-                    "This member was disabled by an admin and cannot sign in.", "email");
-            case SignInOutcome.InvalidCredentials:
+            case SignInOutcome.InvalidCredentials or SignInOutcome.Disabled:
+                // Failed attempts are evidence; the address says where a guessing campaign comes from.
+                // They are bounded: after a few, the address or the account is locked.
+                audit.Append("anonymous", "session.sign_in_failed", target, detail: $"{result.Outcome} from {ip}");
                 return Problems.Create(StatusCodes.Status401Unauthorized, "invalid_credentials", "Wrong email or password",
-                    $"The email and password do not match a member. After {MemberRegistry.MaxFailedSignIns} wrong passwords in a row from one address the account is locked to it for {MemberRegistry.LockoutDuration.TotalMinutes:N0} minutes.", "password");
+                    $"The email and password do not match an active member. After {MemberRegistry.MaxFailedSignIns} wrong passwords in a row from one address the account is locked to it for {MemberRegistry.LockoutDuration.TotalMinutes:N0} minutes.", "password");
+            case SignInOutcome.LockedOut or SignInOutcome.AddressThrottled:
+                var reason = result.Outcome == SignInOutcome.LockedOut ? "account_locked" : "too_many_sign_in_attempts";
+                metrics.Throttled(reason);
+                if (result.LockStarted)
+                {
+                    // The start of a lock is the evidence; the refusals while it holds are only counted.
+                    audit.Append("anonymous", result.Outcome == SignInOutcome.LockedOut ? "session.locked_out" : "session.address_throttled",
+                        target, detail: $"{result.Outcome} from {ip} until {result.LockedUntil:u}");
+                }
+
+                context.Response.Headers.RetryAfter =
+                    ((int)Math.Ceiling((result.LockedUntil!.Value - time.GetUtcNow()).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
+                return result.Outcome == SignInOutcome.LockedOut
+                    ? Problems.Create(StatusCodes.Status429TooManyRequests, reason, "The account is locked",
+                        $"Too many wrong passwords for this account ({MemberRegistry.MaxFailedSignIns} in a row from one address, or {MemberRegistry.MaxFailedSignInsPerAccount} from any). Try again after {result.LockedUntil:u}, or ask an admin to reset the password.", "password")
+                    : Problems.Create(StatusCodes.Status429TooManyRequests, reason, "Too many failed sign-ins from this address",
+                        $"{MemberRegistry.MaxFailedSignInsPerAddress} sign-ins from your address failed within {MemberRegistry.LockoutDuration.TotalMinutes:N0} minutes, so it may not sign in to any account until {result.LockedUntil:u}.", "email");
         }
 
         var member = result.Member!;
         var csrf = await TrustAuthentication.StartSessionAsync(context, member);
         audit.Append("member:" + member.Id, "session.sign_in", "member:" + member.Id, detail: $"from {ip}");
         return TypedResults.Ok(new SessionView("member:" + member.Id, MemberView.From(member), member.Roles, [.. member.Scopes.Order(StringComparer.Ordinal)], csrf));
-
-        void RetryAfter(DateTimeOffset until) => context.Response.Headers.RetryAfter =
-            ((int)Math.Ceiling((until - time.GetUtcNow()).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
+
+    /// <summary>application/json, or a +json type, with any parameters; a form type or none at all is not JSON.</summary>
+    private static bool IsJson(string? contentType) =>
+        Microsoft.Net.Http.Headers.MediaTypeHeaderValue.TryParse(contentType, out var parsed)
+        && (parsed.MediaType.Equals("application/json", StringComparison.OrdinalIgnoreCase)
+            || parsed.MediaType.Value?.EndsWith("+json", StringComparison.OrdinalIgnoreCase) == true);
 
     private static IResult Session(ClaimsPrincipal user, MemberRegistry members) =>
         TypedResults.Ok(new SessionView(user.Actor(), user.MemberId() is { } id && members.Find(id) is { } m ? MemberView.From(m) : null,
