@@ -57,7 +57,7 @@ internal sealed class MemberRegistry : IDisposable
     /// <summary>Failed sign-ins from one address, any accounts, within <see cref="LockoutDuration"/> that stop the address.</summary>
     public const int MaxFailedSignInsPerAddress = 20;
 
-    public const int MinPasswordLength = 12;
+    public const int MinPasswordLength = PasswordRules.MinLength;
     public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
 
     private readonly SqliteConnection _connection;

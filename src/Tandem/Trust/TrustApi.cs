@@ -10,7 +10,7 @@ namespace Tandem.Trust;
 internal static class TrustApi
 {
     private const int MaxNameLength = 100;
-    private const int MaxPasswordLength = 200;
+    private const int MaxPasswordLength = PasswordRules.MaxLength;
 
     public sealed record CreateMemberRequest(string? Email, string? Name, string[]? Roles, string? Password);
 
@@ -187,7 +187,8 @@ internal static class TrustApi
     private static async Task<IResult> ResetPasswordAsync(string id, HttpRequest request, MemberRegistry registry, AuditLog audit, ClaimsPrincipal user)
     {
         var password = (string?)null;
-        if (request.ContentLength > 0)
+        // A chunked body has no length, yet says a password: setting a generated one instead would be silent.
+        if (request.ContentLength > 0 || request.ContentLength is null && request.Headers.TransferEncoding.Count > 0)
         {
             var (body, problem) = await JsonBody.ReadAsync<PasswordRequest>(request);
             if (problem is not null)
@@ -533,9 +534,9 @@ internal static class TrustApi
     }
 
     private static IResult? ValidatePassword(string? password, string field) =>
-        password is null || password.Length < MemberRegistry.MinPasswordLength || password.Length > MaxPasswordLength
-            ? Problems.Create(StatusCodes.Status400BadRequest, "weak_password", "The password is too short or too long",
-                $"A password needs {MemberRegistry.MinPasswordLength} to {MaxPasswordLength} characters. A passphrase of a few words is easy to remember and hard to guess.", field)
+        (password is null ? $"A password needs {PasswordRules.MinLength} to {PasswordRules.MaxLength} characters." : PasswordRules.Weakness(password)) is { } why
+            ? Problems.Create(StatusCodes.Status400BadRequest, "weak_password", "The password is too weak",
+                $"{why} A passphrase of a few unrelated words is easy to remember and hard to guess{(field == "password" ? "; or leave the password out to get a generated one" : "")}.", field)
             : null;
 
     private static string NewPassword() => RandomNumberGenerator.GetString("abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789", 20);
