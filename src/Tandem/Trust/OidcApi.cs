@@ -14,18 +14,18 @@ internal static partial class OidcApi
     private const int MaxListLength = 50;
 
     public sealed record OidcRequest(string? Authority, string? ClientId, string? ClientSecret, string[]? Scopes, string? EmailClaim,
-        string? DisplayName, string[]? AllowedEmailDomains);
+        string? DisplayName, string[]? AllowedEmailDomains, bool? TrustUnverifiedEmail);
 
     /// <summary>The settings as the API shows them: never the secret, at most its last four characters.</summary>
     public sealed record OidcView(string Authority, string ClientId, bool ClientSecretSet, string? ClientSecretEnd, IReadOnlyList<string> Scopes,
-        string EmailClaim, string DisplayName, IReadOnlyList<string> AllowedEmailDomains, string CallbackUrl, DateTimeOffset UpdatedAt);
+        string EmailClaim, string DisplayName, IReadOnlyList<string> AllowedEmailDomains, bool TrustUnverifiedEmail, string CallbackUrl, DateTimeOffset UpdatedAt);
 
     /// <summary>The settings as the audit log keeps them: nothing of the secret but whether there is one.</summary>
     public sealed record OidcAuditView(string Authority, string ClientId, bool ClientSecretSet, IReadOnlyList<string> Scopes, string EmailClaim,
-        string DisplayName, IReadOnlyList<string> AllowedEmailDomains)
+        string DisplayName, IReadOnlyList<string> AllowedEmailDomains, bool TrustUnverifiedEmail)
     {
         public static OidcAuditView? From(OidcSettings? s) => s is null ? null
-            : new(s.Authority, s.ClientId, s.ProtectedSecret is not null, s.Scopes, s.EmailClaim, s.DisplayName, s.AllowedEmailDomains);
+            : new(s.Authority, s.ClientId, s.ProtectedSecret is not null, s.Scopes, s.EmailClaim, s.DisplayName, s.AllowedEmailDomains, s.TrustUnverifiedEmail);
     }
 
     public static RouteGroupBuilder MapOidcApi(this RouteGroupBuilder api)
@@ -148,7 +148,7 @@ internal static partial class OidcApi
         // The end of a long secret helps tell which one is set; a short one would give too much away.
         var end = secret is { Length: >= 16 } ? secret[^4..] : null;
         return new OidcView(settings.Authority, settings.ClientId, settings.ProtectedSecret is not null, end, settings.Scopes, settings.EmailClaim,
-            settings.DisplayName, settings.AllowedEmailDomains, $"{request.Scheme}://{request.Host}{request.PathBase}{OidcSignIn.CallbackPath}", settings.UpdatedAt);
+            settings.DisplayName, settings.AllowedEmailDomains, settings.TrustUnverifiedEmail, $"{request.Scheme}://{request.Host}{request.PathBase}{OidcSignIn.CallbackPath}", settings.UpdatedAt);
     }
 
     private static (OidcSettings? Settings, IResult? Problem) Validate(OidcRequest body, OidcSettings? existing, OidcConfiguration oidc)
@@ -232,8 +232,16 @@ internal static partial class OidcApi
             }
         }
 
+        if (body.TrustUnverifiedEmail == true && domains.Count == 0)
+        {
+            return Invalid("email_domains_required", "Unverified emails can only be trusted for listed domains",
+                "\"trustUnverifiedEmail\": true believes an ID token's email without email_verified. With a multi-tenant provider anyone can claim any address, an admin's included, so it needs \"allowedEmailDomains\": the organisation's own domains, whose accounts only its provider tenant issues.",
+                "allowedEmailDomains");
+        }
+
         var protectedSecret = body.ClientSecret is { } newSecret ? oidc.Protect(newSecret) : existing?.ProtectedSecret;
-        return (new OidcSettings(authorityText, body.ClientId.Trim(), protectedSecret, scopes, emailClaim, displayName, domains, oidc.Now), null);
+        return (new OidcSettings(authorityText, body.ClientId.Trim(), protectedSecret, scopes, emailClaim, displayName, domains, oidc.Now,
+            body.TrustUnverifiedEmail == true), null);
     }
 
     private static (OidcSettings?, IResult?) Invalid(string reason, string title, string detail, string field) =>

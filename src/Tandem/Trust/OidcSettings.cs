@@ -13,8 +13,12 @@ namespace Tandem.Trust;
 /// <param name="ProtectedSecret">The client secret sealed with Data Protection; null for a public client (PKCE only).</param>
 /// <param name="EmailClaim">The ID token claim that holds the member's email.</param>
 /// <param name="AllowedEmailDomains">Lower-case domains a signing-in email must belong to; empty allows any.</param>
+/// <param name="TrustUnverifiedEmail">
+/// An ID token without <c>email_verified</c> is believed for <paramref name="AllowedEmailDomains"/> (never without
+/// them): for single-tenant providers that do not send the claim. Off by default.
+/// </param>
 internal sealed record OidcSettings(string Authority, string ClientId, string? ProtectedSecret, IReadOnlyList<string> Scopes, string EmailClaim,
-    string DisplayName, IReadOnlyList<string> AllowedEmailDomains, DateTimeOffset UpdatedAt)
+    string DisplayName, IReadOnlyList<string> AllowedEmailDomains, DateTimeOffset UpdatedAt, bool TrustUnverifiedEmail = false)
 {
     public static readonly IReadOnlyList<string> DefaultScopes = ["openid", "profile", "email"];
     public const string DefaultEmailClaim = "email";

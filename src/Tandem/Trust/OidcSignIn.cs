@@ -80,14 +80,18 @@ internal static class OidcSignIn
 
         var target = "email:" + email.ToLowerInvariant();
         // The provider must say it checked the address: an unverified email could be anyone's, an
-        // admin's included. Providers that never send email_verified (Entra ID, for one) are trusted
-        // only for the domains an admin listed as the organisation's own.
+        // admin's included, and a multi-tenant provider lets anyone claim an address in any domain.
+        // Providers that never send email_verified are believed only when an admin says so, and only for
+        // the domains listed as the organisation's own; an explicit "false" is never believed.
         var verified = principal.FindFirst("email_verified")?.Value;
-        if (verified is null ? settings.AllowedEmailDomains.Count == 0 : !string.Equals(verified, "true", StringComparison.OrdinalIgnoreCase))
+        var trusted = verified is null
+            ? settings.TrustUnverifiedEmail && settings.AllowedEmailDomains.Count > 0
+            : string.Equals(verified, "true", StringComparison.OrdinalIgnoreCase);
+        if (!trusted)
         {
             await Refuse(StatusCodes.Status403Forbidden, "email_not_verified", target, "The email is not verified",
                 verified is null
-                    ? $"{settings.DisplayName} does not say whether {email} is verified. An admin can list the organisation's own domains in \"allowedEmailDomains\" to trust its addresses."
+                    ? $"{settings.DisplayName} does not say whether {email} is verified. If the provider is the organisation's own tenant and never sends email_verified, an admin can set \"trustUnverifiedEmail\": true with the organisation's domains in \"allowedEmailDomains\"."
                     : $"{settings.DisplayName} says {email} is not verified. Verify it with the provider, then sign in again.");
             return;
         }

@@ -86,24 +86,44 @@ public sealed class OidcSignInTests
     }
 
     [Fact]
-    public async Task SignIn_WithoutAnEmailVerifiedClaim_IsTrustedOnlyForTheOrganisationsListedDomains()
+    public async Task SignIn_WithoutAnEmailVerifiedClaim_IsRefused_UnlessTheAdminTrustsUnverifiedEmailsOfListedDomains()
     {
         await using var provider = await OpenIdProvider.StartAsync();
         await using var server = await StartTandemAsync();
         await server.CreateMemberAsync("ada@example.com", ["admin"]);
-        await ConfigureAsync(server, provider);
         provider.User = new ProviderUser("ada@example.com", EmailVerified: null);
 
-        using (var browser = Browser(server))
+        // Listing domains alone is not enough: a multi-tenant provider lets anyone claim any address in them.
+        foreach (var domains in new[] { null, new[] { "example.com" } })
         {
+            await ConfigureAsync(server, provider, domains: domains);
+            using var browser = Browser(server);
             var problem = await HttpAssert.ProblemAsync(await browser.GetAsync(SignInPath), HttpStatusCode.Forbidden, "email_not_verified");
-            Assert.Contains("allowedEmailDomains", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
+            Assert.Contains("trustUnverifiedEmail", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         }
 
-        await ConfigureAsync(server, provider, domains: ["example.com"]);
-        using var trusted = Browser(server);
-        await trusted.GetAsync(SignInPath);
-        Assert.Equal(HttpStatusCode.OK, (await trusted.GetAsync("/api/v1/session")).StatusCode);
+        var configured = await ConfigureAsync(server, provider, domains: ["example.com"], trustUnverifiedEmail: true);
+        Assert.True(configured.GetProperty("trustUnverifiedEmail").GetBoolean());
+        using (var trusted = Browser(server))
+        {
+            await trusted.GetAsync(SignInPath);
+            Assert.Equal(HttpStatusCode.OK, (await trusted.GetAsync("/api/v1/session")).StatusCode);
+        }
+
+        // A provider that says outright the address is not verified is never trusted.
+        provider.User = new ProviderUser("ada@example.com", EmailVerified: false);
+        using var refused = Browser(server);
+        await HttpAssert.ProblemAsync(await refused.GetAsync(SignInPath), HttpStatusCode.Forbidden, "email_not_verified");
+    }
+
+    [Fact]
+    public async Task TrustUnverifiedEmail_WithoutDomains_Is400()
+    {
+        await using var server = await StartTandemAsync();
+        var problem = await HttpAssert.ProblemAsync(await server.Http.SendAsync(server.Admin(HttpMethod.Put, "/api/v1/auth/oidc",
+            new { authority = "https://login.example.com", clientId = "c", trustUnverifiedEmail = true })), HttpStatusCode.BadRequest, "email_domains_required");
+        Assert.Equal("allowedEmailDomains", problem.GetProperty("field").GetString());
+        await HttpAssert.ProblemAsync(await server.Http.SendAsync(server.Admin(HttpMethod.Get, "/api/v1/auth/oidc")), HttpStatusCode.NotFound, "oidc_not_configured");
     }
 
     [Fact]
@@ -384,7 +404,7 @@ public sealed class OidcSignInTests
     private static Task<TandemServer> StartTandemAsync() => TandemServer.StartAsync(clock: new FakeTimeProvider(TimeProvider.System.GetUtcNow()));
 
     private static async Task<JsonElement> ConfigureAsync(TandemServer server, OpenIdProvider? provider = null, string[]? domains = null,
-        string? authority = null, string secret = OpenIdProvider.ClientSecret)
+        string? authority = null, string secret = OpenIdProvider.ClientSecret, bool trustUnverifiedEmail = false)
     {
         if (provider is not null)
         {
@@ -398,6 +418,7 @@ public sealed class OidcSignInTests
             clientSecret = secret,
             displayName = "Test provider",
             allowedEmailDomains = domains,
+            trustUnverifiedEmail,
         }));
         return await HttpAssert.JsonAsync(response, HttpStatusCode.OK);
     }
