@@ -41,6 +41,9 @@ public sealed record TandemOptions
     /// <summary>One log line per HTTP request (method, path, status, duration); off by default, so the first-start token stays in view.</summary>
     public bool LogRequests { get; init; }
 
+    /// <summary>Open connections at once; further ones are closed as they open (see <see cref="ServerLimits"/>).</summary>
+    public int MaxConnections { get; init; } = ServerLimits.DefaultMaxConnections;
+
     /// <summary>Where first-start secrets are printed (stdout by default).</summary>
     public TextWriter? Announce { get; init; }
 }
@@ -69,7 +72,11 @@ public static class TandemHost
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls(options.Urls);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            ServerLimits.Apply(kestrel.Limits, options.MaxConnections);
+        });
         ConfigureLogging(builder, options);
         logging?.Invoke(builder.Logging);
 
