@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Diagnostics;
-using Microsoft.AspNetCore.HttpLogging;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using Tandem.Collect;
@@ -134,7 +133,7 @@ public static class TandemHost
 
         if (options.LogRequests)
         {
-            app.UseHttpLogging();
+            app.UseRequestLog();
         }
 
         app.UseExceptionHandler();
@@ -156,25 +155,21 @@ public static class TandemHost
 
     /// <summary>
     /// Tandem's own lines at the chosen level; ASP.NET Core's at Warning, as its templates do (it writes four
-    /// Information lines per request, which would scroll the first-start admin token away at once);
-    /// requests as one line each only when asked for.
+    /// Information lines per request, which would scroll the first-start admin token away at once), or lower
+    /// for Debug and Trace, except the categories that write URLs (<see cref="RequestLog.QuietCategories"/>):
+    /// those stay at Warning, so no level puts a customer's email or search term in the log.
     /// </summary>
     private static void ConfigureLogging(WebApplicationBuilder builder, TandemOptions options)
     {
         builder.Logging.SetMinimumLevel(options.LogLevel);
-        builder.Logging.AddFilter("Microsoft.AspNetCore", options.LogLevel < LogLevel.Information
-            ? options.LogLevel
-            : (LogLevel)Math.Max((int)options.LogLevel, (int)LogLevel.Warning));
-        if (options.LogRequests)
+        var framework = options.LogLevel < LogLevel.Information ? options.LogLevel : (LogLevel)Math.Max((int)options.LogLevel, (int)LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", framework);
+        foreach (var category in RequestLog.QuietCategories)
         {
-            builder.Logging.AddFilter("Microsoft.AspNetCore.HttpLogging", LogLevel.Information);
-            builder.Services.AddHttpLogging(http =>
-            {
-                // No headers, query strings or bodies: they carry tokens and customer data.
-                http.LoggingFields = HttpLoggingFields.RequestMethod | HttpLoggingFields.RequestPath | HttpLoggingFields.ResponseStatusCode | HttpLoggingFields.Duration;
-                http.CombineLogs = true;
-            });
+            builder.Logging.AddFilter(category, (LogLevel)Math.Max((int)framework, (int)LogLevel.Warning));
         }
+
+        builder.Logging.AddFilter(RequestLog.Category, options.LogRequests ? LogLevel.Information : LogLevel.None);
     }
 
     /// <summary>What to believe of forwarded headers, and from whom; null when no proxy is trusted.</summary>
