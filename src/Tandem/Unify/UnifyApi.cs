@@ -198,12 +198,9 @@ internal static class UnifyApi
             return nullPattern;
         }
 
-        for (var i = 0; i < (body.BlockedPatterns?.Count ?? 0); i++)
+        if (BlockedPatterns.Check(body.BlockedValues, body.BlockedPatterns) is { } refused)
         {
-            if (IdentityRules.CheckPattern(body.BlockedPatterns![i]) is { } error)
-            {
-                return Invalid($"blockedPatterns[{i}]", $"This is not a pattern Tandem can run in linear time: {error}");
-            }
+            return Problems.Create(StatusCodes.Status400BadRequest, refused.Reason, "The blocked values or patterns cannot be saved", refused.Detail, refused.Field);
         }
 
         if (body.TraitKey is { } traitKey && (traitKey.Length == 0 || traitKey.Length > MaxNameLength))
