@@ -14,6 +14,12 @@ internal static class SourcesApi
     private const int MaxLimit = 1_000;
     private const int DefaultLimit = 50;
 
+    /// <summary>
+    /// A feed page stops once this much event JSON is written, whatever the limit: a thousand wide
+    /// events cost seconds of masking and tens of megabytes (issue 15). Always at least one event.
+    /// </summary>
+    private const int MaxPageBytes = 4 * 1024 * 1024;
+
     public sealed record CreateSourceRequest(string? Name);
 
     public sealed record UpdateSourceRequest(string? Name, bool? Enabled);
@@ -148,6 +154,8 @@ internal static class SourcesApi
         writer.WriteStartObject();
         writer.WriteNumber("head", log.Head);
         writer.WriteStartArray("events");
+        var start = writer.BytesCommitted + writer.BytesPending;
+        var written = 0;
         foreach (var entry in entries.Take(size))
         {
             writer.WriteStartObject();
@@ -156,10 +164,17 @@ internal static class SourcesApi
             lens.Event(entry.Payload, $"events[{entry.Seq}]").WriteTo(writer);
 
             writer.WriteEndObject();
+            written++;
+            if (writer.BytesCommitted + writer.BytesPending - start >= MaxPageBytes)
+            {
+                break;
+            }
         }
 
+        // A page cut short by its size goes on like one cut by the limit: from the last event sent.
+        var cut = written < Math.Min(size, entries.Count);
         writer.WriteEndArray();
-        WriteNext(writer, more ? entries[size - 1].Seq : null);
+        WriteNext(writer, more || cut ? entries[written - 1].Seq : null);
         writer.WriteEndObject();
         await writer.FlushAsync();
         lens.AuditRead();

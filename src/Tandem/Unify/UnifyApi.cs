@@ -249,7 +249,7 @@ internal static class UnifyApi
         };
     }
 
-    private static async Task<IResult> PutComputedAsync(string name, HttpRequest request, ProfileProcessor processor, AuditLog audit, ClaimsPrincipal user)
+    private static async Task<IResult> PutComputedAsync(string name, HttpRequest request, ProfileProcessor processor, AuditLog audit, ClaimsPrincipal user, PiiGuard pii)
     {
         if (!IsName(name))
         {
@@ -273,11 +273,36 @@ internal static class UnifyApi
             return Invalid(invalid!.Value.Field, invalid.Value.Detail);
         }
 
+        if (NotReadable(definition, pii, request.HttpContext) is { } refused)
+        {
+            return refused;
+        }
+
         var before = processor.Read(e => e.ComputedTraits.FirstOrDefault(d => d.Name == name) is { } d ? UnifySettings.ToView(d) : null);
         var existed = await processor.DefineComputedTraitAsync(definition, request.HttpContext.RequestAborted);
         var view = UnifySettings.ToView(definition);
         audit.Record(user, "computed_trait.put", "computed_trait:" + name, before, view);
         return existed ? TypedResults.Ok(view) : TypedResults.Created($"/api/v1/computed-traits/{name}", view);
+    }
+
+    /// <summary>
+    /// A computed trait shows its values to everyone who reads traits, so defining one is reading what
+    /// it aggregates: refused unless the caller reads that data in full (docs/pii.md).
+    /// </summary>
+    private static ProblemHttpResult? NotReadable(ComputedTraitDefinition definition, PiiGuard pii, HttpContext context)
+    {
+        var lens = pii.For(context);
+        var derived = DerivedClasses.OfComputedTrait(lens.Classifier, definition);
+        if (lens.ExposureOf(derived.Class) == Exposure.Full)
+        {
+            return null;
+        }
+
+        var property = derived.Path!["properties.".Length..];
+        return Problems.Create(StatusCodes.Status403Forbidden, "class_not_readable", "The computed trait would read data you cannot read in full",
+            $"'{property}' ({derived.Path}) is {derived.Class.Name()} data, which you see {lens.ExposureOf(derived.Class).Name()}, and a computed trait "
+            + $"over it takes its class. Defining it needs {pii.WhoReadsInFull(context.User, derived.Class)}. Aggregations that only count "
+            + "(count, unique_count) and exists or not_exists conditions read no values and need nothing more.", derived.Field);
     }
 
     private static async Task<IResult> DeleteComputedAsync(string name, HttpContext context, ProfileProcessor processor, AuditLog audit)
