@@ -347,7 +347,7 @@ internal static class TrustApi
             return problem;
         }
 
-        // Bounded before anything is hashed or recorded: the audit log keeps each attempt's email.
+        // Bounded before anything is hashed or recorded: the audit log keeps a keyed hash of each attempt's email.
         if (string.IsNullOrWhiteSpace(body!.Email) || body.Email.Length > 254 || string.IsNullOrEmpty(body.Password) || body.Password.Length > MaxPasswordLength)
         {
             return Problems.Create(StatusCodes.Status400BadRequest, "credentials_required", "Email and password are required",
@@ -364,7 +364,7 @@ internal static class TrustApi
                 SignInOutcome.LockedOut => "session.locked_out",
                 SignInOutcome.AddressThrottled => "session.address_throttled",
                 _ => "session.sign_in_failed",
-            }, "email:" + body.Email.Trim().ToLowerInvariant(), detail: $"{result.Outcome} from {ip}");
+            }, audit.SignInTarget(body.Email), detail: $"{result.Outcome} from {ip}");
         }
 
         switch (result.Outcome)
