@@ -43,6 +43,12 @@ public sealed record TandemOptions
     /// <summary>Open connections at once; further ones are closed as they open (see <see cref="ServerLimits"/>).</summary>
     public int MaxConnections { get; init; } = ServerLimits.DefaultMaxConnections;
 
+    /// <summary>The audit log's signing key (at least 32 characters; <c>TANDEM_AUDIT_KEY</c>); ignored when <see cref="AuditKeyFile"/> is set.</summary>
+    public string? AuditKey { get; init; }
+
+    /// <summary>A file outside the data folder holding the audit log's signing key.</summary>
+    public string? AuditKeyFile { get; init; }
+
     /// <summary>Where first-start secrets are printed (stdout by default).</summary>
     public TextWriter? Announce { get; init; }
 }
@@ -54,6 +60,7 @@ public static class TandemHost
     {
         var forwarded = ForwardedHeaders(options.TrustedProxies);
         ListenAddresses.Check(options.Urls); // a busy port or a typo is said before the data folder is touched
+        Trust.AuditKey.From(options); // so is an audit key that is too short or kept in the data folder
         var folderLock = DataFolderLock.Acquire(options.DataDirectory);
         try
         {
@@ -115,7 +122,7 @@ public static class TandemHost
             .AddCheck<IngestLogHealthCheck>("ingest-log", tags: ["ready"])
             .AddCheck<ProcessorHealthCheck>("profile-processor", tags: ["ready"]);
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(CollectMetrics.MeterName, UnifyMetrics.MeterName, RetentionJob.MeterName)
+            .AddMeter(CollectMetrics.MeterName, UnifyMetrics.MeterName, RetentionJob.MeterName, AuditLog.MeterName)
             .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter());
 
@@ -124,6 +131,7 @@ public static class TandemHost
         app.Services.GetRequiredService<Workspace>().EnsureCreated();
         app.Services.GetRequiredService<CollectMetrics>(); // instruments exist from the first scrape, not the first event
         app.Services.GetRequiredService<UnifyMetrics>();
+        app.Services.GetRequiredService<AuditLog>(); // says at start whether the log is signed
         app.Services.GetRequiredService<OidcConfiguration>(); // adds the OIDC sign-in scheme when it is configured
 
         if (forwarded is not null)
