@@ -36,6 +36,12 @@ internal static class ResetAdminCommand
     internal static int Run(string dataDirectory, string? chosenSecret, TextWriter output, TextWriter error)
     {
         var folder = Path.GetFullPath(dataDirectory);
+        if (AdminTokenRule.Weakness(chosenSecret) is { } weak)
+        {
+            error.WriteLine($"error: TANDEM_ADMIN_TOKEN is too weak to be the admin token: {weak} {AdminTokenRule.HowToMakeOne}");
+            return Refused;
+        }
+
         if (!File.Exists(Path.Combine(folder, "tandem.db")))
         {
             error.WriteLine($"error: no workspace in {folder}: pass the server's data folder with --data (a new one is created by ./tandem serve).");

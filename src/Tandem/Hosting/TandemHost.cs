@@ -56,8 +56,14 @@ public sealed record TandemOptions
 /// <summary>Composes the Tandem server: one place that lists every part, in order.</summary>
 public static class TandemHost
 {
+    /// <exception cref="StartRefusedException">The chosen admin token is too weak, a URL is not an address, or its port is taken.</exception>
     public static WebApplication Build(TandemOptions options, TimeProvider? time = null, Action<ILoggingBuilder>? logging = null)
     {
+        if (AdminTokenRule.Weakness(options.AdminToken) is { } weak)
+        {
+            throw new StartRefusedException($"TANDEM_ADMIN_TOKEN is too weak to be the admin token: {weak} {AdminTokenRule.HowToMakeOne}");
+        }
+
         var forwarded = ForwardedHeaders(options.TrustedProxies);
         ListenAddresses.Check(options.Urls); // a busy port or a typo is said before the data folder is touched
         Trust.AuditKey.From(options); // so is an audit key that is too short or kept in the data folder

@@ -48,6 +48,7 @@ internal static class TrustAuthentication
         services.AddSingleton<TokenRegistry>();
         services.AddSingleton<PiiGuard>();
         services.AddSingleton<TrustMetrics>();
+        services.AddSingleton<BadTokenThrottle>();
         services.AddOpenTelemetry().WithMetrics(metrics => metrics.AddMeter(TrustMetrics.MeterName));
         // No default scheme: the collector's requests (write keys) never run the token handler; routes
         // that need a caller name the scheme through their policy.
@@ -141,7 +142,7 @@ internal static class TrustAuthentication
         if (member is null || member.Disabled || context.Principal!.FindFirstValue(StampClaim) != member.SessionStamp)
         {
             context.RejectPrincipal();
-            context.HttpContext.Items[FailureItem] = ("session_ended",
+            context.HttpContext.Items[FailureItem] = new AuthFailure("session_ended",
                 "The session has ended: the member signed out, changed password, or was removed or disabled. Sign in again.");
             return Task.CompletedTask;
         }
@@ -150,6 +151,9 @@ internal static class TrustAuthentication
         return Task.CompletedTask;
     }
 }
+
+/// <summary>Why authentication failed, for the answer: 401 unless a lock says 429 (with the seconds for Retry-After).</summary>
+internal sealed record AuthFailure(string Reason, string Detail, int Status = StatusCodes.Status401Unauthorized, int? RetryAfterSeconds = null);
 
 /// <summary>What a route requires, as endpoint metadata: a scope, any signed-in caller, or nothing (public).</summary>
 internal sealed record RouteAccess(string Requirement)
@@ -187,7 +191,8 @@ internal sealed class ApiTokenHandler(
     ILoggerFactory logger,
     UrlEncoder encoder,
     TokenRegistry tokens,
-    MemberRegistry members) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    MemberRegistry members,
+    BadTokenThrottle throttle) : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
     protected override Task<AuthenticateResult> HandleAuthenticateAsync()
     {
@@ -207,10 +212,19 @@ internal sealed class ApiTokenHandler(
             return Fail("bad_credentials", "The Authorization header must be \"Bearer <token>\" with an API token.");
         }
 
+        // Checked before the token is looked up: a stopped address learns nothing, not even a right guess.
+        var address = Context.Connection.RemoteIpAddress?.ToString() ?? "";
+        if (throttle.StoppedUntil(address) is { } stopped)
+        {
+            return TooManyBadTokens(stopped);
+        }
+
         var token = tokens.FindBySecret(header[7..].Trim());
         if (token is null)
         {
-            return Fail("invalid_token", "The API token is not valid. Check for a copy-paste error, or ask an admin for a token.");
+            return throttle.Failed(address) is { } until
+                ? TooManyBadTokens(until)
+                : Fail("invalid_token", "The API token is not valid. Check for a copy-paste error, or ask an admin for a token.");
         }
 
         var now = TimeProvider.GetUtcNow();
@@ -251,11 +265,17 @@ internal sealed class ApiTokenHandler(
         return Task.FromResult(AuthenticateResult.Success(new AuthenticationTicket(principal, TrustAuthentication.TokenScheme)));
     }
 
-    private Task<AuthenticateResult> Fail(string reason, string detail)
+    private Task<AuthenticateResult> Fail(string reason, string detail) => Fail(new AuthFailure(reason, detail));
+
+    private Task<AuthenticateResult> Fail(AuthFailure failure)
     {
-        Context.Items[TrustAuthentication.FailureItem] = (reason, detail);
-        return Task.FromResult(AuthenticateResult.Fail(detail));
+        Context.Items[TrustAuthentication.FailureItem] = failure;
+        return Task.FromResult(AuthenticateResult.Fail(failure.Detail));
     }
+
+    private Task<AuthenticateResult> TooManyBadTokens(DateTimeOffset until) => Fail(new AuthFailure(BadTokenThrottle.Reason,
+        $"{BadTokenThrottle.MaxBadTokens} API tokens that do not exist came from your address within {BadTokenThrottle.Window.TotalMinutes:N0} minutes, so no API token is accepted from it until {until:u}. Check the token your client sends.",
+        StatusCodes.Status429TooManyRequests, (int)Math.Ceiling((until - TimeProvider.GetUtcNow()).TotalSeconds)));
 }
 
 /// <summary>A scope a route needs; null means any authenticated caller.</summary>
@@ -320,10 +340,15 @@ internal sealed class ProblemResultHandler : IAuthorizationMiddlewareResultHandl
         IResult problem;
         if (authorizeResult.Challenged)
         {
-            var (reason, detail) = context.Items[TrustAuthentication.FailureItem] is ValueTuple<string, string> failure
-                ? failure
-                : ("unauthorized", "This API needs an API token (\"Authorization: Bearer <token>\") or a console session. The first admin token is printed on first start.");
-            problem = Problems.Create(StatusCodes.Status401Unauthorized, reason, "Authentication required", detail, "Authorization");
+            var failure = context.Items[TrustAuthentication.FailureItem] as AuthFailure
+                ?? new AuthFailure("unauthorized", "This API needs an API token (\"Authorization: Bearer <token>\") or a console session. The first admin token is printed on first start.");
+            if (failure.RetryAfterSeconds is { } seconds)
+            {
+                context.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            problem = Problems.Create(failure.Status, failure.Reason,
+                failure.Status == StatusCodes.Status429TooManyRequests ? "Too many unknown API tokens from this address" : "Authentication required", failure.Detail, "Authorization");
         }
         else if (authorizeResult.AuthorizationFailure?.FailureReasons.Any(r => r.Message == ScopeHandler.CsrfFailure) == true)
         {

@@ -13,7 +13,7 @@ namespace Tandem.Tests.Cli;
 /// <summary><c>./tandem tokens reset-admin</c>, end to end: refused while a server runs, then a new admin token that works, old ones that do not, and an audit record.</summary>
 public sealed partial class ResetAdminTests : IAsyncLifetime
 {
-    private const string FirstSecret = "first-admin-secret";
+    private const string FirstSecret = "first-admin-secret-N4bV7cX2zM9qW5eR8tY1";
     private readonly string _data = Cli.TempFolder();
     private readonly HttpClient _http = new();
 
@@ -70,7 +70,9 @@ public sealed partial class ResetAdminTests : IAsyncLifetime
         using var output = new StringWriter();
         using var error = new StringWriter();
 
-        Assert.Equal(0, ResetAdminCommand.Run(_data, "  chosen-by-it  ", output, error));
+        Assert.Equal(1, ResetAdminCommand.Run(_data, "chosen-by-it", output, error)); // too weak to hold every scope
+        Assert.Contains("openssl rand -base64 32", error.ToString(), StringComparison.Ordinal);
+        Assert.Equal(0, ResetAdminCommand.Run(_data, "  chosen-by-it-W3eR5tY7uI9oP2aS4dF6  ", output, error));
         Assert.Contains("the value of TANDEM_ADMIN_TOKEN", output.ToString(), StringComparison.Ordinal);
         Assert.DoesNotContain("chosen-by-it", output.ToString(), StringComparison.Ordinal);
 
@@ -78,8 +80,8 @@ public sealed partial class ResetAdminTests : IAsyncLifetime
         Assert.Contains("already belongs to token tok_admin", error.ToString(), StringComparison.Ordinal);
 
         var announce = new StringWriter();
-        await using var app = await StartAsync("chosen-by-it", announce);
-        Assert.Equal(HttpStatusCode.OK, (await GetAsync(app, "chosen-by-it", "/api/v1/sources")).StatusCode);
+        await using var app = await StartAsync("chosen-by-it-W3eR5tY7uI9oP2aS4dF6", announce);
+        Assert.Equal(HttpStatusCode.OK, (await GetAsync(app, "chosen-by-it-W3eR5tY7uI9oP2aS4dF6", "/api/v1/sources")).StatusCode);
         Assert.Equal("", announce.ToString()); // the environment's token is the admin token now: nothing to warn about
     }
 

@@ -12,20 +12,20 @@ public sealed class WorkspaceTests : IAsyncLifetime
     {
         await StartAndStopAsync(adminToken: null);
 
-        var said = await StartAndStopAsync(adminToken: "change-me");
+        var said = await StartAndStopAsync(adminToken: "another-token-Q7wZ2kLp9vX4mR8tB3nH6cJ1");
 
         var line = Assert.Single(said.Split('\n', StringSplitOptions.RemoveEmptyEntries));
         Assert.Contains("TANDEM_ADMIN_TOKEN is ignored", line, StringComparison.Ordinal);
         Assert.Contains($"./tandem tokens reset-admin --data {Path.GetFullPath(_data)}", line, StringComparison.Ordinal);
-        Assert.DoesNotContain("change-me", line, StringComparison.Ordinal);
+        Assert.DoesNotContain("another-token-Q7wZ2kLp9vX4mR8tB3nH6cJ1", line, StringComparison.Ordinal);
     }
 
     [Theory]
-    [InlineData("the-first-token")]
+    [InlineData("the-first-token-F5gT8yU2iO4pL7kJ3hG9dS")]
     [InlineData(null)]
     public async Task Start_EnvironmentTokenIsTheAdminTokenOrUnset_SaysNothing(string? adminToken)
     {
-        await StartAndStopAsync(adminToken: "the-first-token");
+        await StartAndStopAsync(adminToken: "the-first-token-F5gT8yU2iO4pL7kJ3hG9dS");
 
         Assert.Equal("", await StartAndStopAsync(adminToken));
     }

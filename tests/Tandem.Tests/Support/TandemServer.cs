@@ -15,7 +15,8 @@ namespace Tandem.Tests.Support;
 /// </summary>
 public sealed class TandemServer : IAsyncDisposable
 {
-    public const string AdminToken = "test-admin-token";
+    /// <summary>Strong enough for the admin-token rule (32+ characters, 10+ different ones), as TANDEM_ADMIN_TOKEN must be.</summary>
+    public const string AdminToken = "test-admin-token-K8pW3xZ6vQ1mB9nR4tY7";
     private readonly string _dataDirectory;
     private readonly bool _ownsDirectory;
     private readonly IngestLogOptions _logOptions;
