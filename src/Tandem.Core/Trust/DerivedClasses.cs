@@ -69,28 +69,40 @@ public static class DerivedClasses
     /// </summary>
     public static PiiClassifier Apply(PiiClassifier classifier, IEnumerable<IdentifierType> types, IEnumerable<ComputedTraitDefinition> traits)
     {
-        var identifierFloors = new Dictionary<string, PiiClass>(StringComparer.Ordinal);
-        var traitFloors = new Dictionary<string, PiiClass>(StringComparer.Ordinal);
+        var identifierFloors = new Dictionary<string, DerivedFloor>(StringComparer.Ordinal);
+        var traitFloors = new Dictionary<string, DerivedFloor>(StringComparer.Ordinal);
         foreach (var type in types)
         {
-            if (type.TraitKey is not null && OfIdentifierType(classifier, type.Name, type.TraitKey) is var pii && pii > PiiClass.Green)
+            if (type.TraitKey is not { } key || OfIdentifierType(classifier, type.Name, key) is not (> PiiClass.Green and var pii))
             {
-                // Both carry the same values: the trait is as sensitive as the identifier it feeds.
-                identifierFloors[type.Name] = pii;
-                var top = type.TraitKey.Split('.')[0];
-                traitFloors[top] = traitFloors.TryGetValue(top, out var held) && held > pii ? held : pii;
+                continue;
             }
+
+            // Masked as whichever gave the class: an SSN under any name still masks as an SSN.
+            var maskAs = classifier.ClassifyTrait(key) >= classifier.ClassifyIdentifier(type.Name) ? key : type.Name;
+            identifierFloors[type.Name] = new(pii, maskAs);
+
+            // Both carry the same values: the trait is as sensitive as the identifier it feeds.
+            Raise(traitFloors, key.Split('.')[0], new(pii, maskAs));
         }
 
         foreach (var trait in traits)
         {
-            if (OfComputedTrait(classifier, trait).Class is var pii && pii > PiiClass.Green)
+            if (OfComputedTrait(classifier, trait) is { Class: > PiiClass.Green } derived)
             {
-                traitFloors[trait.Name] = traitFloors.TryGetValue(trait.Name, out var held) && held > pii ? held : pii;
+                Raise(traitFloors, trait.Name, new(derived.Class, derived.Path!));
             }
         }
 
         return identifierFloors.Count == 0 && traitFloors.Count == 0 ? classifier : classifier.WithFloors(identifierFloors, traitFloors);
+    }
+
+    private static void Raise(Dictionary<string, DerivedFloor> floors, string name, DerivedFloor floor)
+    {
+        if (!floors.TryGetValue(name, out var held) || floor.Class > held.Class)
+        {
+            floors[name] = floor;
+        }
     }
 
     private static DerivedClass Higher(DerivedClass current, PiiClassifier classifier, string field, string property)

@@ -18,8 +18,8 @@ public sealed class PiiClassifier
     private readonly IReadOnlyDictionary<string, PiiClass> _identifiers;
     private readonly IReadOnlyDictionary<string, PiiClass> _traits;
     private readonly IReadOnlyDictionary<string, PiiClass> _events;
-    private readonly FrozenDictionary<string, PiiClass> _identifierFloors = FrozenDictionary<string, PiiClass>.Empty;
-    private readonly FrozenDictionary<string, PiiClass> _traitFloors = FrozenDictionary<string, PiiClass>.Empty;
+    private readonly FrozenDictionary<string, DerivedFloor> _identifierFloors = FrozenDictionary<string, DerivedFloor>.Empty;
+    private readonly FrozenDictionary<string, DerivedFloor> _traitFloors = FrozenDictionary<string, DerivedFloor>.Empty;
 
     /// <param name="identifiers">Classes by identifier type (<c>salesforce_id</c>), matched exactly.</param>
     /// <param name="traits">Classes by trait path (<c>plan</c>, <c>address.city</c>), matched exactly.</param>
@@ -34,7 +34,7 @@ public sealed class PiiClassifier
         _events = eventPaths?.ToFrozenDictionary(StringComparer.Ordinal) ?? FrozenDictionary<string, PiiClass>.Empty;
     }
 
-    private PiiClassifier(PiiClassifier overrides, FrozenDictionary<string, PiiClass> identifierFloors, FrozenDictionary<string, PiiClass> traitFloors)
+    private PiiClassifier(PiiClassifier overrides, FrozenDictionary<string, DerivedFloor> identifierFloors, FrozenDictionary<string, DerivedFloor> traitFloors)
     {
         _identifiers = overrides._identifiers;
         _traits = overrides._traits;
@@ -50,15 +50,24 @@ public sealed class PiiClassifier
     /// This classifier with lower bounds from the data behind some names (see <see cref="DerivedClasses"/>):
     /// an identifier type or a top-level trait is at least its floor, whatever its name or override says.
     /// </summary>
-    internal PiiClassifier WithFloors(IReadOnlyDictionary<string, PiiClass> identifiers, IReadOnlyDictionary<string, PiiClass> traits) =>
+    internal PiiClassifier WithFloors(IReadOnlyDictionary<string, DerivedFloor> identifiers, IReadOnlyDictionary<string, DerivedFloor> traits) =>
         new(this, identifiers.ToFrozenDictionary(StringComparer.Ordinal), traits.ToFrozenDictionary(StringComparer.Ordinal));
 
     /// <summary>An identifier type: <c>email</c> and <c>phone</c> are yellow; <c>user_id</c> and <c>anonymous_id</c> green.</summary>
     public PiiClass ClassifyIdentifier(string type)
     {
         var pii = _identifiers.TryGetValue(type, out var set) ? set : FieldNames.DefaultClass(type, isWholeTrait: false);
-        return _identifierFloors.TryGetValue(type, out var floor) && floor > pii ? floor : pii;
+        return _identifierFloors.TryGetValue(type, out var floor) && floor.Class > pii ? floor.Class : pii;
     }
+
+    /// <summary>
+    /// The name whose kind masks an identifier of this type: the trait it is read from when that gave
+    /// its class (a <c>loyalty_code</c> keyed by <c>cvv</c> masks to <c>***</c>, as a CVV does), else the type.
+    /// </summary>
+    public string MaskNameOfIdentifier(string type) => _identifierFloors.TryGetValue(type, out var floor) ? floor.MaskAs : type;
+
+    /// <summary>The name whose kind masks this trait's value: for a computed trait, the property it reads (<c>cvv</c> masks to <c>***</c>).</summary>
+    public string MaskNameOfTrait(string path) => _traitFloors.TryGetValue(path, out var floor) ? floor.MaskAs : path;
 
     /// <summary>A trait, or a dotted path inside one (<c>address.city</c>).</summary>
     public PiiClass ClassifyTrait(string path)
@@ -72,7 +81,7 @@ public sealed class PiiClassifier
         // A computed trait's value may be an object or a list: everything under its name takes its floor.
         var dot = path.IndexOf('.', StringComparison.Ordinal);
         var top = dot < 0 ? path.AsSpan() : path.AsSpan(0, dot);
-        return _traitFloors.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(top, out var floor) && floor > pii ? floor : pii;
+        return _traitFloors.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(top, out var floor) && floor.Class > pii ? floor.Class : pii;
     }
 
     /// <summary>
@@ -141,6 +150,9 @@ public sealed class PiiClassifier
         return result;
     }
 }
+
+/// <summary>A lower bound on a name's class from the data behind it, and the name whose kind masks its values.</summary>
+internal readonly record struct DerivedFloor(PiiClass Class, string MaskAs);
 
 /// <summary>Field names compared the way people write them: firstName, first_name and First-Name are one name.</summary>
 internal static class FieldNames

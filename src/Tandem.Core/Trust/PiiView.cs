@@ -70,7 +70,7 @@ public sealed class PiiView
         return exposure switch
         {
             Exposure.Full => new(pii, exposure, value),
-            Exposure.Masked => new(pii, exposure, Masking.Mask(type, value)),
+            Exposure.Masked => new(pii, exposure, Masking.Mask(_classifier.MaskNameOfIdentifier(type), value)),
             _ => new(pii, exposure, null),
         };
     }
@@ -162,7 +162,7 @@ public sealed class PiiView
 
             if (exposure == Exposure.Masked)
             {
-                kept = Masking.Mask(maskAs ?? path, value);
+                kept = Masking.Mask(maskAs ?? (isEvent ? path : view._classifier.MaskNameOfTrait(path)), value);
                 Masked.Add(shown);
                 return true;
             }

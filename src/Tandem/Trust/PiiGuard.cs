@@ -183,7 +183,7 @@ internal sealed class PiiLens(PiiView view, AuditLog audit, HttpContext context)
                     break;
                 case Exposure.Masked:
                     w.WritePropertyName(key);
-                    WriteNode(w, Masking.Mask(key, StoredJson.Parse(json)));
+                    WriteNode(w, Masking.Mask(view.Classifier.MaskNameOfTrait(key), StoredJson.Parse(json)));
                     break;
             }
         }

@@ -79,6 +79,19 @@ public sealed class PiiDerivedDataTests
     }
 
     [Fact]
+    public void DerivedValues_AreMaskedAsTheDataTheyCarry_NotByTheirName()
+    {
+        var classifier = DerivedClasses.Apply(Classifier, [new IdentifierType("loyalty_code", 5, 5, TraitKey: "card_cvv")],
+            [new ComputedTraitDefinition("lucky", Aggregation.Last, MessageType.Track, "Order Completed", "cvv")]);
+        var admin = new PiiView(classifier, AccessPolicy.Default, [Roles.Admin]);
+
+        // A CVV masked as generic text would show its first digit ("1***").
+        Assert.Equal("***", admin.Traits(new JsonObject { ["lucky"] = "123" }).Json["lucky"]!.GetValue<string>());
+        Assert.Equal("***", admin.Identifier("loyalty_code", "123").Value);
+        Assert.Equal("***", admin.Traits(new JsonObject { ["card_cvv"] = "123" }).Json["card_cvv"]!.GetValue<string>());
+    }
+
+    [Fact]
     public async Task ComputedTrait_OverDataTheCallerCannotReadInFull_Is403_AndNothingIsDefined()
     {
         await using var server = await TandemServer.StartAsync();
