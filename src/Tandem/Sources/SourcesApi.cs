@@ -197,7 +197,16 @@ internal static class SourcesApi
         var rows = log.ReadRejections(source.Key, size + 1, olderThan ?? long.MaxValue);
         var more = rows.Count > size;
         var lens = pii.For(context);
-        var views = rows.Take(size).Select(r =>
+
+        // Bounded like the events feed: the page ends once the refused payloads pass MaxPageBytes.
+        var kept = 0;
+        for (long bytes = 0; kept < Math.Min(size, rows.Count) && (kept == 0 || bytes < MaxPageBytes); kept++)
+        {
+            bytes += rows[kept].Payload.Length;
+        }
+
+        more |= kept < Math.Min(size, rows.Count);
+        var views = rows.Take(kept).Select(r =>
         {
             // The payload is kept byte for byte; show it as JSON when it is JSON, as text otherwise.
             // Refused data is customer data too: masked like events, and text that cannot be

@@ -19,6 +19,9 @@ internal static class ProfileApi
     private const int DefaultEvents = 20;
     private const int MaxEvents = 200;
 
+    /// <summary>An events page also ends once this much event JSON is written (always one event at least), as the debugger feed's does.</summary>
+    private const int MaxPageBytes = 4 * 1024 * 1024;
+
     public static IEndpointRouteBuilder MapProfileApi(this IEndpointRouteBuilder app)
     {
         var profiles = app.MapGroup("/v1/profiles/{identifier}").RequireScope(Scopes.ProfilesRead).WithTags("Profile API");
@@ -88,16 +91,27 @@ internal static class ProfileApi
         {
             w.WriteString("profileId"u8, profileId);
             w.WriteStartArray("data"u8);
+            var start = w.BytesCommitted + w.BytesPending;
+            long? last = null;
+            var next = more ? seqs[^1] : (long?)null;
             foreach (var entry in entries)
             {
+                if (last is { } sent && w.BytesCommitted + w.BytesPending - start >= MaxPageBytes)
+                {
+                    next = sent; // cut by size: the next page starts after the last event sent
+                    break;
+                }
+
                 lens.Event(entry.Payload, $"events[{entry.Seq}]").WriteTo(w);
+                last = entry.Seq;
             }
 
             w.WriteEndArray();
             w.WriteStartObject("cursor"u8);
-            if (more)
+            more = next is not null;
+            if (next is { } cursor)
             {
-                w.WriteString("next"u8, seqs[^1].ToString(CultureInfo.InvariantCulture));
+                w.WriteString("next"u8, cursor.ToString(CultureInfo.InvariantCulture));
             }
             else
             {

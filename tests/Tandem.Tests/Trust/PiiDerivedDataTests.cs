@@ -228,5 +228,22 @@ public sealed class PiiDerivedDataTests
 
         Assert.Equal(Batches * PerBatch, seen.Count);
         Assert.Equal(2, pages);
+
+        // The Profile API's events pages are bounded the same way (200 of these events would be 6 MB).
+        await server.CaughtUpAsync();
+        var messages = new HashSet<string>(StringComparer.Ordinal);
+        string? cursor = null;
+        do
+        {
+            var page = await server.AdminGetAsync("/v1/profiles/user_id:u-1/events?limit=200" + (cursor is null ? "" : "&cursor=" + cursor));
+            var events = page.GetProperty("data").EnumerateArray().Select(e => e.GetProperty("messageId").GetString()!).ToList();
+            Assert.InRange(events.Count * 30_000, 1, 4_500_000);
+            Assert.All(events, id => Assert.True(messages.Add(id)));
+            cursor = page.GetProperty("cursor").GetProperty("next").GetString();
+            Assert.Equal(cursor is not null, page.GetProperty("cursor").GetProperty("hasMore").GetBoolean());
+        }
+        while (cursor is not null);
+
+        Assert.Equal(Batches * PerBatch, messages.Count);
     }
 }
