@@ -359,12 +359,7 @@ internal static class TrustApi
         if (result.Outcome != SignInOutcome.SignedIn)
         {
             // Failed attempts are evidence; the address says where a guessing campaign comes from.
-            audit.Append("anonymous", result.Outcome switch
-            {
-                SignInOutcome.LockedOut => "session.locked_out",
-                SignInOutcome.AddressThrottled => "session.address_throttled",
-                _ => "session.sign_in_failed",
-            }, audit.SignInTarget(body.Email), detail: $"{result.Outcome} from {ip}");
+            audit.SignInRefused(result.Outcome, body.Email, ip);
         }
 
         switch (result.Outcome)
