@@ -21,7 +21,7 @@ internal sealed partial class AuditLog
     private readonly Counter<long> _sampled;
     private readonly ITimer _flushTimer;
     private readonly Lock _refusalGate = new();
-    private readonly Dictionary<(string Who, string Route, int Status), RefusalCount> _refusals = [];
+    private readonly Dictionary<(string Who, string Action, string Route, int Status), RefusalCount> _refusals = [];
 
     private sealed class RefusalCount(string actor, DateTimeOffset since)
     {
@@ -41,12 +41,14 @@ internal sealed partial class AuditLog
     /// <param name="actor">Who called, as recorded: <c>token:tok_…</c> or <c>anonymous</c>.</param>
     /// <param name="who">Whom refusals are counted by: the token, or the caller's address.</param>
     /// <param name="route">The method and route pattern, never the path: it may carry the very values refused.</param>
-    public void Refused(string actor, string who, string route, int status)
+    /// <param name="action">What the first is recorded as (<c>api.call</c>, or a sign-in's <c>session.address_throttled</c>).</param>
+    /// <param name="target">The first one's target; the route when null. The summary's target is the route.</param>
+    public void Refused(string actor, string who, string route, int status, string action = "api.call", string? target = null, string? detail = null)
     {
         var now = _time.GetUtcNow();
         lock (_refusalGate)
         {
-            var key = (who, route, status);
+            var key = (who, action, route, status);
             if (_refusals.TryGetValue(key, out var open) && now - open.Since < RefusalWindow)
             {
                 open.Unwritten++;
@@ -65,7 +67,7 @@ internal sealed partial class AuditLog
             }
 
             _refusals[key] = new RefusalCount(actor, now);
-            Append(actor, "api.call", route, detail: $"answered {status}");
+            Append(actor, action, target ?? route, detail: detail ?? $"answered {status}");
         }
     }
 
@@ -82,7 +84,7 @@ internal sealed partial class AuditLog
         }
     }
 
-    private void Summarise((string Who, string Route, int Status) key, RefusalCount open)
+    private void Summarise((string Who, string Action, string Route, int Status) key, RefusalCount open)
     {
         _refusals.Remove(key);
         if (open.Unwritten == 0)
@@ -92,7 +94,7 @@ internal sealed partial class AuditLog
 
         var until = open.Since + RefusalWindow;
         Append(open.Actor, "api.refused", key.Route,
-            after: new JsonObject { ["count"] = open.Unwritten, ["status"] = key.Status, ["since"] = open.Since, ["until"] = until },
+            after: new JsonObject { ["count"] = open.Unwritten, ["status"] = key.Status, ["action"] = key.Action, ["since"] = open.Since, ["until"] = until },
             detail: $"answered {key.Status} {open.Unwritten} more time(s) from {open.Since:u} to {until:u}; the first was recorded on its own");
     }
 

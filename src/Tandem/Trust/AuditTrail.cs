@@ -58,6 +58,30 @@ internal static class AuditTrail
             }
         }));
 
+    /// <summary>
+    /// Records a failed sign-in against a keyed hash of the email typed. Attempts refused for throttling
+    /// or lockout (429) are sampled like any refusal, per address: a client hammering the sign-in
+    /// route costs two records a minute, not one per attempt.
+    /// </summary>
+    public static void SignInRefused(this AuditLog log, SignInOutcome outcome, string email, string? ip)
+    {
+        var action = outcome switch
+        {
+            SignInOutcome.LockedOut => "session.locked_out",
+            SignInOutcome.AddressThrottled => "session.address_throttled",
+            _ => "session.sign_in_failed",
+        };
+        var detail = $"{outcome} from {ip}";
+        if (outcome is SignInOutcome.LockedOut or SignInOutcome.AddressThrottled)
+        {
+            log.Refused("anonymous", "address:" + (ip ?? "unknown"), "POST /api/v1/session", StatusCodes.Status429TooManyRequests, action, log.SignInTarget(email), detail);
+        }
+        else
+        {
+            log.Append("anonymous", action, log.SignInTarget(email), detail: detail);
+        }
+    }
+
     /// <summary>The matched route's pattern, such as <c>/api/v1/profiles/{identifier}/consent</c>; <c>(no route)</c> when none matched.</summary>
     public static string RoutePattern(HttpContext context) =>
         (context.GetEndpoint() as RouteEndpoint)?.RoutePattern.RawText is { } raw ? (raw.Length > 1 ? raw.TrimEnd('/') : raw) : "(no route)";

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
@@ -109,6 +110,26 @@ public sealed partial class AuditRefusalTests : IDisposable
         var summary = (await server.AdminGetAsync($"/api/v1/audit?actor={viewer.Actor}&action=api.refused")).GetProperty("records").EnumerateArray().Single();
         Assert.Equal(199, summary.GetProperty("after").GetProperty("count").GetInt64());
         Assert.Equal("GET /api/v1/audit", summary.GetProperty("target").GetString());
+    }
+
+    [Fact]
+    public async Task ThrottledSignIns_FromOneAddress_AreSampled_NotRecordedOneByOne()
+    {
+        await using var server = await TandemServer.StartAsync();
+        using var browser = new HttpClient { BaseAddress = server.BaseAddress };
+        for (var i = 0; i < MemberRegistry.MaxFailedSignInsPerAddress + 30; i++)
+        {
+            using var _ = await browser.PostAsJsonAsync("/api/v1/session", new { email = $"guess{i}@example.com", password = "not the password" });
+        }
+
+        var throttled = (await server.AdminGetAsync("/api/v1/audit?action=session.address_throttled")).GetProperty("records").EnumerateArray().ToList();
+        Assert.Single(throttled);
+        server.Clock.Advance(AuditLog.RefusalWindow);
+        var summary = (await server.AdminGetAsync("/api/v1/audit?action=api.refused")).GetProperty("records").EnumerateArray().Single();
+        Assert.Equal("session.address_throttled", summary.GetProperty("after").GetProperty("action").GetString());
+        var failed = (await server.AdminGetAsync("/api/v1/audit?action=session.sign_in_failed")).GetProperty("records").GetArrayLength();
+        Assert.InRange(failed, 1, MemberRegistry.MaxFailedSignInsPerAddress);
+        Assert.Equal(MemberRegistry.MaxFailedSignInsPerAddress + 30 - failed - 1, summary.GetProperty("after").GetProperty("count").GetInt64());
     }
 
     private static long Metric(string metrics, string name) =>
