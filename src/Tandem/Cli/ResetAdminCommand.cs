@@ -118,5 +118,5 @@ internal static class ResetAdminCommand
     }
 
     private static System.Text.Json.Nodes.JsonNode? View(ApiToken token) =>
-        JsonSerializer.SerializeToNode(TrustApi.TokenView.From(token, token.RevokedAt ?? token.CreatedAt), JsonSerializerOptions.Web);
+        JsonSerializer.SerializeToNode(TrustApi.TokenView.From(token, token.RevokedAt ?? token.CreatedAt, [Roles.Admin]), JsonSerializerOptions.Web);
 }

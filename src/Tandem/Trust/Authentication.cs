@@ -105,15 +105,18 @@ internal static class TrustAuthentication
         builder.AllowAnonymous().WithMetadata(new RouteAccess(RouteAccess.Public));
 
     /// <summary>Claims for a member signed in to the console, or for a token acting for them.</summary>
-    public static ClaimsPrincipal Principal(string authenticationType, string caller, Member? member, IEnumerable<string> scopes, string? csrf = null)
+    /// <param name="roles">The roles the caller reads personal data as, when not the member's own (a minted token narrowed by its parent).</param>
+    public static ClaimsPrincipal Principal(string authenticationType, string caller, Member? member, IEnumerable<string> scopes, string? csrf = null,
+        IReadOnlyList<string>? roles = null)
     {
         var claims = new List<Claim> { new(CallerClaim, caller) };
         if (member is not null)
         {
             claims.Add(new Claim(MemberClaim, member.Id));
             claims.Add(new Claim(ClaimTypes.Name, member.Email));
-            claims.AddRange(member.Roles.Select(role => new Claim(ClaimTypes.Role, role)));
         }
+
+        claims.AddRange((roles ?? member?.Roles ?? []).Select(role => new Claim(ClaimTypes.Role, role)));
 
         claims.AddRange(scopes.Select(scope => new Claim(ScopeClaim, scope)));
         if (csrf is not null)
@@ -227,35 +230,17 @@ internal sealed class ApiTokenHandler(
                 : Fail("invalid_token", "The API token is not valid. Check for a copy-paste error, or ask an admin for a token.");
         }
 
-        var now = TimeProvider.GetUtcNow();
-        if (token.RevokedAt is { } revoked)
+        // Revoked, expired, an owner or maker gone, a parent that no longer works: each says so. A token
+        // never holds more than its owner and its parent hold now: demoting either narrows it at once.
+        var standing = TokenStanding.Of(token, tokens, members, TimeProvider.GetUtcNow());
+        if (standing.Failure is { } failure)
         {
-            return Fail("token_revoked", $"The API token '{token.Name}' ({token.Id}) was revoked on {revoked:u}. Create a new one.");
+            return Fail(failure);
         }
 
-        if (token.ExpiresAt is { } expires && expires <= now)
-        {
-            return Fail("token_expired", $"The API token '{token.Name}' ({token.Id}) expired on {expires:u}. Create a new one.");
-        }
-
-        Member? owner = null;
-        IEnumerable<string> scopes = token.Scopes;
-        if (token.OwnerId is { } ownerId)
-        {
-            owner = members.Find(ownerId);
-            if (owner is null || owner.Disabled)
-            {
-                return Fail("owner_inactive", $"The API token '{token.Name}' ({token.Id}) belongs to a member who was removed or disabled, so it no longer works.");
-            }
-
-            // A token never holds more than its owner holds now: demoting a member narrows their tokens.
-            var ownerScopes = owner.Scopes;
-            scopes = ownerScopes.Contains(Scopes.All) ? token.Scopes
-                : token.Scopes.Contains(Scopes.All) ? ownerScopes
-                : token.Scopes.Where(ownerScopes.Contains);
-        }
-
-        var principal = TrustAuthentication.Principal(TrustAuthentication.TokenScheme, "token:" + token.Id, owner, scopes);
+        // An ownerless token that reads as admin carries no role: the PII guard reads that as admin.
+        IReadOnlyList<string>? roles = standing.Owner is not null || !standing.ReadsAs.Contains(Roles.Admin) ? standing.ReadsAs : null;
+        var principal = TrustAuthentication.Principal(TrustAuthentication.TokenScheme, "token:" + token.Id, standing.Owner, standing.Scopes, roles: roles);
         if (token.ExpiresAt is { } expiry)
         {
             ((ClaimsIdentity)principal.Identity!).AddClaim(new Claim(TrustAuthentication.ExpiresClaim,

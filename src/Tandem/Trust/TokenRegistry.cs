@@ -9,8 +9,10 @@ namespace Tandem.Trust;
 
 /// <summary>An API token as stored: never the secret itself, only its digest.</summary>
 /// <param name="OwnerId">The member whose roles bound the token; null for the workspace's first admin token.</param>
+/// <param name="ParentId">The token that minted this one; null when a member (or the server) made it.</param>
+/// <param name="MakerId">The member who made it in a console session; null when a token (or the server) made it.</param>
 internal sealed record ApiToken(string Id, string Name, string? OwnerId, IReadOnlyList<string> Scopes,
-    DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt);
+    DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, string? ParentId = null, string? MakerId = null);
 
 /// <summary>
 /// API tokens in <c>tandem.db</c>. A token is shown once when created and kept as a SHA-256 digest, so
@@ -28,6 +30,9 @@ internal sealed class TokenRegistry : IDisposable
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, ApiToken> _byDigest = new(StringComparer.Ordinal);
 
+    // Parents are looked up on every request a minted token makes; cleared with the digest cache.
+    private readonly ConcurrentDictionary<string, ApiToken?> _byId = new(StringComparer.Ordinal);
+
     public TokenRegistry(TandemOptions options, TimeProvider time)
     {
         _time = time;
@@ -39,14 +44,18 @@ internal sealed class TokenRegistry : IDisposable
             """);
 
         // Data folders from before members had tokens of their own lack these columns.
-        SqliteDatabase.AddMissingColumns(_connection, "api_tokens", "owner_id TEXT", "expires_at INTEGER", "revoked_at INTEGER");
+        SqliteDatabase.AddMissingColumns(_connection, "api_tokens", "owner_id TEXT", "expires_at INTEGER", "revoked_at INTEGER", "parent_id TEXT", "maker_id TEXT");
     }
 
     /// <summary>Creates a token and returns it with its secret, which is not kept and cannot be shown again.</summary>
-    public (ApiToken Token, string Secret) Create(string name, string? ownerId, IReadOnlyList<string> scopes, DateTimeOffset? expiresAt)
+    /// <param name="parentId">The calling token, when a token mints this one: revoking it revokes this one too.</param>
+    /// <param name="makerId">The calling member, when made in a console session.</param>
+    public (ApiToken Token, string Secret) Create(string name, string? ownerId, IReadOnlyList<string> scopes, DateTimeOffset? expiresAt,
+        string? parentId = null, string? makerId = null)
     {
         var secret = "tdm_" + RandomNumberGenerator.GetHexString(40, lowercase: true);
-        var token = new ApiToken("tok_" + RandomNumberGenerator.GetHexString(12, lowercase: true), name, ownerId, scopes, _time.GetUtcNow(), expiresAt, null);
+        var token = new ApiToken("tok_" + RandomNumberGenerator.GetHexString(12, lowercase: true), name, ownerId, scopes, _time.GetUtcNow(), expiresAt, null,
+            parentId, makerId);
         Insert(token, secret);
         return (token, secret);
     }
@@ -67,7 +76,7 @@ internal sealed class TokenRegistry : IDisposable
         lock (_gate)
         {
             using var command = _connection.CreateCommand();
-            command.CommandText = "SELECT id, name, owner_id, scopes, created_at, expires_at, revoked_at FROM api_tokens WHERE token_hash = $hash";
+            command.CommandText = $"SELECT {Columns} FROM api_tokens WHERE token_hash = $hash";
             command.Parameters.AddWithValue("$hash", digest);
             using var reader = command.ExecuteReader();
             var token = reader.Read() ? Read(reader) : null;
@@ -84,17 +93,62 @@ internal sealed class TokenRegistry : IDisposable
 
     public ApiToken? Find(string id) => Query("WHERE id = $p", id).FirstOrDefault();
 
-    /// <summary>Tokens of one member, or every token when <paramref name="ownerId"/> is null.</summary>
-    public IReadOnlyList<ApiToken> List(string? ownerId) =>
-        ownerId is null ? Query("ORDER BY created_at, id", null) : Query("WHERE owner_id = $p ORDER BY created_at, id", ownerId);
+    /// <summary>Like <see cref="Find"/>, from memory after the first read: for walking a token's parents on every request.</summary>
+    public ApiToken? FindCached(string id)
+    {
+        if (_byId.TryGetValue(id, out var cached))
+        {
+            return cached;
+        }
 
-    /// <summary>Revokes a token at once; returns it as revoked, or null when there is no such token.</summary>
-    public ApiToken? Revoke(string id)
+        var token = Find(id);
+        if (_byId.Count > MaxCachedTokens)
+        {
+            _byId.Clear();
+        }
+
+        _byId[id] = token;
+        return token;
+    }
+
+    /// <summary>The token and every token minted from it, at any depth (ids), in one read.</summary>
+    public IReadOnlyList<string> Lineage(string id)
     {
         lock (_gate)
         {
             using var command = _connection.CreateCommand();
-            command.CommandText = "UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $now) WHERE id = $id";
+            command.CommandText = LineageSql + " SELECT id FROM lineage";
+            command.Parameters.AddWithValue("$id", id);
+            using var reader = command.ExecuteReader();
+            var ids = new List<string>();
+            while (reader.Read())
+            {
+                ids.Add(reader.GetString(0));
+            }
+
+            return ids;
+        }
+    }
+
+    private const string LineageSql =
+        "WITH RECURSIVE lineage(id) AS (SELECT id FROM api_tokens WHERE id = $id UNION SELECT t.id FROM api_tokens t JOIN lineage ON t.parent_id = lineage.id)";
+
+    /// <summary>Tokens of one member, or every token when <paramref name="ownerId"/> is null.</summary>
+    public IReadOnlyList<ApiToken> List(string? ownerId) =>
+        ownerId is null ? Query("ORDER BY created_at, id", null) : Query("WHERE owner_id = $p ORDER BY created_at, id", ownerId);
+
+    /// <summary>
+    /// Revokes a token at once, and every token minted from it at any depth (one statement): a leaked
+    /// token's offspring must not outlive it. Returns the token as revoked and the descendants that were
+    /// still active, or null when there is no such token.
+    /// </summary>
+    public (ApiToken Token, IReadOnlyList<string> Descendants)? Revoke(string id)
+    {
+        var descendants = Lineage(id).Where(d => d != id && Find(d) is { RevokedAt: null }).ToList();
+        lock (_gate)
+        {
+            using var command = _connection.CreateCommand();
+            command.CommandText = LineageSql + " UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $now) WHERE id IN (SELECT id FROM lineage)";
             command.Parameters.AddWithValue("$id", id);
             command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
             if (command.ExecuteNonQuery() == 0)
@@ -102,10 +156,16 @@ internal sealed class TokenRegistry : IDisposable
                 return null;
             }
 
-            _byDigest.Clear();
+            ForgetCached();
         }
 
-        return Find(id);
+        return (Find(id)!, descendants);
+    }
+
+    private void ForgetCached()
+    {
+        _byDigest.Clear();
+        _byId.Clear();
     }
 
     /// <summary>Revokes every token of a member (when the member is removed).</summary>
@@ -154,9 +214,21 @@ internal sealed class TokenRegistry : IDisposable
                 revoke.ExecuteNonQuery();
             }
 
+            // Tokens the old admin tokens minted are kept, and listed by the command for checking: an
+            // admin token lost (not leaked) must not take every machine's token with it. They stand on
+            // their own from now on.
+            foreach (var old in revoked)
+            {
+                using var detach = _connection.CreateCommand();
+                detach.Transaction = transaction;
+                detach.CommandText = "UPDATE api_tokens SET parent_id = NULL WHERE parent_id = $id";
+                detach.Parameters.AddWithValue("$id", old.Id);
+                detach.ExecuteNonQuery();
+            }
+
             Insert(token, secret, transaction);
             transaction.Commit();
-            _byDigest.Clear();
+            ForgetCached();
             return (token, revoked);
         }
     }
@@ -168,9 +240,11 @@ internal sealed class TokenRegistry : IDisposable
             using var command = _connection.CreateCommand();
             command.Transaction = transaction;
             command.CommandText = """
-                INSERT OR REPLACE INTO api_tokens(id, name, token_hash, scopes, created_at, owner_id, expires_at, revoked_at)
-                VALUES ($id, $name, $hash, $scopes, $now, $owner, $expires, NULL)
+                INSERT OR REPLACE INTO api_tokens(id, name, token_hash, scopes, created_at, owner_id, expires_at, revoked_at, parent_id, maker_id)
+                VALUES ($id, $name, $hash, $scopes, $now, $owner, $expires, NULL, $parent, $maker)
                 """;
+            command.Parameters.AddWithValue("$parent", (object?)token.ParentId ?? DBNull.Value);
+            command.Parameters.AddWithValue("$maker", (object?)token.MakerId ?? DBNull.Value);
             command.Parameters.AddWithValue("$id", token.Id);
             command.Parameters.AddWithValue("$name", token.Name);
             command.Parameters.AddWithValue("$hash", Digest(secret));
@@ -179,7 +253,7 @@ internal sealed class TokenRegistry : IDisposable
             command.Parameters.AddWithValue("$owner", (object?)token.OwnerId ?? DBNull.Value);
             command.Parameters.AddWithValue("$expires", token.ExpiresAt is { } at ? at.ToUnixTimeMilliseconds() : DBNull.Value);
             command.ExecuteNonQuery();
-            _byDigest.Clear();
+            ForgetCached();
         }
     }
 
@@ -188,7 +262,7 @@ internal sealed class TokenRegistry : IDisposable
         lock (_gate)
         {
             using var command = _connection.CreateCommand();
-            command.CommandText = "SELECT id, name, owner_id, scopes, created_at, expires_at, revoked_at FROM api_tokens " + where;
+            command.CommandText = $"SELECT {Columns} FROM api_tokens " + where;
             if (parameter is not null)
             {
                 command.Parameters.AddWithValue("$p", parameter);
@@ -210,7 +284,11 @@ internal sealed class TokenRegistry : IDisposable
         reader.GetString(3).Split(' ', StringSplitOptions.RemoveEmptyEntries),
         DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
         reader.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-        reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)));
+        reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
+        reader.IsDBNull(7) ? null : reader.GetString(7),
+        reader.IsDBNull(8) ? null : reader.GetString(8));
+
+    private const string Columns = "id, name, owner_id, scopes, created_at, expires_at, revoked_at, parent_id, maker_id";
 
     private static string Digest(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
 

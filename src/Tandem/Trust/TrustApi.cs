@@ -31,13 +31,26 @@ internal static class TrustApi
 
     public sealed record CreatedMemberView(MemberView Member, string? InitialPassword);
 
-    public sealed record TokenView(string Id, string Name, string? OwnerId, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, string Status)
+    /// <param name="ParentId">The token that minted it (revoking that one revokes this one).</param>
+    /// <param name="ReadsAs">The roles whose view of personal data it gets: its owner's, narrowed by the token that minted it.</param>
+    public sealed record TokenView(string Id, string Name, string? OwnerId, IReadOnlyList<string> Scopes, DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt,
+        DateTimeOffset? RevokedAt, string Status, string? ParentId, IReadOnlyList<string> ReadsAs)
     {
-        public static TokenView From(ApiToken t, DateTimeOffset now) => new(t.Id, t.Name, t.OwnerId, t.Scopes, t.CreatedAt, t.ExpiresAt, t.RevokedAt,
-            t.RevokedAt is not null ? "revoked" : t.ExpiresAt <= now ? "expired" : "active");
+        public static TokenView From(ApiToken t, DateTimeOffset now, TokenRegistry tokens, MemberRegistry members)
+        {
+            var standing = TokenStanding.Of(t, tokens, members, now);
+            return new(t.Id, t.Name, t.OwnerId, t.Scopes, t.CreatedAt, t.ExpiresAt, t.RevokedAt,
+                t.RevokedAt is not null ? "revoked" : t.ExpiresAt <= now ? "expired" : standing.Failure is { } failure ? failure.Reason : "active",
+                t.ParentId, standing.ReadsAs);
+        }
+
+        /// <summary>As stored, without looking at owner or parent (a command working on the data folder, for admin tokens).</summary>
+        public static TokenView From(ApiToken t, DateTimeOffset now, IReadOnlyList<string> readsAs) => new(t.Id, t.Name, t.OwnerId, t.Scopes, t.CreatedAt,
+            t.ExpiresAt, t.RevokedAt, t.RevokedAt is not null ? "revoked" : t.ExpiresAt <= now ? "expired" : "active", t.ParentId, readsAs);
     }
 
-    public sealed record CreatedTokenView(string Id, string Token, string Name, string? OwnerId, IReadOnlyList<string> Scopes, DateTimeOffset? ExpiresAt);
+    public sealed record CreatedTokenView(string Id, string Token, string Name, string? OwnerId, IReadOnlyList<string> Scopes, DateTimeOffset? ExpiresAt,
+        string? ParentId, IReadOnlyList<string> ReadsAs);
 
     public sealed record SessionView(string Caller, MemberView? Member, IReadOnlyList<string> Roles, IReadOnlyList<string> Scopes, string? CsrfToken);
 
@@ -220,7 +233,7 @@ internal static class TrustApi
         return TypedResults.Ok(new { id, initialPassword = generated });
     }
 
-    private static IResult ListTokens(string? owner, ClaimsPrincipal user, TokenRegistry tokens, TimeProvider time)
+    private static IResult ListTokens(string? owner, ClaimsPrincipal user, TokenRegistry tokens, MemberRegistry members, TimeProvider time)
     {
         string? ownerFilter;
         if (owner is null)
@@ -228,7 +241,7 @@ internal static class TrustApi
             // A member sees their own tokens; a token without an owner sees itself (owner=all shows the rest).
             ownerFilter = user.MemberId();
             var own = ownerFilter is null ? tokens.List(null).Where(t => IsOwn(t, user)) : tokens.List(ownerFilter);
-            return TypedResults.Ok(own.Select(t => TokenView.From(t, time.GetUtcNow())).ToArray());
+            return TypedResults.Ok(own.Select(t => TokenView.From(t, time.GetUtcNow(), tokens, members)).ToArray());
         }
 
         if (!user.Holds(Scopes.MembersWrite) && owner != user.MemberId())
@@ -237,7 +250,7 @@ internal static class TrustApi
         }
 
         var listed = owner == "all" ? tokens.List(null) : tokens.List(owner);
-        return TypedResults.Ok(listed.Select(t => TokenView.From(t, time.GetUtcNow())).ToArray());
+        return TypedResults.Ok(listed.Select(t => TokenView.From(t, time.GetUtcNow(), tokens, members)).ToArray());
     }
 
     private static async Task<IResult> CreateTokenAsync(HttpRequest request, ClaimsPrincipal user, TokenRegistry tokens, MemberRegistry members, AuditLog audit, TimeProvider time)
@@ -306,9 +319,15 @@ internal static class TrustApi
             expiresAt = callerExpiry;
         }
 
-        var (token, secret) = tokens.Create(body.Name!.Trim(), ownerId, scopes, expiresAt);
-        audit.Record(user, "token.create", "token:" + token.Id, after: TokenView.From(token, time.GetUtcNow()));
-        return TypedResults.Created($"/api/v1/tokens/{token.Id}", new CreatedTokenView(token.Id, secret, token.Name, token.OwnerId, token.Scopes, token.ExpiresAt));
+        // The maker is remembered: a token minted by a token dies with it (revoked or no longer working),
+        // and one made in a session stops working when its member is removed or disabled.
+        var parentId = user.IsToken() && user.Actor().StartsWith("token:", StringComparison.Ordinal) ? user.Actor()["token:".Length..] : null;
+        var makerId = parentId is null ? user.MemberId() : null;
+        var (token, secret) = tokens.Create(body.Name!.Trim(), ownerId, scopes, expiresAt, parentId, makerId);
+        var view = TokenView.From(token, time.GetUtcNow(), tokens, members);
+        audit.Record(user, "token.create", "token:" + token.Id, after: view);
+        return TypedResults.Created($"/api/v1/tokens/{token.Id}",
+            new CreatedTokenView(token.Id, secret, token.Name, token.OwnerId, token.Scopes, token.ExpiresAt, token.ParentId, view.ReadsAs));
     }
 
     private static IResult RevokeToken(string id, ClaimsPrincipal user, TokenRegistry tokens, MemberRegistry members, AuditLog audit, TimeProvider time)
@@ -324,19 +343,23 @@ internal static class TrustApi
         }
 
         // Without an admin member, an owner-less all-scopes token (the first admin token) is the only
-        // way left to manage the workspace: revoking the last one would lock everyone out.
+        // way left to manage the workspace: revoking the last one would lock everyone out. Revoking
+        // takes the token's whole lineage with it, so an admin token minted from it does not count.
         var now = time.GetUtcNow();
-        static bool Active(ApiToken t, DateTimeOffset at) => t.RevokedAt is null && !(t.ExpiresAt <= at);
-        if (token.OwnerId is null && token.Scopes.Contains(Scopes.All) && Active(token, now)
+        var lineage = tokens.Lineage(id).ToHashSet(StringComparer.Ordinal);
+        if (TokenRegistry.IsActiveAdmin(token, now)
             && !members.All.Any(m => m.IsActiveAdmin)
-            && !tokens.List(null).Any(t => t.Id != token.Id && t.OwnerId is null && t.Scopes.Contains(Scopes.All) && Active(t, now)))
+            && !tokens.List(null).Any(t => !lineage.Contains(t.Id) && TokenRegistry.IsActiveAdmin(t, now)))
         {
             return Problems.Create(StatusCodes.Status409Conflict, "last_admin", "This would leave no admin",
-                "This is the last admin token and no member has the admin role. Add an admin member first (POST /api/v1/members with \"roles\":[\"admin\"]).", "id");
+                "This is the last admin token (with those it minted) and no member has the admin role. Add an admin member first (POST /api/v1/members with \"roles\":[\"admin\"]).", "id");
         }
 
-        var revoked = TokenView.From(tokens.Revoke(id)!, now);
-        audit.Record(user, "token.revoke", "token:" + id, TokenView.From(token, now), revoked);
+        var before = TokenView.From(token, now, tokens, members);
+        var (revokedToken, descendants) = tokens.Revoke(id)!.Value;
+        var revoked = TokenView.From(revokedToken, now, tokens, members);
+        audit.Record(user, "token.revoke", "token:" + id, before, revoked,
+            descendants.Count == 0 ? null : $"with {descendants.Count} token(s) it minted: {string.Join(", ", descendants.Take(20))}{(descendants.Count > 20 ? ", …" : "")}");
         return TypedResults.Ok(revoked);
     }
 

@@ -354,9 +354,13 @@ public sealed class TrustApiTests
         await using var server = await TandemServer.StartAsync();
         await HttpAssert.ProblemAsync(await server.Http.SendAsync(server.Admin(HttpMethod.Delete, $"/api/v1/tokens/{TokenRegistry.FirstAdminTokenId}")), HttpStatusCode.Conflict, "last_admin");
 
-        var admin = await server.CreateMemberAsync("root@example.com", ["admin"]);
-        var (_, secret) = await server.CreateTokenAsync([Scopes.All], ownerId: admin);
-        var adminToken = "Bearer " + secret;
+        var admin = await server.CreateMemberAsync("root@example.com", ["admin"], Password);
+        // Made in the admin's own session: a token minted by the first admin token would be revoked with it.
+        using var browser = Browser(server);
+        var session = await HttpAssert.JsonAsync(await browser.PostAsJsonAsync("/api/v1/session", new { email = "root@example.com", password = Password }), HttpStatusCode.OK);
+        using var mint = new HttpRequestMessage(HttpMethod.Post, "/api/v1/tokens") { Content = JsonContent.Create(new { name = "root", scopes = new[] { Scopes.All } }) };
+        mint.Headers.Add("X-CSRF-Token", session.GetProperty("csrfToken").GetString());
+        var adminToken = "Bearer " + (await HttpAssert.JsonAsync(await browser.SendAsync(mint), HttpStatusCode.Created)).GetProperty("token").GetString();
         await HttpAssert.JsonAsync(await server.Http.SendAsync(server.Admin(HttpMethod.Delete, $"/api/v1/tokens/{TokenRegistry.FirstAdminTokenId}")), HttpStatusCode.OK);
 
         await HttpAssert.ProblemAsync(await server.Http.SendAsync(server.As(adminToken, HttpMethod.Patch, $"/api/v1/members/{admin}", new { roles = new[] { "viewer" } })), HttpStatusCode.Conflict, "last_admin");
