@@ -21,6 +21,10 @@ public sealed partial class ProfileEngine
 
         _profiles.Remove(profile.Number);
         CompactNumbers();
+        if (_search.Built)
+        {
+            _search.Forgot(SearchIndex.EntriesOf(profile), () => _profiles.Values);
+        }
         foreach (var id in mergedIds)
         {
             _absorbed.Remove(Profile.ParseId(id));

@@ -438,6 +438,10 @@ public sealed partial class ProfileEngine
         }
 
         _index[id] = profile;
+        if (_search.Built)
+        {
+            _search.AddIdentifier(profile, id.Value);
+        }
     }
 
     /// <summary>An identifier's first sighting is the earliest event time it was seen at, whatever the arrival order.</summary>
@@ -502,6 +506,10 @@ public sealed partial class ProfileEngine
 
         survivor.Traits.OfferAll(absorbed.Traits);
         survivor.Traits.Trim();
+        if (_search.Built)
+        {
+            IndexMerged(survivor, absorbed);
+        }
         survivor.FirstSeenMs = Math.Min(survivor.FirstSeenMs, absorbed.FirstSeenMs);
         survivor.LastSeenMs = Math.Max(survivor.LastSeenMs, absorbed.LastSeenMs);
         foreach (var type in Enum.GetValues<MessageType>())
@@ -605,12 +613,12 @@ public sealed partial class ProfileEngine
 
         if (facts.Type == MessageType.Identify && facts.Traits.ValueKind == JsonValueKind.Object)
         {
-            OfferTraits(profile.Traits, facts.Traits, when, tie);
+            OfferTraits(profile.Traits, facts.Traits, when, tie, profile);
         }
 
         if (facts.ContextTraits.ValueKind == JsonValueKind.Object)
         {
-            OfferTraits(profile.Traits, facts.ContextTraits, when, tie);
+            OfferTraits(profile.Traits, facts.ContextTraits, when, tie, profile);
         }
 
         if (facts.Type == MessageType.Group && facts.GroupId is { Length: > 0 } groupId)
@@ -677,8 +685,10 @@ public sealed partial class ProfileEngine
         return account;
     }
 
-    private void OfferTraits(TraitBag bag, JsonElement traits, long when, ulong tie)
+    /// <param name="owner">The profile whose traits these are (null for an account's), kept in the search index.</param>
+    private void OfferTraits(TraitBag bag, JsonElement traits, long when, ulong tie, Profile? owner = null)
     {
+        var indexed = owner is not null && _search.Built;
         if (bag.Count == 0)
         {
             bag.Reserve(traits.GetPropertyCount());
@@ -697,11 +707,28 @@ public sealed partial class ProfileEngine
                 }
 
                 // Most updates repeat the value: keep the bytes already held, move only the time.
-                bag.Offer(key, raw.SequenceEqual(held.Json) ? offered : offered with { Json = _values.Get(raw) });
+                if (raw.SequenceEqual(held.Json))
+                {
+                    bag.Offer(key, offered);
+                    continue;
+                }
+
+                var changed = offered with { Json = _values.Get(raw) };
+                bag.Offer(key, changed);
+                if (indexed)
+                {
+                    IndexTraitChanged(owner!, held.Json, changed.Json);
+                }
+
                 continue;
             }
 
-            bag.Offer(key, new TraitValue(when, (uint)tie, _values.Get(raw)));
+            var added = new TraitValue(when, (uint)tie, _values.Get(raw));
+            bag.Offer(key, added);
+            if (indexed)
+            {
+                _search.AddTrait(owner!, added.Json);
+            }
         }
     }
 

@@ -75,7 +75,7 @@ internal static class UnifyApi
         // Searching by a value the caller may not see is allowed (they typed it); what comes back is masked.
         var term = search.Trim();
         var lens = pii.For(context);
-        var found = processor.Read(engine => engine.FindProfiles(p => Matches(p, term, lens), max).Select(p => Summary(p, lens)).ToArray());
+        var found = processor.Read(engine => engine.FindProfiles(term, p => Matches(p, term, lens), max).Select(p => Summary(p, lens)).ToArray());
         lens.AuditRead();
         return TypedResults.Ok(new { data = found });
     }
