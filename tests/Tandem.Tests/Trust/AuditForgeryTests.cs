@@ -59,7 +59,7 @@ public sealed class AuditForgeryTests : IDisposable
     }
 
     [Fact]
-    public void ForgedRecordAppended_PassesHashesAlone_FailsWithTheKey()
+    public async Task ForgedRecordAppended_PassesHashesAlone_FailsWithTheKey()
     {
         AppendFive();
         var (seq, hash) = Forge(6);
@@ -67,6 +67,9 @@ public sealed class AuditForgeryTests : IDisposable
 
         Assert.True(AuditLog.Verify(Data).Intact);
         AssertBroken(AuditLog.Verify(Data, TheKey), 6, AuditChain.Unsigned);
+        var cli = await AuditLogTests.RunCliAsync("audit", "verify", "--data", Data, "--audit-key-file", KeyFile);
+        Assert.Equal(2, cli.Code);
+        Assert.Contains("TAMPERED at record #6", cli.Error, StringComparison.Ordinal);
     }
 
     [Fact]
