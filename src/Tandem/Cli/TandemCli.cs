@@ -73,7 +73,7 @@ public static class TandemCli
             DefaultValueFactory = _ => "information",
         };
         logLevel.AcceptOnlyFromAmong("trace", "debug", "information", "warning", "error");
-        var logRequests = new Option<bool>("--log-requests") { Description = "Log one line per HTTP request: method, path, status and duration" };
+        var logRequests = new Option<bool>("--log-requests") { Description = "Log one line per HTTP request: method, the route it matched (never the URL), status and duration" };
         var maxConnections = new Option<int>("--max-connections")
         {
             Description = "Most connections open at once; further ones are closed as they open (default 10000)",
