@@ -112,6 +112,20 @@ public sealed class AuditForgeryTests : IDisposable
     }
 
     [Fact]
+    public void LogEmptied_ThenTheServerRestartedWithTheKey_RecordsTheFinding()
+    {
+        AppendFive();
+        Tamper("DELETE FROM audit");
+        File.Delete(AnchorPath);
+
+        using var log = Open();
+
+        var first = log.Query(new AuditQuery()).Records.Single();
+        Assert.Equal("audit.tail_mismatch", first.Action);
+        Assert.Contains("emptied", first.Detail, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task TailCutAndAnOlderGenuineAnchorPutBack_PassesTheKey_FailsAgainstACheckpoint()
     {
         AppendFive();
