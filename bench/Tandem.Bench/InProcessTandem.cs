@@ -20,8 +20,8 @@ internal sealed class InProcessTandem : IAsyncDisposable
 
     public string Url => App.Urls.First();
 
-    /// <summary>The write key of the default source.</summary>
-    public string WriteKey => App.Services.GetRequiredService<Tandem.Sources.SourceRegistry>().All.First().WriteKey;
+    /// <summary>A write key of the default source, issued at start (keys are not stored, so none can be read back).</summary>
+    public string WriteKey { get; private init; } = "";
 
     public static async Task<InProcessTandem> StartAsync(string adminToken, LogLevel logLevel = LogLevel.Warning)
     {
@@ -34,7 +34,7 @@ internal sealed class InProcessTandem : IAsyncDisposable
             Announce = TextWriter.Null,
         }, logging: l => l.SetMinimumLevel(logLevel));
         await app.StartAsync();
-        return new InProcessTandem(app, data);
+        return new InProcessTandem(app, data) { WriteKey = app.Services.GetRequiredService<Tandem.Sources.SourceRegistry>().Issue(Workspace.DefaultSourceName).WriteKey };
     }
 
     public async ValueTask DisposeAsync()

@@ -18,6 +18,8 @@ public sealed class PiiClassifier
     private readonly IReadOnlyDictionary<string, PiiClass> _identifiers;
     private readonly IReadOnlyDictionary<string, PiiClass> _traits;
     private readonly IReadOnlyDictionary<string, PiiClass> _events;
+    private readonly FrozenDictionary<string, DerivedFloor> _identifierFloors = FrozenDictionary<string, DerivedFloor>.Empty;
+    private readonly FrozenDictionary<string, DerivedFloor> _traitFloors = FrozenDictionary<string, DerivedFloor>.Empty;
 
     /// <param name="identifiers">Classes by identifier type (<c>salesforce_id</c>), matched exactly.</param>
     /// <param name="traits">Classes by trait path (<c>plan</c>, <c>address.city</c>), matched exactly.</param>
@@ -32,16 +34,55 @@ public sealed class PiiClassifier
         _events = eventPaths?.ToFrozenDictionary(StringComparer.Ordinal) ?? FrozenDictionary<string, PiiClass>.Empty;
     }
 
+    private PiiClassifier(PiiClassifier overrides, FrozenDictionary<string, DerivedFloor> identifierFloors, FrozenDictionary<string, DerivedFloor> traitFloors)
+    {
+        _identifiers = overrides._identifiers;
+        _traits = overrides._traits;
+        _events = overrides._events;
+        _identifierFloors = identifierFloors;
+        _traitFloors = traitFloors;
+    }
+
     /// <summary>The defaults alone, until data elements set classes per field.</summary>
     public static PiiClassifier Default { get; } = new();
 
+    /// <summary>
+    /// This classifier with lower bounds from the data behind some names (see <see cref="DerivedClasses"/>):
+    /// an identifier type or a top-level trait is at least its floor, whatever its name or override says.
+    /// </summary>
+    internal PiiClassifier WithFloors(IReadOnlyDictionary<string, DerivedFloor> identifiers, IReadOnlyDictionary<string, DerivedFloor> traits) =>
+        new(this, identifiers.ToFrozenDictionary(StringComparer.Ordinal), traits.ToFrozenDictionary(StringComparer.Ordinal));
+
     /// <summary>An identifier type: <c>email</c> and <c>phone</c> are yellow; <c>user_id</c> and <c>anonymous_id</c> green.</summary>
-    public PiiClass ClassifyIdentifier(string type) =>
-        _identifiers.TryGetValue(type, out var pii) ? pii : FieldNames.DefaultClass(type, isWholeTrait: false);
+    public PiiClass ClassifyIdentifier(string type)
+    {
+        var pii = _identifiers.TryGetValue(type, out var set) ? set : FieldNames.DefaultClass(type, isWholeTrait: false);
+        return _identifierFloors.TryGetValue(type, out var floor) && floor.Class > pii ? floor.Class : pii;
+    }
+
+    /// <summary>
+    /// The name whose kind masks an identifier of this type: the trait it is read from when that gave
+    /// its class (a <c>loyalty_code</c> keyed by <c>cvv</c> masks to <c>***</c>, as a CVV does), else the type.
+    /// </summary>
+    public string MaskNameOfIdentifier(string type) => _identifierFloors.TryGetValue(type, out var floor) ? floor.MaskAs : type;
+
+    /// <summary>The name whose kind masks this trait's value: for a computed trait, the property it reads (<c>cvv</c> masks to <c>***</c>).</summary>
+    public string MaskNameOfTrait(string path) => _traitFloors.TryGetValue(path, out var floor) ? floor.MaskAs : path;
 
     /// <summary>A trait, or a dotted path inside one (<c>address.city</c>).</summary>
-    public PiiClass ClassifyTrait(string path) =>
-        Override(_traits, path) ?? DefaultClass(path, isTrait: true);
+    public PiiClass ClassifyTrait(string path)
+    {
+        var pii = Override(_traits, path) ?? DefaultClass(path, isTrait: true);
+        if (_traitFloors.Count == 0)
+        {
+            return pii;
+        }
+
+        // A computed trait's value may be an object or a list: everything under its name takes its floor.
+        var dot = path.IndexOf('.', StringComparison.Ordinal);
+        var top = dot < 0 ? path.AsSpan() : path.AsSpan(0, dot);
+        return _traitFloors.GetAlternateLookup<ReadOnlySpan<char>>().TryGetValue(top, out var floor) && floor.Class > pii ? floor.Class : pii;
+    }
 
     /// <summary>
     /// A dotted path into an event: <c>context.ip</c>, <c>properties.card_number</c>. Under
@@ -97,7 +138,7 @@ public sealed class PiiClassifier
             }
 
             var isWholeTrait = isTrait && at == 0 && end == path.Length;
-            var pii = FieldNames.DefaultClass(path[at..end], isWholeTrait);
+            var pii = FieldNames.DefaultClass(path.AsSpan(at, end - at), isWholeTrait);
             if (pii > result)
             {
                 result = pii;
@@ -109,6 +150,9 @@ public sealed class PiiClassifier
         return result;
     }
 }
+
+/// <summary>A lower bound on a name's class from the data behind it, and the name whose kind masks its values.</summary>
+internal readonly record struct DerivedFloor(PiiClass Class, string MaskAs);
 
 /// <summary>Field names compared the way people write them: firstName, first_name and First-Name are one name.</summary>
 internal static class FieldNames
@@ -143,25 +187,21 @@ internal static class FieldNames
     /// A bare <c>name</c> is personal only as a whole trait (a person's name); elsewhere it names a
     /// thing: a page, a product, an app. Masking every product name would blind marketers for nothing.
     /// </summary>
-    public static PiiClass DefaultClass(string segment, bool isWholeTrait)
+    /// <remarks>
+    /// No cache: field names come from clients, and an event of 2,000 names nobody used before made a
+    /// cache of names thrash (25 ms per event, issue 15). Ordinal span comparisons over a stack buffer
+    /// cost well under a microsecond per name and allocate nothing (docs/benchmarks.md).
+    /// </remarks>
+    public static PiiClass DefaultClass(ReadOnlySpan<char> segment, bool isWholeTrait)
     {
-        var key = (segment, isWholeTrait);
-        if (Remembered.TryGetValue(key, out var known))
+        Span<char> buffer = segment.Length <= 256 ? stackalloc char[segment.Length] : new char[segment.Length];
+        ReadOnlySpan<char> name = buffer[..Normalize(segment, buffer)];
+        if (IsRed(name))
         {
-            return known;
+            return PiiClass.Red;
         }
 
-        var name = Normalize(segment);
-        var pii = IsRed(name) ? PiiClass.Red
-            : Yellow.Contains(name) || (isWholeTrait && name == "name") || YellowEndings.Any(name.EndsWith) ? PiiClass.Yellow
-            : PiiClass.Green;
-        if (Remembered.Count > 10_000)
-        {
-            Remembered.Clear(); // field names come from clients: bound what they can make us hold
-        }
-
-        Remembered[key] = pii;
-        return pii;
+        return YellowByName.Contains(name) || (isWholeTrait && name is "name") || EndsWithAny(name, YellowEndings) ? PiiClass.Yellow : PiiClass.Green;
     }
 
     /// <summary>
@@ -170,8 +210,36 @@ internal static class FieldNames
     /// <c>passport_no</c>). Endings shorter than five letters are not used for yellow (<c>zip</c> would
     /// catch <c>vip</c>, <c>ip</c> would catch <c>ship</c>), nor <c>pan</c> for red (<c>japan</c>).
     /// </summary>
-    private static bool IsRed(string name) =>
-        Red.Contains(name) || RedWords.Any(name.Contains) || RedEndings.Any(name.EndsWith);
+    private static bool IsRed(ReadOnlySpan<char> name)
+    {
+        if (RedByName.Contains(name) || EndsWithAny(name, RedEndings))
+        {
+            return true;
+        }
+
+        foreach (var word in RedWords)
+        {
+            if (name.IndexOf(word.AsSpan()) >= 0)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private static bool EndsWithAny(ReadOnlySpan<char> name, string[] endings)
+    {
+        foreach (var ending in endings)
+        {
+            if (name.EndsWith(ending.AsSpan()))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private static readonly string[] RedWords = ["password", "socialsecurity", "creditcard", "passport", "driverlicense", "driverslicense"];
 
@@ -179,7 +247,24 @@ internal static class FieldNames
 
     private static readonly string[] YellowEndings = [.. Yellow.Where(y => y.Length >= 5)];
 
-    private static readonly System.Collections.Concurrent.ConcurrentDictionary<(string, bool), PiiClass> Remembered = new();
+    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> RedByName = Red.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    private static readonly FrozenSet<string>.AlternateLookup<ReadOnlySpan<char>> YellowByName = Yellow.GetAlternateLookup<ReadOnlySpan<char>>();
+
+    /// <summary>Writes the letters and digits of <paramref name="name"/>, lower case, into <paramref name="into"/> (as long as the name); returns how many.</summary>
+    private static int Normalize(ReadOnlySpan<char> name, Span<char> into)
+    {
+        var length = 0;
+        foreach (var c in name)
+        {
+            if (char.IsLetterOrDigit(c))
+            {
+                into[length++] = char.ToLowerInvariant(c);
+            }
+        }
+
+        return length;
+    }
 
     /// <summary>Letters and digits only, lower case: separators and case (so camelCase boundaries) drop out.</summary>
     public static string Normalize(string name)

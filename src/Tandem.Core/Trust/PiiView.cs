@@ -48,10 +48,16 @@ public sealed class PiiView
     public Exposure ExposureOf(PiiClass pii) => _exposure[(int)pii];
 
     /// <summary>A profile's traits, keyed by trait name (classified by <see cref="PiiClassifier.ClassifyTrait"/>).</summary>
-    public PiiViewResult Traits(JsonObject traits) => Apply(traits, _classifier.ClassifyTrait);
+    public PiiViewResult Traits(JsonObject traits) => Apply(traits, _classifier.ClassifyTrait, isEvent: false);
 
-    /// <summary>A whole event as stored (classified by <see cref="PiiClassifier.ClassifyEventPath"/>).</summary>
-    public PiiViewResult Event(JsonObject message) => Apply(message, _classifier.ClassifyEventPath);
+    /// <summary>
+    /// A whole event as stored (classified by <see cref="PiiClassifier.ClassifyEventPath"/>), except
+    /// that <c>context.externalIds[].id</c> takes the class of its sibling <c>type</c> (<see cref="DerivedClasses.OfExternalId"/>).
+    /// </summary>
+    public PiiViewResult Event(JsonObject message) => Apply(message, _classifier.ClassifyEventPath, isEvent: true);
+
+    /// <summary>The classifier this view applies, derived classes included.</summary>
+    public PiiClassifier Classifier => _classifier;
 
     /// <summary>What the reader gets of identifiers of this type.</summary>
     public Exposure IdentifierExposure(string type) => _exposure[(int)_classifier.ClassifyIdentifier(type)];
@@ -64,20 +70,22 @@ public sealed class PiiView
         return exposure switch
         {
             Exposure.Full => new(pii, exposure, value),
-            Exposure.Masked => new(pii, exposure, Masking.Mask(type, value)),
+            Exposure.Masked => new(pii, exposure, Masking.Mask(_classifier.MaskNameOfIdentifier(type), value)),
             _ => new(pii, exposure, null),
         };
     }
 
-    private PiiViewResult Apply(JsonObject source, Func<string, PiiClass> classify)
+    private PiiViewResult Apply(JsonObject source, Func<string, PiiClass> classify, bool isEvent)
     {
-        var walk = new Walk(this, classify);
+        var walk = new Walk(this, classify, isEvent);
         var json = walk.Object(source, path: "", shown: "");
         return new PiiViewResult(json, walk.Masked, walk.Hidden, walk.RedInFull);
     }
 
-    private sealed class Walk(PiiView view, Func<string, PiiClass> classify)
+    private sealed class Walk(PiiView view, Func<string, PiiClass> classify, bool isEvent)
     {
+        private const string ExternalIds = "context.externalIds";
+
         public List<string> Masked { get; } = [];
 
         public List<string> Hidden { get; } = [];
@@ -88,11 +96,16 @@ public sealed class PiiView
         public JsonObject Object(JsonObject source, string path, string shown)
         {
             var result = new JsonObject();
+            var externalId = isEvent && path == ExternalIds;
             foreach (var (key, value) in source)
             {
                 var childPath = path.Length == 0 ? key : path + "." + key;
                 var childShown = shown.Length == 0 ? key : shown + "." + key;
-                if (Node(value, childPath, childShown, out var kept))
+                var kept = default(JsonNode);
+                var keep = externalId && key == "id"
+                    ? ExternalId(source, value, childPath, childShown, out kept)
+                    : Node(value, childPath, childShown, out kept);
+                if (keep)
                 {
                     result[key] = kept;
                 }
@@ -101,11 +114,20 @@ public sealed class PiiView
             return result;
         }
 
+        /// <summary>An external id is what its type says it is: <c>{"type":"email","id":…}</c> holds an email.</summary>
+        private bool ExternalId(JsonObject item, JsonNode? value, string path, string shown, out JsonNode? kept)
+        {
+            var type = item["type"] is JsonValue t && t.TryGetValue<string>(out var text) ? text : null;
+            var pii = DerivedClasses.OfExternalId(view._classifier, type);
+            var byPath = classify(path);
+            return Node(value, path, shown, out kept, pii > byPath ? pii : byPath, maskAs: type ?? path);
+        }
+
         /// <summary>False when the node is hidden and must be left out.</summary>
-        private bool Node(JsonNode? value, string path, string shown, out JsonNode? kept)
+        private bool Node(JsonNode? value, string path, string shown, out JsonNode? kept, PiiClass? known = null, string? maskAs = null)
         {
             kept = null;
-            var pii = classify(path);
+            var pii = known ?? classify(path);
             var exposure = view._exposure[(int)pii];
             if (exposure == Exposure.Hidden)
             {
@@ -115,16 +137,18 @@ public sealed class PiiView
 
             // Containers are walked rather than masked whole: their parts may be classed apart
             // (address.country green under a yellow address), and masking keeps the shape readers expect.
+            // An object whose class is known from elsewhere (an external id) has no parts classed apart:
+            // it is shown or masked whole.
             switch (value)
             {
-                case JsonObject obj:
+                case JsonObject obj when known is null:
                     kept = Object(obj, path, shown);
                     return true;
                 case JsonArray array:
                     var items = new JsonArray();
                     for (var i = 0; i < array.Count; i++)
                     {
-                        if (Node(array[i], path, $"{shown}[{i}]", out var item))
+                        if (Node(array[i], path, $"{shown}[{i}]", out var item, known, maskAs))
                         {
                             items.Add(item);
                         }
@@ -138,7 +162,7 @@ public sealed class PiiView
 
             if (exposure == Exposure.Masked)
             {
-                kept = Masking.Mask(path, value);
+                kept = Masking.Mask(maskAs ?? (isEvent ? path : view._classifier.MaskNameOfTrait(path)), value);
                 Masked.Add(shown);
                 return true;
             }

@@ -11,7 +11,9 @@ namespace Tandem.Unify;
 /// </summary>
 public sealed partial class ProfileEngine
 {
-    private const int SnapshotVersion = 4;
+    // 5: profile numbers are the sequence numbers of the events that created them (no counter is kept),
+    // and accounts keep what each member said. Older snapshots are set aside and the log replayed.
+    private const int SnapshotVersion = 5;
     private static readonly byte[] Magic = "TDMPROFS"u8.ToArray();
 
     public void WriteSnapshot(Stream stream)
@@ -23,7 +25,6 @@ public sealed partial class ProfileEngine
         w.Write(EventsApplied);
         w.Write(EventsUnattributed);
         w.Write(MergeCount);
-        w.Write(_nextNumber);
         w.Write(LogClockMs);
 
         // Computed traits by name, without the gaps removals leave, so that the same definitions always
@@ -50,7 +51,18 @@ public sealed partial class ProfileEngine
             w.Write(a.GroupId);
             w.Write(a.FirstSeenMs);
             w.Write(a.LastSeenMs);
-            WriteTraits(w, a.Traits);
+
+            // Sorted by key: after a privacy delete the traits are settled again from the parts, in an
+            // order of their own, and must still write the bytes a replay without that person writes.
+            WriteTraitsSorted(w, a.Traits);
+            w.Write(a.Parts.Count);
+            foreach (var (number, part) in a.Parts)
+            {
+                w.Write(number);
+                w.Write(part.FirstSeenMs);
+                w.Write(part.LastSeenMs);
+                WriteTraitsSorted(w, part.Traits);
+            }
         }
 
         NotApplied.Write(w);
@@ -72,7 +84,6 @@ public sealed partial class ProfileEngine
             EventsUnattributed = r.ReadInt64(),
             MergeCount = r.ReadInt64(),
         };
-        engine._nextNumber = r.ReadInt64();
         engine.LogClockMs = r.ReadInt64();
 
         var definitions = r.ReadInt32();
@@ -86,6 +97,7 @@ public sealed partial class ProfileEngine
         {
             var p = engine.ReadProfile(r);
             engine._profiles[p.Number] = p;
+            engine._numbers.Add(p.Number); // written in ascending order
             foreach (var id in p.AbsorbedIds ?? [])
             {
                 engine._absorbed[Profile.ParseId(id)] = p;
@@ -102,6 +114,15 @@ public sealed partial class ProfileEngine
         {
             var account = new Account(r.ReadString()) { FirstSeenMs = r.ReadInt64(), LastSeenMs = r.ReadInt64() };
             engine.ReadTraits(r, account.Traits);
+            var parts = r.ReadInt32();
+            for (var j = 0; j < parts; j++)
+            {
+                var part = account.PartOf(r.ReadInt64());
+                part.FirstSeenMs = r.ReadInt64();
+                part.LastSeenMs = r.ReadInt64();
+                engine.ReadTraits(r, part.Traits);
+            }
+
             engine._accounts[account.GroupId] = account;
         }
 
@@ -332,6 +353,19 @@ public sealed partial class ProfileEngine
     {
         w.Write(bag.Count);
         foreach (var (key, value) in bag.Entries())
+        {
+            w.Write(key);
+            w.Write(value.TimestampMs);
+            w.Write(value.Tie);
+            w.Write(value.Json.Length);
+            w.Write(value.Json);
+        }
+    }
+
+    private static void WriteTraitsSorted(BinaryWriter w, TraitBag bag)
+    {
+        w.Write(bag.Count);
+        foreach (var (key, value) in bag.Entries().OrderBy(e => e.Key, StringComparer.Ordinal))
         {
             w.Write(key);
             w.Write(value.TimestampMs);

@@ -143,6 +143,12 @@ public sealed class TraitBag
         }
     }
 
+    public void Clear()
+    {
+        _entries = [];
+        Count = 0;
+    }
+
     /// <summary>Gives back unused slots (after a merge reserved for the worst case).</summary>
     public void Trim()
     {
@@ -199,24 +205,6 @@ public sealed record DeclinedLink(
     string? OtherProfileId,
     string Reason);
 
-/// <summary>A company or account, from <c>group</c> calls.</summary>
-public sealed class Account(string groupId)
-{
-    public string GroupId { get; } = groupId;
-
-    public TraitBag Traits { get; } = new();
-
-    public long FirstSeenMs { get; internal set; } = long.MaxValue;
-
-    public long LastSeenMs { get; internal set; } = long.MinValue;
-
-    internal HashSet<Profile> Members { get; } = [];
-
-    public int MemberCount => Members.Count;
-
-    public IEnumerable<string> MemberIds => Members.Select(p => p.Id);
-}
-
 /// <summary>
 /// One customer: every identifier, trait and event that resolved to them. Laid out for memory: a
 /// million of these must fit in well under 2 GiB, so identifiers sit in one exact array, counters
@@ -234,10 +222,11 @@ public sealed class Profile
 
     internal Profile(long number) => Number = number;
 
-    /// <summary>Creation order; on a merge the older profile (lower number) survives.</summary>
+    /// <summary>The log sequence number of the event that created the profile: creation order, and stable
+    /// across deletes and replays. On a merge the older profile (lower number) survives.</summary>
     public long Number { get; internal set; }
 
-    /// <summary><c>prf_</c> and the creation number in hex; not stored, since it follows from the number.</summary>
+    /// <summary><c>prf_</c> and the number in hex; not stored, since it follows from the number.</summary>
     public string Id => Number == 0 ? "" : FormatId(Number);
 
     public IReadOnlyList<LinkedIdentifier> Identifiers => new ArraySegment<LinkedIdentifier>(_identifiers, 0, _identifierCount);

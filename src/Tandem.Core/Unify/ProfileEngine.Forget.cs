@@ -7,7 +7,8 @@ public sealed partial class ProfileEngine
 {
     /// <summary>
     /// Removes a profile and every trace of it in the engine: its identifiers (they resolve to nothing
-    /// from now on), the ids merged into it, its account memberships, and the declined links other
+    /// from now on), the ids merged into it, its account memberships and what its group calls said
+    /// about those accounts (traits, first and last seen), and the declined links other
     /// profiles kept that name its identifiers or id. The caller deletes <see cref="ForgottenProfile.EventSeqs"/>
     /// from the log, so a replay cannot bring it back.
     /// </summary>
@@ -19,6 +20,11 @@ public sealed partial class ProfileEngine
         var forgotten = new ForgottenProfile(profile.Id, mergedIds, identifiers, profile.EventSeqs, accounts);
 
         _profiles.Remove(profile.Number);
+        CompactNumbers();
+        if (_search.Built)
+        {
+            _search.Forgot(SearchIndex.EntriesOf(profile), () => _profiles.Values);
+        }
         foreach (var id in mergedIds)
         {
             _absorbed.Remove(Profile.ParseId(id));
@@ -31,9 +37,14 @@ public sealed partial class ProfileEngine
 
         foreach (var groupId in accounts)
         {
+            // What their group calls said about the account goes with them; an account only they described goes too.
             if (_accounts.TryGetValue(groupId, out var account))
             {
                 account.Members.Remove(profile);
+                if (!account.RemovePart(profile.Number))
+                {
+                    _accounts.Remove(groupId);
+                }
             }
         }
 

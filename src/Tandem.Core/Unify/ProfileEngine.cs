@@ -38,7 +38,9 @@ public sealed partial class ProfileEngine
     private readonly List<Profile> _awaitingId = [];
     private int _indexCapacity;
     private readonly ValuePool _values = new();
-    private long _nextNumber = 1;
+
+    /// <summary>Every profile number handed out, ascending; merged and forgotten ones are skipped when read, and compacted away.</summary>
+    private readonly List<long> _numbers = [];
 
     public ProfileEngine(IdentityRules? rules = null)
     {
@@ -78,9 +80,10 @@ public sealed partial class ProfileEngine
     /// </summary>
     public IEnumerable<Profile> ProfilesAfter(long number)
     {
-        for (var n = Math.Max(number, 0) + 1; n < _nextNumber; n++)
+        var at = _numbers.BinarySearch(number);
+        for (at = at < 0 ? ~at : at + 1; at < _numbers.Count; at++)
         {
-            if (_profiles.TryGetValue(n, out var profile))
+            if (_profiles.TryGetValue(_numbers[at], out var profile))
             {
                 yield return profile;
             }
@@ -185,7 +188,7 @@ public sealed partial class ProfileEngine
             if (facts.Type == MessageType.Group && facts.GroupId is { Length: > 0 } orphanGroup)
             {
                 // The account is still described, even if no customer can be named.
-                TouchAccount(orphanGroup, facts.Traits, facts.TimestampMs, Tie(facts.MessageId));
+                TouchAccount(orphanGroup, Account.NoOne, facts.Traits, facts.TimestampMs, Tie(facts.MessageId));
             }
 
             var entry = _identifiersRefused.Count > 0
@@ -268,7 +271,7 @@ public sealed partial class ProfileEngine
         var profile = target!;
         if (profile.Number == 0)
         {
-            Register(profile);
+            Register(profile, seq);
         }
 
         // Links declined against this event's new profile can name the profile it ended in.
@@ -390,10 +393,38 @@ public sealed partial class ProfileEngine
 
     private static Profile NewProfile() => new(0);
 
-    private void Register(Profile profile)
+    /// <summary>
+    /// A profile's number is the log sequence number of the event that created it. The log never hands a
+    /// sequence number out twice, and deleting someone else's events does not change which event created
+    /// this profile, so its id survives privacy deletes, restarts and full replays; a counter would
+    /// renumber every profile created after a deleted one.
+    /// </summary>
+    private void Register(Profile profile, long seq)
     {
-        profile.Number = _nextNumber++;
-        _profiles[profile.Number] = profile;
+        profile.Number = seq;
+        _profiles[seq] = profile;
+        if (_numbers.Count == 0 || _numbers[^1] < seq)
+        {
+            _numbers.Add(seq);
+        }
+        else
+        {
+            // Only an out-of-order caller gets here; the processor applies the log in sequence order.
+            var at = _numbers.BinarySearch(seq);
+            if (at < 0)
+            {
+                _numbers.Insert(~at, seq);
+            }
+        }
+    }
+
+    /// <summary>Drops numbers of profiles gone (merged or forgotten) once they are most of the list, so paging never wades through many.</summary>
+    private void CompactNumbers()
+    {
+        if (_numbers.Count > 1024 && _numbers.Count > 2 * _profiles.Count)
+        {
+            _numbers.RemoveAll(n => !_profiles.ContainsKey(n));
+        }
     }
 
     private void Link(Profile profile, Identifier id, long when, int sourceKey, long seq, ulong tie)
@@ -407,6 +438,10 @@ public sealed partial class ProfileEngine
         }
 
         _index[id] = profile;
+        if (_search.Built)
+        {
+            _search.AddIdentifier(profile, id.Value);
+        }
     }
 
     /// <summary>An identifier's first sighting is the earliest event time it was seen at, whatever the arrival order.</summary>
@@ -471,6 +506,10 @@ public sealed partial class ProfileEngine
 
         survivor.Traits.OfferAll(absorbed.Traits);
         survivor.Traits.Trim();
+        if (_search.Built)
+        {
+            IndexMerged(survivor, absorbed);
+        }
         survivor.FirstSeenMs = Math.Min(survivor.FirstSeenMs, absorbed.FirstSeenMs);
         survivor.LastSeenMs = Math.Max(survivor.LastSeenMs, absorbed.LastSeenMs);
         foreach (var type in Enum.GetValues<MessageType>())
@@ -496,6 +535,7 @@ public sealed partial class ProfileEngine
                 var account = _accounts[groupId];
                 account.Members.Remove(absorbed);
                 account.Members.Add(survivor);
+                account.MovePart(absorbed.Number, survivor.Number);
             }
         }
 
@@ -534,6 +574,7 @@ public sealed partial class ProfileEngine
 
             _absorbed[absorbed.Number] = survivor;
             _profiles.Remove(absorbed.Number);
+            CompactNumbers();
             MergeCount++;
         }
 
@@ -572,17 +613,17 @@ public sealed partial class ProfileEngine
 
         if (facts.Type == MessageType.Identify && facts.Traits.ValueKind == JsonValueKind.Object)
         {
-            OfferTraits(profile.Traits, facts.Traits, when, tie);
+            OfferTraits(profile.Traits, facts.Traits, when, tie, profile);
         }
 
         if (facts.ContextTraits.ValueKind == JsonValueKind.Object)
         {
-            OfferTraits(profile.Traits, facts.ContextTraits, when, tie);
+            OfferTraits(profile.Traits, facts.ContextTraits, when, tie, profile);
         }
 
         if (facts.Type == MessageType.Group && facts.GroupId is { Length: > 0 } groupId)
         {
-            var account = TouchAccount(groupId, facts.Traits, when, tie);
+            var account = TouchAccount(groupId, profile.Number, facts.Traits, when, tie);
             account.Members.Add(profile);
             (profile.AccountIds ??= new HashSet<string>(StringComparer.Ordinal)).Add(groupId);
         }
@@ -621,7 +662,8 @@ public sealed partial class ProfileEngine
         }
     }
 
-    private Account TouchAccount(string groupId, JsonElement accountTraits, long when, ulong tie)
+    /// <param name="number">The profile whose group call this is (<see cref="Account.NoOne"/> when it names no one).</param>
+    private Account TouchAccount(string groupId, long number, JsonElement accountTraits, long when, ulong tie)
     {
         if (!_accounts.TryGetValue(groupId, out var account))
         {
@@ -629,18 +671,24 @@ public sealed partial class ProfileEngine
             _accounts[groupId] = account;
         }
 
+        var part = account.PartOf(number);
         account.FirstSeenMs = Math.Min(account.FirstSeenMs, when);
         account.LastSeenMs = Math.Max(account.LastSeenMs, when);
+        part.FirstSeenMs = Math.Min(part.FirstSeenMs, when);
+        part.LastSeenMs = Math.Max(part.LastSeenMs, when);
         if (accountTraits.ValueKind == JsonValueKind.Object)
         {
             OfferTraits(account.Traits, accountTraits, when, tie);
+            OfferTraits(part.Traits, accountTraits, when, tie);
         }
 
         return account;
     }
 
-    private void OfferTraits(TraitBag bag, JsonElement traits, long when, ulong tie)
+    /// <param name="owner">The profile whose traits these are (null for an account's), kept in the search index.</param>
+    private void OfferTraits(TraitBag bag, JsonElement traits, long when, ulong tie, Profile? owner = null)
     {
+        var indexed = owner is not null && _search.Built;
         if (bag.Count == 0)
         {
             bag.Reserve(traits.GetPropertyCount());
@@ -659,11 +707,28 @@ public sealed partial class ProfileEngine
                 }
 
                 // Most updates repeat the value: keep the bytes already held, move only the time.
-                bag.Offer(key, raw.SequenceEqual(held.Json) ? offered : offered with { Json = _values.Get(raw) });
+                if (raw.SequenceEqual(held.Json))
+                {
+                    bag.Offer(key, offered);
+                    continue;
+                }
+
+                var changed = offered with { Json = _values.Get(raw) };
+                bag.Offer(key, changed);
+                if (indexed)
+                {
+                    IndexTraitChanged(owner!, held.Json, changed.Json);
+                }
+
                 continue;
             }
 
-            bag.Offer(key, new TraitValue(when, (uint)tie, _values.Get(raw)));
+            var added = new TraitValue(when, (uint)tie, _values.Get(raw));
+            bag.Offer(key, added);
+            if (indexed)
+            {
+                _search.AddTrait(owner!, added.Json);
+            }
         }
     }
 

@@ -15,31 +15,65 @@ internal static class AuditCommand
     {
         var command = new Command("audit", "Checks and reads the tamper-evident audit log");
         command.Subcommands.Add(VerifyCommand());
+        command.Subcommands.Add(CheckpointCommand());
         command.Subcommands.Add(ListCommand());
         return command;
     }
 
     private static Command VerifyCommand()
     {
-        var data = new Option<string>("--data") { Description = "Data folder of the server", DefaultValueFactory = _ => "./tandem-data" };
-        var verify = new Command("verify", "Checks every record's hash, every link of the chain and the anchor (read-only; works while the server runs). Exit 0 intact, 2 tampered, 1 no audit log") { data };
+        var data = DataOption();
+        var keyFile = KeyFileOption();
+        var checkpoint = new Option<string?>("--checkpoint") { Description = "A checkpoint written by ./tandem audit checkpoint: the log must still hold its head record" };
+        var verify = new Command("verify", "Checks every record's hash, every link of the chain and the anchor, and with the audit key every MAC (read-only; works while the server runs). Exit 0 intact, 2 tampered, 1 no audit log or nothing to check with")
+        {
+            data, keyFile, checkpoint,
+        };
         verify.SetAction(result =>
         {
             var directory = result.GetValue(data)!;
             var output = result.InvocationConfiguration.Output;
             var error = result.InvocationConfiguration.Error;
-            if (!File.Exists(Path.Combine(directory, AuditLog.DatabaseFile)) && !File.Exists(Path.Combine(directory, AuditLog.AnchorFile)))
+            if (result.GetValue(checkpoint) is not null && Directory.Exists(directory) && !File.Exists(Path.Combine(directory, AuditLog.DatabaseFile)))
             {
-                error.WriteLine(Directory.Exists(directory)
-                    ? $"no audit log in {Path.GetFullPath(directory)}: it holds neither {AuditLog.DatabaseFile} nor {AuditLog.AnchorFile}. Is --data the server's data folder?"
-                    : $"no data folder at {Path.GetFullPath(directory)}: pass the server's data folder with --data.");
+                error.WriteLine($"audit log TAMPERED: {Path.GetFullPath(directory)} holds no {AuditLog.DatabaseFile}, but the checkpoint says the log existed.");
+                return Tampered;
+            }
+
+            if (!Open(directory, result.GetValue(keyFile), error, out var key))
+            {
                 return NoLog;
             }
 
-            var outcome = AuditLog.Verify(directory);
+            AuditCheckpoint? kept = null;
+            if (result.GetValue(checkpoint) is { } path)
+            {
+                (kept, var problem) = AuditCheckpoint.Read(path);
+                if (kept is null)
+                {
+                    error.WriteLine("error: " + problem);
+                    return NoLog;
+                }
+
+                if (key is not null && !kept.SignedBy(key))
+                {
+                    error.WriteLine($"checkpoint {path} TAMPERED: {(kept.Mac is null ? "it carries no MAC" : "its MAC was not made with this key")}; it proves nothing about the log.");
+                    return Tampered;
+                }
+            }
+
+            var outcome = AuditChain.Verify(directory, key, kept);
             if (outcome.Intact)
             {
                 output.WriteLine($"audit log intact: {outcome.Records} records, head #{outcome.HeadSeq} sha256:{outcome.HeadHash}");
+                output.WriteLine(key is null
+                    ? "  hashes only: no audit key given ($TANDEM_AUDIT_KEY or --audit-key-file), so records forged or cut by someone who can write the data folder are not detected"
+                    : "  MACs checked with the audit key");
+                if (kept is not null)
+                {
+                    output.WriteLine($"  extends the checkpoint of {kept.At:u} (record #{kept.HeadSeq}){(key is null && kept.Mac is not null ? "; its MAC was not checked (no key)" : "")}");
+                }
+
                 return Intact;
             }
 
@@ -49,6 +83,82 @@ internal static class AuditCommand
             return Tampered;
         });
         return verify;
+    }
+
+    private static Command CheckpointCommand()
+    {
+        var data = DataOption();
+        var keyFile = KeyFileOption();
+        var file = new Option<string?>("--out") { Description = "Where to write the checkpoint (standard output when left out); keep it away from the server" };
+        var command = new Command("checkpoint", "Checks the audit log, then writes its count, head hash and the time, signed with the audit key, for you to keep off the server. Exit 0 written, 2 tampered, 1 no audit log")
+        {
+            data, keyFile, file,
+        };
+        command.SetAction(result =>
+        {
+            var directory = result.GetValue(data)!;
+            var output = result.InvocationConfiguration.Output;
+            var error = result.InvocationConfiguration.Error;
+            if (!Open(directory, result.GetValue(keyFile), error, out var key))
+            {
+                return NoLog;
+            }
+
+            var outcome = AuditChain.Verify(directory, key);
+            if (!outcome.Intact)
+            {
+                error.WriteLine($"audit log TAMPERED{(outcome.Seq is { } seq ? $" at record #{seq}" : "")}: {outcome.Problem} No checkpoint written.");
+                return Tampered;
+            }
+
+            var checkpoint = AuditCheckpoint.Of(outcome, TimeProvider.System.GetUtcNow(), key).ToJson();
+            if (result.GetValue(file) is { } path)
+            {
+                File.WriteAllText(path, checkpoint + Environment.NewLine);
+                output.WriteLine($"checkpoint of {outcome.Records} records (head #{outcome.HeadSeq}) written to {path}");
+            }
+            else
+            {
+                output.WriteLine(checkpoint);
+            }
+
+            if (key is null)
+            {
+                error.WriteLine("note: no audit key, so the checkpoint is not signed: it proves the log only while you keep it where the server cannot write.");
+            }
+
+            return Intact;
+        });
+        return command;
+    }
+
+    private static Option<string> DataOption() => new("--data") { Description = "Data folder of the server", DefaultValueFactory = _ => "./tandem-data" };
+
+    private static Option<string?> KeyFileOption() =>
+        new(AuditKey.FileOption) { Description = $"File holding the server's audit key; else ${AuditKey.EnvironmentVariable}" };
+
+    /// <summary>Finds the log and reads the key; says why not and answers false when the log is missing or the key unusable.</summary>
+    private static bool Open(string directory, string? keyFile, TextWriter error, out AuditKey? key)
+    {
+        key = null;
+        if (!File.Exists(Path.Combine(directory, AuditLog.DatabaseFile)) && !File.Exists(Path.Combine(directory, AuditLog.AnchorFile)))
+        {
+            error.WriteLine(Directory.Exists(directory)
+                ? $"no audit log in {Path.GetFullPath(directory)}: it holds neither {AuditLog.DatabaseFile} nor {AuditLog.AnchorFile}. Is --data the server's data folder? (A log emptied with its anchor shows only against a checkpoint kept elsewhere.)"
+                : $"no data folder at {Path.GetFullPath(directory)}: pass the server's data folder with --data.");
+            return false;
+        }
+
+        try
+        {
+            key = AuditKey.Load(keyFile, Environment.GetEnvironmentVariable(AuditKey.EnvironmentVariable), directory);
+            return true;
+        }
+        catch (Tandem.Hosting.StartRefusedException e)
+        {
+            error.WriteLine("error: " + e.Message);
+            return false;
+        }
     }
 
     private static Command ListCommand()

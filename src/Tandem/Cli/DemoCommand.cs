@@ -38,12 +38,16 @@ internal static class DemoCommand
             using var api = new ApiClient(baseUrl, ApiClient.Token(result, token));
             try
             {
+                // Write keys are shown only when issued: the demo's own sources get new ones each run.
                 var existing = await api.SendAsync(HttpMethod.Get, "api/v1/sources", null, cancellationToken);
-                var keys = existing.EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!, s => s.GetProperty("writeKey").GetString()!);
-                foreach (var name in DemoSources.All.Where(n => !keys.ContainsKey(n)))
+                var ids = existing.EnumerateArray().ToDictionary(s => s.GetProperty("name").GetString()!, s => s.GetProperty("id").GetString()!);
+                var keys = new Dictionary<string, string>(StringComparer.Ordinal);
+                foreach (var name in DemoSources.All)
                 {
-                    var created = await api.SendAsync(HttpMethod.Post, "api/v1/sources", new { name }, cancellationToken);
-                    keys[name] = created.GetProperty("writeKey").GetString()!;
+                    var issued = ids.TryGetValue(name, out var id)
+                        ? await api.SendAsync(HttpMethod.Post, $"api/v1/sources/{id}/rotate-key", null, cancellationToken)
+                        : await api.SendAsync(HttpMethod.Post, "api/v1/sources", new { name }, cancellationToken);
+                    keys[name] = issued.GetProperty("writeKey").GetString()!;
                 }
 
                 var types = await api.SendAsync(HttpMethod.Get, "api/v1/identity/types", null, cancellationToken);
@@ -76,7 +80,7 @@ internal static class DemoCommand
             var keys = new Dictionary<string, string>(StringComparer.Ordinal);
             foreach (var name in DemoSources.All)
             {
-                keys[name] = registry.GetOrCreate(name).WriteKey;
+                keys[name] = registry.Issue(name).WriteKey; // keys are not stored: the demo's sources get new ones
             }
 
             await AddIdentifierTypesAsync(app.Services.GetRequiredService<ProfileProcessor>());

@@ -35,7 +35,9 @@ internal static class SourcesCommand
         output.WriteLine($"{"ID",-22} {"NAME",-28} {"ENABLED",-8} WRITE KEY");
         foreach (var s in rows)
         {
-            output.WriteLine($"{s.GetProperty("id").GetString(),-22} {s.GetProperty("name").GetString(),-28} {s.GetProperty("enabled").GetBoolean(),-8} {s.GetProperty("writeKey").GetString()}");
+            // The whole key only in the answer that issued it (create, rotate-key); lists show its end.
+            var key = s.TryGetProperty("writeKey", out var whole) ? whole.GetString() + "  (shown once: keep it)" : "…" + s.GetProperty("writeKeyEnd").GetString();
+            output.WriteLine($"{s.GetProperty("id").GetString(),-22} {s.GetProperty("name").GetString(),-28} {s.GetProperty("enabled").GetBoolean(),-8} {key}");
         }
     }
 }

@@ -74,9 +74,22 @@ public static class TandemCli
         };
         logLevel.AcceptOnlyFromAmong("trace", "debug", "information", "warning", "error");
         var logRequests = new Option<bool>("--log-requests") { Description = "Log one line per HTTP request: method, path, status and duration" };
+        var auditKeyFile = new Option<string?>(Trust.AuditKey.FileOption) { Description = "File, outside the data folder, holding the key (32+ characters) that signs the audit log; else $TANDEM_AUDIT_KEY" };
+        var maxConnections = new Option<int>("--max-connections")
+        {
+            Description = "Most connections open at once; further ones are closed as they open (default 10000)",
+            DefaultValueFactory = _ => ServerLimits.DefaultMaxConnections,
+        };
+        maxConnections.Validators.Add(v =>
+        {
+            if (v.GetValueOrDefault<int>() < 1)
+            {
+                v.AddError("--max-connections must be a whole number of at least 1.");
+            }
+        });
         var command = new Command("serve", "Runs Tandem on the embedded store: collector, management API, metrics. The first admin token is $TANDEM_ADMIN_TOKEN when set, else generated and printed once")
         {
-            data, urls, demo, proxies, logLevel, logRequests,
+            data, urls, demo, proxies, logLevel, logRequests, maxConnections, auditKeyFile,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -86,9 +99,12 @@ public static class TandemCli
                 DataDirectory = result.GetValue(data)!,
                 Urls = result.GetValue(urls)!,
                 AdminToken = Environment.GetEnvironmentVariable("TANDEM_ADMIN_TOKEN"),
+                AuditKey = Environment.GetEnvironmentVariable(Trust.AuditKey.EnvironmentVariable),
+                AuditKeyFile = result.GetValue(auditKeyFile),
                 TrustedProxies = result.GetValue(proxies) ?? [],
                 LogLevel = Enum.Parse<LogLevel>(result.GetValue(logLevel)!, ignoreCase: true),
                 LogRequests = result.GetValue(logRequests),
+                MaxConnections = result.GetValue(maxConnections),
                 Announce = result.InvocationConfiguration.Output,
             };
             WebApplication built;

@@ -195,7 +195,7 @@ internal sealed class Collector(
         {
             metrics.Refused("unknown_write_key");
             problem = Problems.Create(StatusCodes.Status401Unauthorized, "unknown_write_key", "Unknown write key",
-                "No source has this write key. Copy the key from GET /api/v1/sources (it changes when a key is rotated).", "writeKey");
+                "No source has this write key. A key is shown once, when its source is created or the key rotated; if it is lost, rotate it (POST /api/v1/sources/{id}/rotate-key) and use the new one.", "writeKey");
             return false;
         }
 

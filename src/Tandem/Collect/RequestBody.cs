@@ -31,6 +31,9 @@ internal sealed class RequestBody : IDisposable
         _compressed = compressed;
     }
 
+    /// <summary>What a read starts with, whatever the body declares; a larger body doubles it as it arrives.</summary>
+    private const int InitialBuffer = 16 * 1024;
+
     public int Length { get; }
 
     public BodyReadError Error { get; }
@@ -75,7 +78,9 @@ internal sealed class RequestBody : IDisposable
             _ => request.Body,
         };
 
-        var initial = (int)Math.Clamp(request.ContentLength is { } declared && !compressed ? declared + 1 : 16 * 1024, 1024, limit + 1L);
+        // The declared length is a claim, not bytes: a client that declares 500 KB and trickles would hold
+        // 500 KB per connection if it were set aside up front. The buffer doubles as bytes actually arrive.
+        var initial = (int)Math.Min(Math.Min(request.ContentLength is { } declared && !compressed ? declared + 1 : InitialBuffer, InitialBuffer), limit + 1L);
         var buffer = ArrayPool<byte>.Shared.Rent(initial);
         var length = 0;
         try
@@ -113,6 +118,10 @@ internal sealed class RequestBody : IDisposable
         catch (InvalidDataException)
         {
             return new RequestBody(buffer, length, BodyReadError.BadCompression);
+        }
+        catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)
+        {
+            return new RequestBody(buffer, length, BodyReadError.TooLarge); // the server's cap on the bytes on the wire (ServerLimits)
         }
         finally
         {

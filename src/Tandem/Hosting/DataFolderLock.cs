@@ -23,12 +23,13 @@ internal sealed class DataFolderLock : IDisposable
 
     private DataFolderLock(FileStream held) => _lock = held;
 
-    /// <summary>Locks the folder (created when missing) for this process.</summary>
+    /// <summary>Locks the folder (created when missing, made readable by its owner only) for this process.</summary>
     /// <remarks><c>tandem.pid</c> stays behind when the process ends; it is only read while someone holds the lock, and the holder wrote it.</remarks>
     /// <exception cref="DataFolderInUseException">Another process holds it.</exception>
     public static DataFolderLock Acquire(string dataDirectory)
     {
         Directory.CreateDirectory(dataDirectory);
+        Storage.DataFolderPermissions.Restrict(dataDirectory);
         var path = Path.Combine(dataDirectory, LockFile);
         FileStream held;
         try

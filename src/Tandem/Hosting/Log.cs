@@ -18,6 +18,9 @@ internal static partial class Log
     [LoggerMessage(5, LogLevel.Error, "Demo traffic failed")]
     public static partial void DemoFailed(ILogger logger, Exception exception);
 
+    [LoggerMessage(6, LogLevel.Information, "{Method} {Route} answered {Status} in {Milliseconds:0.0} ms")]
+    public static partial void Request(ILogger logger, string method, string route, int status, double milliseconds);
+
     [LoggerMessage(20, LogLevel.Warning, "OIDC sign-in failed at the callback: {Reason}")]
     public static partial void OidcSignInFailed(ILogger logger, string reason, Exception? exception);
 }

@@ -1,5 +1,4 @@
 using Microsoft.AspNetCore.Diagnostics;
-using Microsoft.AspNetCore.HttpLogging;
 using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using Tandem.Collect;
@@ -41,6 +40,15 @@ public sealed record TandemOptions
     /// <summary>One log line per HTTP request (method, path, status, duration); off by default, so the first-start token stays in view.</summary>
     public bool LogRequests { get; init; }
 
+    /// <summary>Open connections at once; further ones are closed as they open (see <see cref="ServerLimits"/>).</summary>
+    public int MaxConnections { get; init; } = ServerLimits.DefaultMaxConnections;
+
+    /// <summary>The audit log's signing key (at least 32 characters; <c>TANDEM_AUDIT_KEY</c>); ignored when <see cref="AuditKeyFile"/> is set.</summary>
+    public string? AuditKey { get; init; }
+
+    /// <summary>A file outside the data folder holding the audit log's signing key.</summary>
+    public string? AuditKeyFile { get; init; }
+
     /// <summary>Where first-start secrets are printed (stdout by default).</summary>
     public TextWriter? Announce { get; init; }
 }
@@ -58,6 +66,7 @@ public static class TandemHost
 
         var forwarded = ForwardedHeaders(options.TrustedProxies);
         ListenAddresses.Check(options.Urls); // a busy port or a typo is said before the data folder is touched
+        Trust.AuditKey.From(options); // so is an audit key that is too short or kept in the data folder
         var folderLock = DataFolderLock.Acquire(options.DataDirectory);
         try
         {
@@ -75,7 +84,11 @@ public static class TandemHost
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { Args = [] });
         builder.WebHost.UseUrls(options.Urls);
-        builder.WebHost.ConfigureKestrel(kestrel => kestrel.AddServerHeader = false);
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            ServerLimits.Apply(kestrel.Limits, options.MaxConnections);
+        });
         ConfigureLogging(builder, options);
         logging?.Invoke(builder.Logging);
 
@@ -115,7 +128,7 @@ public static class TandemHost
             .AddCheck<IngestLogHealthCheck>("ingest-log", tags: ["ready"])
             .AddCheck<ProcessorHealthCheck>("profile-processor", tags: ["ready"]);
         services.AddOpenTelemetry().WithMetrics(metrics => metrics
-            .AddMeter(CollectMetrics.MeterName, UnifyMetrics.MeterName, RetentionJob.MeterName)
+            .AddMeter(CollectMetrics.MeterName, UnifyMetrics.MeterName, RetentionJob.MeterName, AuditLog.MeterName)
             .AddMeter("Microsoft.AspNetCore.Hosting", "Microsoft.AspNetCore.Server.Kestrel")
             .AddPrometheusExporter());
 
@@ -124,6 +137,7 @@ public static class TandemHost
         app.Services.GetRequiredService<Workspace>().EnsureCreated();
         app.Services.GetRequiredService<CollectMetrics>(); // instruments exist from the first scrape, not the first event
         app.Services.GetRequiredService<UnifyMetrics>();
+        app.Services.GetRequiredService<AuditLog>(); // says at start whether the log is signed
         app.Services.GetRequiredService<OidcConfiguration>(); // adds the OIDC sign-in scheme when it is configured
 
         if (forwarded is not null)
@@ -133,7 +147,7 @@ public static class TandemHost
 
         if (options.LogRequests)
         {
-            app.UseHttpLogging();
+            app.UseRequestLog();
         }
 
         app.UseExceptionHandler();
@@ -155,25 +169,21 @@ public static class TandemHost
 
     /// <summary>
     /// Tandem's own lines at the chosen level; ASP.NET Core's at Warning, as its templates do (it writes four
-    /// Information lines per request, which would scroll the first-start admin token away at once);
-    /// requests as one line each only when asked for.
+    /// Information lines per request, which would scroll the first-start admin token away at once), or lower
+    /// for Debug and Trace, except the categories that write URLs (<see cref="RequestLog.QuietCategories"/>):
+    /// those stay at Warning, so no level puts a customer's email or search term in the log.
     /// </summary>
     private static void ConfigureLogging(WebApplicationBuilder builder, TandemOptions options)
     {
         builder.Logging.SetMinimumLevel(options.LogLevel);
-        builder.Logging.AddFilter("Microsoft.AspNetCore", options.LogLevel < LogLevel.Information
-            ? options.LogLevel
-            : (LogLevel)Math.Max((int)options.LogLevel, (int)LogLevel.Warning));
-        if (options.LogRequests)
+        var framework = options.LogLevel < LogLevel.Information ? options.LogLevel : (LogLevel)Math.Max((int)options.LogLevel, (int)LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.AspNetCore", framework);
+        foreach (var category in RequestLog.QuietCategories)
         {
-            builder.Logging.AddFilter("Microsoft.AspNetCore.HttpLogging", LogLevel.Information);
-            builder.Services.AddHttpLogging(http =>
-            {
-                // No headers, query strings or bodies: they carry tokens and customer data.
-                http.LoggingFields = HttpLoggingFields.RequestMethod | HttpLoggingFields.RequestPath | HttpLoggingFields.ResponseStatusCode | HttpLoggingFields.Duration;
-                http.CombineLogs = true;
-            });
+            builder.Logging.AddFilter(category, (LogLevel)Math.Max((int)framework, (int)LogLevel.Warning));
         }
+
+        builder.Logging.AddFilter(RequestLog.Category, options.LogRequests ? LogLevel.Information : LogLevel.None);
     }
 
     /// <summary>What to believe of forwarded headers, and from whom; null when no proxy is trusted.</summary>

@@ -24,7 +24,7 @@ internal sealed class Workspace(ControlStore store, TokenRegistry tokens, Source
             : options.AdminToken.Trim();
         // The workspace row is written last: a first start cut short is simply done again.
         tokens.CreateFirstAdminToken(token);
-        var source = sources.GetOrCreate(DefaultSourceName);
+        var (source, writeKey) = sources.Issue(DefaultSourceName);
         store.CreateWorkspace("ws_" + RandomNumberGenerator.GetHexString(12, lowercase: true), "Default workspace", now);
         Log.WorkspaceCreated(logger, Path.GetFullPath(options.DataDirectory));
 
@@ -33,7 +33,8 @@ internal sealed class Workspace(ControlStore store, TokenRegistry tokens, Source
         announce.WriteLine(string.IsNullOrWhiteSpace(options.AdminToken)
             ? $"  admin token (shown once, keep it safe): {token}"
             : "  admin token: the value of TANDEM_ADMIN_TOKEN");
-        announce.WriteLine($"  default source '{source.Name}' ({source.Id}), write key: {source.WriteKey}");
+        announce.WriteLine($"  default source '{source.Name}' ({source.Id}), write key: {writeKey}");
+        announce.WriteLine($"  (write keys are shown once and not stored; a lost one is replaced with: ./tandem sources rotate-key {source.Id})");
         announce.Flush();
     }
 

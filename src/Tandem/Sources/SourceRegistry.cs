@@ -6,7 +6,12 @@ namespace Tandem.Sources;
 
 /// <summary>A place events come from (website, CMS, CRM...), identified on the wire by its write key.</summary>
 /// <param name="Key">Compact storage key used in the ingest log.</param>
-public sealed record Source(string Id, int Key, string Name, string WriteKey, bool Enabled, DateTimeOffset CreatedAt);
+/// <param name="WriteKeyDigest">The write key's digest (see <see cref="Sources.WriteKeyDigest"/>): the key itself is shown once and never stored.</param>
+/// <param name="WriteKeyEnd">The key's last four characters, to tell keys apart.</param>
+public sealed record Source(string Id, int Key, string Name, string WriteKeyDigest, string WriteKeyEnd, bool Enabled, DateTimeOffset CreatedAt);
+
+/// <summary>A source with the write key just issued for it: the only moment the key exists outside its owner's hands.</summary>
+public sealed record IssuedSource(Source Source, string WriteKey);
 
 /// <summary>Why a source change was refused.</summary>
 internal enum SourceChangeError
@@ -38,7 +43,8 @@ internal sealed class SourceRegistry
 
     public IReadOnlyCollection<Source> All => _byId.Values.OrderBy(s => s.Key).ToArray();
 
-    public Source? FindByWriteKey(string writeKey) => _byWriteKey.GetValueOrDefault(writeKey);
+    /// <summary>The source this key opens: looked up by digest, so what is compared is never the key itself.</summary>
+    public Source? FindByWriteKey(string writeKey) => _byWriteKey.GetValueOrDefault(WriteKeyDigest.Of(writeKey));
 
     public Source? FindById(string id) => _byId.GetValueOrDefault(id);
 
@@ -56,7 +62,7 @@ internal sealed class SourceRegistry
         return null;
     }
 
-    public (Source? Source, SourceChangeError Error) Create(string name)
+    public (IssuedSource? Issued, SourceChangeError Error) Create(string name)
     {
         lock (_gate)
         {
@@ -65,18 +71,34 @@ internal sealed class SourceRegistry
                 return (null, SourceChangeError.NameTaken);
             }
 
-            var source = _store.InsertSource("src_" + RandomNumberGenerator.GetString(KeyAlphabet, 16), name, NewWriteKey(), _time.GetUtcNow());
+            var writeKey = NewWriteKey();
+            var source = _store.InsertSource("src_" + RandomNumberGenerator.GetString(KeyAlphabet, 16), name, writeKey, _time.GetUtcNow());
             Refresh();
-            return (source, SourceChangeError.None);
+            return (new IssuedSource(source, writeKey), SourceChangeError.None);
         }
     }
 
-    /// <summary>The source with exactly this name, created when there is none (first start, demo sources).</summary>
-    public Source GetOrCreate(string name)
+    /// <summary>
+    /// The source with exactly this name, with a write key issued now: created when there is none, its key
+    /// rotated otherwise (a first start cut short and run again, the demo's sources). Keys are not stored,
+    /// so one that is needed again can only be replaced.
+    /// </summary>
+    public IssuedSource Issue(string name)
     {
         lock (_gate)
         {
-            return _byId.Values.FirstOrDefault(s => s.Name == name) ?? Create(name).Source!;
+            return _byId.Values.FirstOrDefault(s => s.Name == name) is { } existing ? RotateKey(existing.Id).Issued! : Create(name).Issued!;
+        }
+    }
+
+    /// <summary>Gives the source a new write key; the old one stops working at once.</summary>
+    public (IssuedSource? Issued, SourceChangeError Error) RotateKey(string id)
+    {
+        lock (_gate)
+        {
+            var writeKey = NewWriteKey();
+            var (source, error) = Change(id, s => s with { WriteKeyDigest = WriteKeyDigest.Of(writeKey), WriteKeyEnd = WriteKeyDigest.End(writeKey) });
+            return (source is null ? null : new IssuedSource(source, writeKey), error);
         }
     }
 
@@ -101,7 +123,7 @@ internal sealed class SourceRegistry
         }
     }
 
-    public static string NewWriteKey() => RandomNumberGenerator.GetString(KeyAlphabet, 32);
+    private static string NewWriteKey() => RandomNumberGenerator.GetString(KeyAlphabet, 32);
 
     private bool NameTaken(string name, string? exceptId) =>
         _byId.Values.Any(s => s.Id != exceptId && string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
@@ -109,5 +131,5 @@ internal sealed class SourceRegistry
     private void Refresh() => (_byWriteKey, _byId) = Index(_store.LoadSources());
 
     private static (FrozenDictionary<string, Source>, FrozenDictionary<string, Source>) Index(IReadOnlyList<Source> sources) =>
-        (sources.ToFrozenDictionary(s => s.WriteKey, StringComparer.Ordinal), sources.ToFrozenDictionary(s => s.Id, StringComparer.Ordinal));
+        (sources.ToFrozenDictionary(s => s.WriteKeyDigest, StringComparer.Ordinal), sources.ToFrozenDictionary(s => s.Id, StringComparer.Ordinal));
 }

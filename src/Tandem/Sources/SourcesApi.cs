@@ -14,19 +14,33 @@ internal static class SourcesApi
     private const int MaxLimit = 1_000;
     private const int DefaultLimit = 50;
 
+    /// <summary>
+    /// A feed page stops once this much event JSON is written, whatever the limit: a thousand wide
+    /// events cost seconds of masking and tens of megabytes (issue 15). Always at least one event.
+    /// </summary>
+    private const int MaxPageBytes = 4 * 1024 * 1024;
+
     public sealed record CreateSourceRequest(string? Name);
 
     public sealed record UpdateSourceRequest(string? Name, bool? Enabled);
 
-    public sealed record SourceView(string Id, string Name, string WriteKey, bool Enabled, DateTimeOffset CreatedAt)
+    /// <summary>A source as every reader sees it: of the write key, only its last four characters.</summary>
+    public sealed record SourceView(string Id, string Name, string WriteKeyEnd, bool Enabled, DateTimeOffset CreatedAt)
     {
-        public static SourceView From(Source s) => new(s.Id, s.Name, s.WriteKey, s.Enabled, s.CreatedAt);
+        public static SourceView From(Source s) => new(s.Id, s.Name, s.WriteKeyEnd, s.Enabled, s.CreatedAt);
+    }
+
+    /// <summary>The answer to create and rotate-key: the only one that holds the whole write key, which is not stored.</summary>
+    public sealed record IssuedSourceView(string Id, string Name, string WriteKey, string WriteKeyEnd, bool Enabled, DateTimeOffset CreatedAt)
+    {
+        public static IssuedSourceView From(IssuedSource issued) =>
+            new(issued.Source.Id, issued.Source.Name, issued.WriteKey, issued.Source.WriteKeyEnd, issued.Source.Enabled, issued.Source.CreatedAt);
     }
 
     /// <summary>A source as the audit log keeps it: the write key is a secret, so only its last four characters.</summary>
     private sealed record AuditedSource(string Id, string Name, bool Enabled, string WriteKeyEnding)
     {
-        public static AuditedSource From(Source s) => new(s.Id, s.Name, s.Enabled, "…" + s.WriteKey[^Math.Min(4, s.WriteKey.Length)..]);
+        public static AuditedSource From(Source s) => new(s.Id, s.Name, s.Enabled, "…" + s.WriteKeyEnd);
     }
 
     public sealed record RejectionView(long Id, DateTimeOffset ReceivedAt, int? Index, string Reason, string Field, string Detail, JsonElement? Payload, string? RawPayload);
@@ -37,11 +51,11 @@ internal static class SourcesApi
     public static RouteGroupBuilder MapSourcesApi(this RouteGroupBuilder api)
     {
         var sources = api.MapGroup("/sources").WithTags("Sources");
-        sources.MapPost("/", CreateAsync).RequireScope(Scopes.SourcesWrite).WithSummary("Creates a source with a new write key");
-        sources.MapGet("/", (SourceRegistry registry) => TypedResults.Ok(registry.All.Select(SourceView.From).ToArray())).RequireScope(Scopes.SourcesRead).WithSummary("Lists sources");
+        sources.MapPost("/", CreateAsync).RequireScope(Scopes.SourcesWrite).WithSummary("Creates a source with a new write key, shown in this answer only");
+        sources.MapGet("/", (SourceRegistry registry) => TypedResults.Ok(registry.All.Select(SourceView.From).ToArray())).RequireScope(Scopes.SourcesRead).WithSummary("Lists sources (of each write key, its last four characters)");
         sources.MapGet("/{id}", Get).RequireScope(Scopes.SourcesRead).WithSummary("Gets one source");
         sources.MapPatch("/{id}", UpdateAsync).RequireScope(Scopes.SourcesWrite).WithSummary("Renames, disables or enables a source");
-        sources.MapPost("/{id}/rotate-key", RotateKey).RequireScope(Scopes.SourcesWrite).WithSummary("Gives the source a new write key; the old one stops working at once");
+        sources.MapPost("/{id}/rotate-key", RotateKey).RequireScope(Scopes.SourcesWrite).WithSummary("Gives the source a new write key, shown in this answer only; the old one stops working at once");
         sources.MapGet("/{id}/events", Events).RequireScope(Scopes.EventsRead)
             .WithSummary("Newest stored events of the source, as stored (live debugger feed); ?limit= ≤ 1000, ?after= head for polling, ?before= next for older pages");
         sources.MapGet("/{id}/rejections", Rejections).RequireScope(Scopes.EventsRead)
@@ -62,15 +76,15 @@ internal static class SourcesApi
             return invalid;
         }
 
-        var (source, error) = registry.Create(body.Name!.Trim());
-        if (source is not null)
+        var (issued, error) = registry.Create(body.Name!.Trim());
+        if (issued is not null)
         {
-            audit.Record(user, "source.create", "source:" + source.Id, after: AuditedSource.From(source));
+            audit.Record(user, "source.create", "source:" + issued.Source.Id, after: AuditedSource.From(issued.Source));
         }
 
         return error == SourceChangeError.NameTaken
             ? NameTaken(body.Name)
-            : TypedResults.Created($"/api/v1/sources/{source!.Id}", SourceView.From(source));
+            : TypedResults.Created($"/api/v1/sources/{issued!.Source.Id}", IssuedSourceView.From(issued));
     }
 
     private static IResult Get(string id, SourceRegistry registry) =>
@@ -113,13 +127,13 @@ internal static class SourcesApi
     private static IResult RotateKey(string id, SourceRegistry registry, AuditLog audit, ClaimsPrincipal user)
     {
         var before = registry.FindById(id);
-        var (source, error) = registry.Change(id, s => s with { WriteKey = SourceRegistry.NewWriteKey() });
+        var (issued, error) = registry.RotateKey(id);
         if (error == SourceChangeError.None && before is not null)
         {
-            audit.Record(user, "source.rotate_key", "source:" + id, AuditedSource.From(before), AuditedSource.From(source!));
+            audit.Record(user, "source.rotate_key", "source:" + id, AuditedSource.From(before), AuditedSource.From(issued!.Source));
         }
 
-        return error == SourceChangeError.NotFound ? Problems.NotFound("Source", id) : TypedResults.Ok(SourceView.From(source!));
+        return error == SourceChangeError.NotFound ? Problems.NotFound("Source", id) : TypedResults.Ok(IssuedSourceView.From(issued!));
     }
 
     private static async Task Events(HttpContext context, string id, SourceRegistry registry, IngestLog log, PiiGuard pii, string? limit, string? after, string? before)
@@ -148,6 +162,8 @@ internal static class SourcesApi
         writer.WriteStartObject();
         writer.WriteNumber("head", log.Head);
         writer.WriteStartArray("events");
+        var start = writer.BytesCommitted + writer.BytesPending;
+        var written = 0;
         foreach (var entry in entries.Take(size))
         {
             writer.WriteStartObject();
@@ -156,10 +172,17 @@ internal static class SourcesApi
             lens.Event(entry.Payload, $"events[{entry.Seq}]").WriteTo(writer);
 
             writer.WriteEndObject();
+            written++;
+            if (writer.BytesCommitted + writer.BytesPending - start >= MaxPageBytes)
+            {
+                break;
+            }
         }
 
+        // A page cut short by its size goes on like one cut by the limit: from the last event sent.
+        var cut = written < Math.Min(size, entries.Count);
         writer.WriteEndArray();
-        WriteNext(writer, more ? entries[size - 1].Seq : null);
+        WriteNext(writer, more || cut ? entries[written - 1].Seq : null);
         writer.WriteEndObject();
         await writer.FlushAsync();
         lens.AuditRead();
@@ -182,7 +205,16 @@ internal static class SourcesApi
         var rows = log.ReadRejections(source.Key, size + 1, olderThan ?? long.MaxValue);
         var more = rows.Count > size;
         var lens = pii.For(context);
-        var views = rows.Take(size).Select(r =>
+
+        // Bounded like the events feed: the page ends once the refused payloads pass MaxPageBytes.
+        var kept = 0;
+        for (long bytes = 0; kept < Math.Min(size, rows.Count) && (kept == 0 || bytes < MaxPageBytes); kept++)
+        {
+            bytes += rows[kept].Payload.Length;
+        }
+
+        more |= kept < Math.Min(size, rows.Count);
+        var views = rows.Take(kept).Select(r =>
         {
             // The payload is kept byte for byte; show it as JSON when it is JSON, as text otherwise.
             // Refused data is customer data too: masked like events, and text that cannot be

@@ -30,6 +30,51 @@ internal sealed class ControlStore : IDisposable
             CREATE TABLE IF NOT EXISTS settings(
                 key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);
             """);
+        // write_key holds a digest (WriteKeyDigest.Prefix…); write_key_end the last characters, to tell keys apart.
+        SqliteDatabase.AddMissingColumns(_connection, "sources", "write_key_end TEXT NOT NULL DEFAULT ''");
+        DigestClearWriteKeys();
+    }
+
+    /// <summary>
+    /// Data folders made before write keys were digested hold them in clear: each becomes its digest, the
+    /// key itself keeps working, and the old text is overwritten in the file and its write-ahead log.
+    /// </summary>
+    private void DigestClearWriteKeys()
+    {
+        var clear = new List<(long Key, string WriteKey)>();
+        using (var select = _connection.CreateCommand())
+        {
+            select.CommandText = $"SELECT key, write_key FROM sources WHERE write_key NOT LIKE '{WriteKeyDigest.Prefix}%'";
+            using var reader = select.ExecuteReader();
+            while (reader.Read())
+            {
+                clear.Add((reader.GetInt64(0), reader.GetString(1)));
+            }
+        }
+
+        if (clear.Count == 0)
+        {
+            return;
+        }
+
+        SqliteDatabase.Execute(_connection, "PRAGMA secure_delete = ON"); // freed cells are zeroed, not left readable
+        using (var transaction = _connection.BeginTransaction())
+        {
+            foreach (var (key, writeKey) in clear)
+            {
+                using var update = _connection.CreateCommand();
+                update.Transaction = transaction;
+                update.CommandText = "UPDATE sources SET write_key = $digest, write_key_end = $end WHERE key = $key";
+                update.Parameters.AddWithValue("$digest", WriteKeyDigest.Of(writeKey));
+                update.Parameters.AddWithValue("$end", WriteKeyDigest.End(writeKey));
+                update.Parameters.AddWithValue("$key", key);
+                update.ExecuteNonQuery();
+            }
+
+            transaction.Commit();
+        }
+
+        SqliteDatabase.TruncateWriteAheadLog(_connection);
     }
 
     public string? WorkspaceId()
@@ -60,35 +105,37 @@ internal sealed class ControlStore : IDisposable
         lock (_gate)
         {
             using var command = _connection.CreateCommand();
-            command.CommandText = "SELECT key, id, name, write_key, enabled, created_at FROM sources ORDER BY key";
+            command.CommandText = "SELECT key, id, name, write_key, write_key_end, enabled, created_at FROM sources ORDER BY key";
             using var reader = command.ExecuteReader();
             var sources = new List<Source>();
             while (reader.Read())
             {
-                sources.Add(new Source(reader.GetString(1), reader.GetInt32(0), reader.GetString(2), reader.GetString(3),
-                    reader.GetInt64(4) != 0, DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5))));
+                sources.Add(new Source(reader.GetString(1), reader.GetInt32(0), reader.GetString(2), reader.GetString(3), reader.GetString(4),
+                    reader.GetInt64(5) != 0, DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6))));
             }
 
             return sources;
         }
     }
 
-    /// <summary>Inserts a source and returns it with its storage key.</summary>
+    /// <summary>Inserts a source and returns it with its storage key; only the write key's digest is stored.</summary>
     public Source InsertSource(string id, string name, string writeKey, DateTimeOffset now)
     {
         lock (_gate)
         {
             using var command = _connection.CreateCommand();
             command.CommandText = """
-                INSERT INTO sources(id, name, write_key, enabled, created_at, updated_at)
-                VALUES ($id, $name, $key, 1, $now, $now) RETURNING key
+                INSERT INTO sources(id, name, write_key, write_key_end, enabled, created_at, updated_at)
+                VALUES ($id, $name, $key, $end, 1, $now, $now) RETURNING key
                 """;
+            var (digest, end) = (WriteKeyDigest.Of(writeKey), WriteKeyDigest.End(writeKey));
             command.Parameters.AddWithValue("$id", id);
             command.Parameters.AddWithValue("$name", name);
-            command.Parameters.AddWithValue("$key", writeKey);
+            command.Parameters.AddWithValue("$key", digest);
+            command.Parameters.AddWithValue("$end", end);
             command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
             var key = Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-            return new Source(id, key, name, writeKey, true, now);
+            return new Source(id, key, name, digest, end, true, now);
         }
     }
 
@@ -98,12 +145,13 @@ internal sealed class ControlStore : IDisposable
         {
             using var command = _connection.CreateCommand();
             command.CommandText = """
-                UPDATE sources SET name = $name, write_key = $key, enabled = $enabled, updated_at = $now
+                UPDATE sources SET name = $name, write_key = $key, write_key_end = $end, enabled = $enabled, updated_at = $now
                 WHERE id = $id
                 """;
             command.Parameters.AddWithValue("$id", source.Id);
             command.Parameters.AddWithValue("$name", source.Name);
-            command.Parameters.AddWithValue("$key", source.WriteKey);
+            command.Parameters.AddWithValue("$key", source.WriteKeyDigest);
+            command.Parameters.AddWithValue("$end", source.WriteKeyEnd);
             command.Parameters.AddWithValue("$enabled", source.Enabled ? 1 : 0);
             command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
             command.ExecuteNonQuery();

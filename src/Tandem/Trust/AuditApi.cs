@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.HttpResults;
 using Tandem.Collect;
 using Tandem.Hosting;
@@ -7,7 +8,7 @@ using Tandem.Hosting;
 namespace Tandem.Trust;
 
 /// <summary>Read the audit log, its head (for an outside system to keep), and check it.</summary>
-internal static class AuditApi
+internal static partial class AuditApi
 {
     public static RouteGroupBuilder MapAuditApi(this RouteGroupBuilder api)
     {
@@ -15,13 +16,14 @@ internal static class AuditApi
         audit.MapGet("/", List).RequireScope(Scopes.AuditRead)
             .WithSummary("Audit records, newest first (?actor=, ?action= exact or prefix.*, ?target=, ?since=, ?until=, ?limit= ≤ 500, ?before= cursor)");
         audit.MapGet("/head", (AuditLog log) => TypedResults.Ok(log.Head)).RequireScope(Scopes.AuditRead)
-            .WithSummary("The newest record's seq and hash: record it elsewhere now and then to anchor the log outside Tandem");
-        audit.MapGet("/verify", (TandemOptions options) => TypedResults.Ok(AuditLog.Verify(options.DataDirectory))).RequireScope(Scopes.AuditRead)
+            .WithSummary("The newest record's seq, hash and (with an audit key) MAC: record it elsewhere now and then to anchor the log outside Tandem");
+        audit.MapGet("/verify", (AuditLog log) => TypedResults.Ok(log.VerifyOwn())).RequireScope(Scopes.AuditRead)
             .WithSummary("Checks every record, link and the anchor; says intact, or where the first problem is");
         return api;
     }
 
-    private static IResult List(string? actor, string? action, string? target, string? since, string? until, string? limit, string? before, AuditLog log)
+    private static IResult List(string? actor, string? action, string? target, string? since, string? until, string? limit, string? before, AuditLog log,
+        PiiGuard pii, HttpContext context)
     {
         var (max, badLimit) = Paging.Limit(limit, AuditQuery.DefaultLimit, AuditQuery.MaxLimit);
         var (cursor, badCursor) = Paging.Sequence(before, "before");
@@ -52,8 +54,34 @@ internal static class AuditApi
         }
 
         var query = new AuditQuery(NullIfEmpty(actor), NullIfEmpty(action), NullIfEmpty(target), from, to, max, cursor);
-        return TypedResults.Ok(log.Query(query));
+        var page = log.Query(query);
+        var lens = pii.For(context);
+        var shown = new AuditPage([.. page.Records.Select(r => AsSeenBy(lens, r))], page.Next);
+        lens.AuditRead();
+        return TypedResults.Ok(shown);
     }
+
+    /// <summary>
+    /// A record as the reader may see it, by the same policy as every read path. Records name people by
+    /// profile id or masked identifier only, but a record written before that rule (or a member's email
+    /// in a member.* record: members are staff) still passes through the reader's view: emails in the
+    /// target and detail, and fields of before and after by their names.
+    /// </summary>
+    private static AuditRecord AsSeenBy(PiiLens lens, AuditRecord record) => record with
+    {
+        Target = MaskEmails(lens, record.Target, "audit.target"),
+        Detail = record.Detail is null ? null : MaskEmails(lens, record.Detail, "audit.detail"),
+        Before = record.Before is JsonObject before ? lens.Traits(before, "audit.before") : record.Before,
+        After = record.After is JsonObject after ? lens.Traits(after, "audit.after") : record.After,
+    };
+
+    private static string MaskEmails(PiiLens lens, string text, string where) =>
+        text.Contains('@', StringComparison.Ordinal)
+            ? Email().Replace(text, m => lens.Identifier("email", m.Value, where) ?? "(hidden)")
+            : text;
+
+    [System.Text.RegularExpressions.GeneratedRegex(@"[^\s:@,;()<>""']+@[^\s:@,;()<>""']+")]
+    private static partial System.Text.RegularExpressions.Regex Email();
 
     /// <summary>Reads an ISO 8601 time (<c>2026-11-23T12:00:00Z</c>, with fraction or offset) or a date (<c>2026-11-23</c>, midnight UTC).</summary>
     private static ProblemHttpResult? Time(string field, string? value, out DateTimeOffset? time)

@@ -20,7 +20,8 @@ internal sealed record AuditVerification(
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? HeadHash = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] long? Seq = null,
     [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Kind = null,
-    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Problem = null)
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] string? Problem = null,
+    [property: JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)] bool? Signed = null)
 {
     public static AuditVerification Broken(long? seq, string kind, string problem) => new(false, Seq: seq, Kind: kind, Problem: problem);
 }
@@ -39,6 +40,9 @@ internal static class AuditChain
     public const string Unanchored = "unanchored";
     public const string AnchorMissing = "anchor_missing";
     public const string Unreadable = "unreadable";
+    public const string Forged = "forged";
+    public const string Unsigned = "unsigned";
+    public const string CheckpointMismatch = "checkpoint_mismatch";
 
     public static readonly string GenesisHash = new('0', 64);
     private static readonly JsonSerializerOptions AnchorJson = new(JsonSerializerDefaults.Web);
@@ -120,7 +124,7 @@ internal static class AuditChain
         try
         {
             var head = JsonSerializer.Deserialize<AuditHead>(bytes, AnchorJson);
-            return head is { Seq: >= 0, Hash: { Length: 64 } hash } && hash.All(char.IsAsciiHexDigitLower)
+            return head is { Seq: >= 0, Hash: { Length: 64 } hash } && hash.All(char.IsAsciiHexDigitLower) && head.Mac is null or { Length: 64 }
                 ? new AnchorRead(head, null)
                 : new AnchorRead(null, "it does not hold a seq and a SHA-256 hash");
         }
@@ -135,8 +139,23 @@ internal static class AuditChain
     /// an append between its commit and its anchor (in flight, or cut short by a crash).
     /// </summary>
     /// <param name="hashAtAnchor">The table's hash for the anchor's seq (the genesis hash for seq 0), null when it has no such record.</param>
-    public static AuditVerification? CheckTail(AnchorRead anchor, long lastSeq, string? hashAtAnchor)
+    /// <param name="key">When given, the anchor must exist and carry this key's MAC: an emptied log or a rewritten anchor shows.</param>
+    public static AuditVerification? CheckTail(AnchorRead anchor, long lastSeq, string? hashAtAnchor, AuditKey? key = null)
     {
+        if (key is not null && anchor.Head is null && anchor.Error is null && lastSeq == 0)
+        {
+            return AuditVerification.Broken(null, AnchorMissing,
+                $"The anchor {AuditLog.AnchorFile} is missing and the log is empty: a signed log always has a signed anchor, so the log was emptied (or this is not the folder the server writes).");
+        }
+
+        if (key is not null && anchor.Head is { } signed && !AuditKey.Matches(key.AnchorMac(signed.Seq, signed.Hash), signed.Mac))
+        {
+            return AuditVerification.Broken(signed.Seq, signed.Mac is null ? Unsigned : Forged,
+                signed.Mac is null
+                    ? $"The anchor {AuditLog.AnchorFile} carries no MAC: it was written without the key, or replaced by someone who does not hold it."
+                    : $"The anchor {AuditLog.AnchorFile} carries a MAC this key did not make: it was rewritten (after cutting or replacing records), or the key is not the server's.");
+        }
+
         if (anchor.Head is not { } head)
         {
             if (anchor.Error is { } error)
@@ -170,7 +189,9 @@ internal static class AuditChain
             : null;
     }
 
-    public static AuditVerification Verify(string dataDirectory)
+    /// <param name="key">When given, every record from the first signed one on, and the anchor, must carry this key's MAC.</param>
+    /// <param name="checkpoint">When given, the log must still hold the checkpoint's head record with the same hash.</param>
+    public static AuditVerification Verify(string dataDirectory, AuditKey? key = null, AuditCheckpoint? checkpoint = null)
     {
         var path = Path.Combine(dataDirectory, AuditLog.DatabaseFile);
         var anchorPath = Path.Combine(dataDirectory, AuditLog.AnchorFile);
@@ -191,7 +212,7 @@ internal static class AuditChain
                 AuditLog.ReadLast(connection, transaction);
                 if (ReadAnchor(anchorPath) == anchor || attempt == StableAnchorAttempts)
                 {
-                    return Walk(connection, transaction, anchor);
+                    return Walk(connection, transaction, anchor, key, checkpoint);
                 }
             }
         }
@@ -215,15 +236,18 @@ internal static class AuditChain
         return connection;
     }
 
-    private static AuditVerification Walk(SqliteConnection connection, SqliteTransaction transaction, AnchorRead anchor)
+    private static AuditVerification Walk(SqliteConnection connection, SqliteTransaction transaction, AnchorRead anchor, AuditKey? key, AuditCheckpoint? checkpoint)
     {
         using var command = connection.CreateCommand();
         command.Transaction = transaction;
-        command.CommandText = "SELECT seq, at, actor, action, target, before, after, detail, prev_hash, hash FROM audit ORDER BY seq";
+        // A log written before MACs existed has no mac column until a server opens it.
+        var mac = HasMacColumn(connection, transaction) ? "mac" : "NULL";
+        command.CommandText = $"SELECT seq, at, actor, action, target, before, after, detail, prev_hash, hash, {mac} FROM audit ORDER BY seq";
         using var reader = command.ExecuteReader();
         var expected = 1L;
         var previousHash = GenesisHash;
         var hashAtAnchor = anchor.Head?.Seq == 0 ? GenesisHash : null;
+        var signedFrom = 0L;
         while (reader.Read())
         {
             var seq = reader.GetInt64(0);
@@ -264,6 +288,28 @@ internal static class AuditChain
                     $"The chain is broken at record #{seq}: it does not follow record #{seq - 1}, whose hash differs from the one #{seq} was linked to. Record #{seq - 1} was rewritten with a recomputed hash, or records were reordered.");
             }
 
+            if (key is not null && AuditLog.Text(reader, 10) is { } recordMac)
+            {
+                if (!AuditKey.Matches(key.RecordMac(hash), recordMac))
+                {
+                    return AuditVerification.Broken(seq, Forged,
+                        $"Record #{seq} carries a MAC this key did not make: it was added or rewritten without the key (or the key is not the server's).");
+                }
+
+                signedFrom = signedFrom == 0 ? seq : signedFrom;
+            }
+            else if (key is not null && signedFrom > 0)
+            {
+                return AuditVerification.Broken(seq, Unsigned,
+                    $"Record #{seq} carries no MAC although the records from #{signedFrom} on are signed: it was added or rewritten by someone who does not hold the key.");
+            }
+
+            if (checkpoint is not null && seq == checkpoint.HeadSeq && hash != checkpoint.HeadHash)
+            {
+                return AuditVerification.Broken(seq, CheckpointMismatch,
+                    $"Record #{seq} is not the one the checkpoint of {checkpoint.At:u} holds: the log was rewritten since (or emptied and refilled).");
+            }
+
             if (seq == anchor.Head?.Seq)
             {
                 hashAtAnchor = hash;
@@ -274,6 +320,20 @@ internal static class AuditChain
         }
 
         var last = expected - 1;
-        return CheckTail(anchor, last, hashAtAnchor) ?? new AuditVerification(true, last, last, previousHash);
+        if (checkpoint is not null && last < checkpoint.HeadSeq)
+        {
+            return AuditVerification.Broken(last + 1, CheckpointMismatch,
+                $"The log ends at {(last == 0 ? "no record" : $"#{last}")}, but the checkpoint of {checkpoint.At:u} holds records up to #{checkpoint.HeadSeq}: records were removed since.");
+        }
+
+        return CheckTail(anchor, last, hashAtAnchor, key) ?? new AuditVerification(true, last, last, previousHash, Signed: key is not null ? true : null);
+    }
+
+    internal static bool HasMacColumn(SqliteConnection connection, SqliteTransaction? transaction)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT COUNT(*) FROM pragma_table_info('audit') WHERE name = 'mac'";
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0;
     }
 }

@@ -1,3 +1,4 @@
+using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using Tandem.Hosting;
@@ -27,7 +28,8 @@ internal sealed record AuditQuery(string? Actor = null, string? Action = null, s
 internal sealed record AuditPage(IReadOnlyList<AuditRecord> Records, long? Next);
 
 /// <summary>The newest record's seq and hash (seq 0 and the genesis hash while the log is empty).</summary>
-internal sealed record AuditHead(long Seq, string Hash, DateTimeOffset? At);
+/// <param name="Mac">The audit key's MAC over seq and hash; null when the server has no key.</param>
+internal sealed record AuditHead(long Seq, string Hash, DateTimeOffset? At, string? Mac = null);
 
 /// <summary>
 /// The tamper-evident audit log (<c>audit.db</c>): who did what to what, when, with the state before
@@ -39,6 +41,7 @@ internal sealed partial class AuditLog : IDisposable
 {
     public const string DatabaseFile = "audit.db";
     public const string AnchorFile = "audit.head";
+    public const string MeterName = "Tandem.Audit";
     private const string Columns = "seq, at, actor, action, target, before, after, detail, prev_hash, hash";
 
     private readonly string _path;
@@ -47,14 +50,26 @@ internal sealed partial class AuditLog : IDisposable
     private readonly TimeProvider _time;
     private readonly ILogger<AuditLog> _logger;
     private readonly Lock _gate = new();
+    private readonly AuditKey? _key;
+    private readonly AuditKey _pseudonyms;
+    private readonly Counter<long> _records;
     private AuditHead _head;
 
-    public AuditLog(TandemOptions options, TimeProvider time, ILogger<AuditLog> logger)
+    // The last anchor write failed: the record is in the table, and the next append (or Ready) rewrites the anchor.
+    private bool _anchorBehind;
+
+    public AuditLog(TandemOptions options, TimeProvider time, ILogger<AuditLog> logger, IMeterFactory? meters = null)
     {
         _path = Path.Combine(options.DataDirectory, DatabaseFile);
         _anchorPath = Path.Combine(options.DataDirectory, AnchorFile);
         _time = time;
         _logger = logger;
+        _key = AuditKey.From(options);
+        _pseudonyms = _key ?? AuditKey.Ephemeral();
+        var meter = meters?.Create(MeterName) ?? new Meter(MeterName);
+        _records = meter.CreateCounter<long>("tandem.audit.records", "{record}", "Audit records written");
+        _sampled = meter.CreateCounter<long>("tandem.audit.sampled", "{refusal}", "Refused calls counted into an api.refused summary instead of written one by one");
+        var existed = File.Exists(_path);
         _connection = SqliteDatabase.Open(_path);
         SqliteDatabase.Execute(_connection, """
             CREATE TABLE IF NOT EXISTS audit(
@@ -65,8 +80,42 @@ internal sealed partial class AuditLog : IDisposable
             CREATE INDEX IF NOT EXISTS audit_action ON audit(action, seq);
             CREATE INDEX IF NOT EXISTS audit_target ON audit(target, seq);
             """);
-        _head = Resume();
+        if (!AuditChain.HasMacColumn(_connection, null))
+        {
+            SqliteDatabase.Execute(_connection, "ALTER TABLE audit ADD COLUMN mac TEXT NULL");
+        }
+
+        if (_key is null)
+        {
+            Log.Unsigned(_logger);
+        }
+
+        _head = Resume(existed);
+        _flushTimer = time.CreateTimer(_ => FlushQuietly(), null, RefusalWindow, RefusalWindow);
     }
+
+    /// <summary>True when the server signs the log (an audit key is set).</summary>
+    public bool Signed => _key is not null;
+
+    /// <summary>
+    /// Whether a record can be written now. A change calls this before it commits, so a change and its
+    /// record succeed or fail together: when the anchor could not be written last time, it is written
+    /// here, and the change is refused (503) while it still cannot be.
+    /// </summary>
+    public bool Ready()
+    {
+        lock (_gate)
+        {
+            return !_anchorBehind || TryWriteAnchor(_head);
+        }
+    }
+
+    /// <summary>
+    /// What a failed sign-in is recorded against: a keyed hash of the email typed, never the email
+    /// (it may be a customer's, or a typo of one). The same email gives the same name while the key
+    /// lasts: the audit key, or without one, this server's run.
+    /// </summary>
+    public string SignInTarget(string email) => "email-hash:" + _pseudonyms.Pseudonym(email.Trim().ToLowerInvariant());
 
     public AuditHead Head
     {
@@ -88,8 +137,10 @@ internal sealed partial class AuditLog : IDisposable
         ArgumentException.ThrowIfNullOrWhiteSpace(actor);
         ArgumentException.ThrowIfNullOrWhiteSpace(action);
         ArgumentException.ThrowIfNullOrWhiteSpace(target);
-        var beforeJson = before?.ToJsonString();
-        var afterJson = after?.ToJsonString();
+        target = Cap(target, MaxTargetLength);
+        detail = detail is null ? null : Cap(detail, MaxDetailLength);
+        var beforeJson = CapJson(before);
+        var afterJson = CapJson(after);
         lock (_gate)
         {
             var seq = _head.Seq + 1;
@@ -98,7 +149,7 @@ internal sealed partial class AuditLog : IDisposable
             var hash = AuditChain.Hash(prevHash, seq, at, actor, action, target, beforeJson, afterJson, detail);
             using (var command = _connection.CreateCommand())
             {
-                command.CommandText = $"INSERT INTO audit({Columns}) VALUES ($seq, $at, $actor, $action, $target, $before, $after, $detail, $prev, $hash)";
+                command.CommandText = $"INSERT INTO audit({Columns}, mac) VALUES ($seq, $at, $actor, $action, $target, $before, $after, $detail, $prev, $hash, $mac)";
                 command.Parameters.AddWithValue("$seq", seq);
                 command.Parameters.AddWithValue("$at", at);
                 command.Parameters.AddWithValue("$actor", actor);
@@ -109,12 +160,16 @@ internal sealed partial class AuditLog : IDisposable
                 command.Parameters.AddWithValue("$detail", (object?)detail ?? DBNull.Value);
                 command.Parameters.AddWithValue("$prev", prevHash);
                 command.Parameters.AddWithValue("$hash", hash);
+                command.Parameters.AddWithValue("$mac", (object?)_key?.RecordMac(hash) ?? DBNull.Value);
                 command.ExecuteNonQuery();
             }
 
-            var head = new AuditHead(seq, hash, DateTimeOffset.FromUnixTimeMilliseconds(at));
-            AuditChain.WriteAnchor(_anchorPath, head);
+            // The record is committed: the head moves on whatever happens to the anchor, so one failed
+            // anchor write cannot wedge every later append on a seq that is already taken.
+            var head = Sign(new AuditHead(seq, hash, DateTimeOffset.FromUnixTimeMilliseconds(at)));
             _head = head;
+            _records.Add(1);
+            TryWriteAnchor(head);
             return new AuditRecord(seq, head.At!.Value, actor, action, target, Parse(beforeJson), Parse(afterJson), detail, prevHash, hash);
         }
     }
@@ -196,25 +251,60 @@ internal sealed partial class AuditLog : IDisposable
     /// record before it, and the newest record against the anchor. Reads only, so it can run beside a
     /// server or without one.
     /// </summary>
-    public static AuditVerification Verify(string dataDirectory) => AuditChain.Verify(dataDirectory);
+    public static AuditVerification Verify(string dataDirectory, AuditKey? key = null) => AuditChain.Verify(dataDirectory, key);
+
+    /// <summary>Checks this server's own log, with its key when it has one.</summary>
+    public AuditVerification VerifyOwn() => AuditChain.Verify(Path.GetDirectoryName(_path)!, _key);
+
+    private AuditHead Sign(AuditHead head) => _key is null ? head : head with { Mac = _key.AnchorMac(head.Seq, head.Hash) };
+
+    private bool TryWriteAnchor(AuditHead head)
+    {
+        try
+        {
+            AuditChain.WriteAnchor(_anchorPath, head);
+            _anchorBehind = false;
+            return true;
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+        {
+            if (!_anchorBehind)
+            {
+                Log.AnchorUnwritable(_logger, ex.Message);
+            }
+
+            _anchorBehind = true;
+            return false;
+        }
+    }
 
     /// <summary>
     /// Where the next record goes. When the anchor does not match the table (edited while the server
     /// was stopped), the finding is logged and recorded as the first new record, so appending never
     /// papers over it.
     /// </summary>
-    private AuditHead Resume()
+    private AuditHead Resume(bool existed)
     {
-        var last = ReadLast(_connection, null) ?? new AuditHead(0, AuditChain.GenesisHash, null);
+        var last = Sign(ReadLast(_connection, null) ?? new AuditHead(0, AuditChain.GenesisHash, null));
         var anchor = AuditChain.ReadAnchor(_anchorPath);
         var hashAtAnchor = anchor.Head is { } a ? HashAt(a.Seq) : null;
-        var problem = AuditChain.CheckTail(anchor, last.Seq, hashAtAnchor);
+        // The anchor is held to the key once the log is signed; the first start with a key signs an unsigned log from here on.
+        var anchorKey = existed && (anchor.Head?.Mac is not null || AnySigned()) ? _key : null;
+        var problem = AuditChain.CheckTail(anchor, last.Seq, hashAtAnchor, anchorKey);
         if (problem is null)
         {
             // A fresh log, or a crash between a record's commit and its anchor: the table is right.
-            if (anchor.Head?.Seq != last.Seq)
+            if (anchor.Head != last)
             {
-                AuditChain.WriteAnchor(_anchorPath, last);
+                TryWriteAnchor(last);
+            }
+
+            if (_key is not null && last.Seq > 0 && anchorKey is null)
+            {
+                _head = last;
+                Append("system", "audit.signing_started", "file:" + DatabaseFile,
+                    detail: $"Records #1 to #{last.Seq} were written without an audit key; from here on each record and the anchor carry a MAC.");
+                return _head;
             }
 
             return last;
@@ -227,6 +317,13 @@ internal sealed partial class AuditLog : IDisposable
         _head = anchor.Head is { } ahead && ahead.Seq >= last.Seq ? ahead : last;
         Append("system", "audit.tail_mismatch", "file:" + AnchorFile, detail: problem.Problem);
         return _head;
+    }
+
+    private bool AnySigned()
+    {
+        using var command = _connection.CreateCommand();
+        command.CommandText = "SELECT EXISTS(SELECT 1 FROM audit WHERE mac IS NOT NULL)";
+        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) != 0;
     }
 
     private string? HashAt(long seq)
@@ -255,11 +352,37 @@ internal sealed partial class AuditLog : IDisposable
 
     private static JsonNode? Parse(string? json) => json is null ? null : JsonNode.Parse(json);
 
-    public void Dispose() => _connection.Dispose();
+    public void Dispose()
+    {
+        _flushTimer.Dispose();
+        FlushQuietly(all: true); // counts of refusals not yet written are written at shutdown, not lost
+        _connection.Dispose();
+    }
+
+    private void FlushQuietly(bool all = false)
+    {
+        try
+        {
+            FlushRefusals(all);
+        }
+        catch (Exception ex) when (ex is SqliteException or IOException or ObjectDisposedException or InvalidOperationException)
+        {
+            Log.SummaryFailed(_logger, ex.Message);
+        }
+    }
 
     private static partial class Log
     {
         [LoggerMessage(60, LogLevel.Error, "The audit log's anchor does not match its records: {Problem} The finding is recorded as the next audit record; run ./tandem audit verify.")]
         public static partial void TailMismatch(ILogger logger, string problem);
+
+        [LoggerMessage(61, LogLevel.Error, "The audit anchor cannot be written ({Reason}). Changes are refused with 503 audit_unavailable until it can; the next one rewrites it.")]
+        public static partial void AnchorUnwritable(ILogger logger, string reason);
+
+        [LoggerMessage(62, LogLevel.Warning, "The audit log is not signed (no $TANDEM_AUDIT_KEY or --audit-key-file): edits are detected, but someone who can write the data folder can forge records, cut the tail or empty the log undetected. See docs/trust.md.")]
+        public static partial void Unsigned(ILogger logger);
+
+        [LoggerMessage(63, LogLevel.Error, "A summary of refused calls could not be written to the audit log: {Reason}")]
+        public static partial void SummaryFailed(ILogger logger, string reason);
     }
 }

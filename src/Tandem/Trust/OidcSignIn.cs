@@ -78,7 +78,7 @@ internal static class OidcSignIn
             return;
         }
 
-        var target = "email:" + email.ToLowerInvariant();
+        var target = audit.SignInTarget(email); // the email may be anyone's: the log keeps a keyed hash of it
         // The provider must say it checked the address: an unverified email could be anyone's, an
         // admin's included, and a multi-tenant provider lets anyone claim an address in any domain.
         // Providers that never send email_verified are believed only when an admin says so, and only for

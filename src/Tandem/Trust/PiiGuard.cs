@@ -19,23 +19,27 @@ internal sealed class PiiGuard
     private readonly ControlStore _control;
     private readonly AuditLog _audit;
     private readonly TimeProvider _time;
-    private const int MaxRememberedTraits = 10_000;
-    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, PiiClass> _traitClasses = new(StringComparer.Ordinal);
+    private readonly ProfileProcessor _processor;
+    private readonly UnifySettings _settings;
     private volatile AccessPolicy _policy;
     private volatile AccessPolicy _tokenPolicy;
+    private volatile Derived _derived;
 
-    public PiiGuard(ControlStore control, AuditLog audit, TimeProvider time)
+    public PiiGuard(ControlStore control, AuditLog audit, TimeProvider time, ProfileProcessor processor, UnifySettings settings)
     {
         _control = control;
         _audit = audit;
         _time = time;
+        _processor = processor;
+        _settings = settings;
         _policy = control.Setting(PolicyKey) is { } json && AccessPolicy.TryParse(json, out var stored, out _) ? stored : AccessPolicy.Default;
         _tokenPolicy = ForTokens(_policy);
+        _derived = new([], [], Classifier);
     }
 
     public AccessPolicy Policy => _policy;
 
-    /// <summary>Classes of fields; data elements (the tracking plan) will supply overrides.</summary>
+    /// <summary>Classes of fields by name; data elements (the tracking plan) will supply overrides.</summary>
     public PiiClassifier Classifier { get; } = PiiClassifier.Default;
 
     public void SetPolicy(AccessPolicy policy)
@@ -48,9 +52,48 @@ internal sealed class PiiGuard
     public PiiLens For(HttpContext context)
     {
         var user = context.User;
-        var policy = user.IsToken() && !user.Holds(Scopes.PrivacyAdmin) ? _tokenPolicy : _policy;
-        return new(new PiiView(Classifier, policy, RolesOf(user)), ClassifyTrait, _audit, context);
+        var policy = PolicyFor(user);
+        return new(new PiiView(CurrentClassifier(), policy, RolesOf(user)), _audit, context);
     }
+
+    /// <summary>
+    /// Who may read <paramref name="pii"/> data in full, for an error that tells a caller what they
+    /// lack: the roles the policy shows it to in full, and for red data read by a token, privacy:admin.
+    /// </summary>
+    public string WhoReadsInFull(ClaimsPrincipal user, PiiClass pii)
+    {
+        string[] roles = [.. AccessPolicy.RoleNames.Where(r => _policy.For([r], pii) == Exposure.Full)];
+        var who = roles.Length == 0
+            ? $"no role reads {pii.Name()} data in full under this workspace's policy; an admin must change the policy first"
+            : $"a member with a role that reads {pii.Name()} data in full under this workspace's policy ({string.Join(", ", roles)})";
+        return pii == PiiClass.Red && user.IsToken() ? who + ", and for an API token the privacy:admin scope" : who;
+    }
+
+    private AccessPolicy PolicyFor(ClaimsPrincipal user) => user.IsToken() && !user.Holds(Scopes.PrivacyAdmin) ? _tokenPolicy : _policy;
+
+    /// <summary>
+    /// The classifier with the classes derived from this workspace's custom identifier types and
+    /// computed traits (docs/pii.md, "Classification follows the data"). Rebuilt only when they change;
+    /// while profiles load, the saved definitions stand in for the engine's.
+    /// </summary>
+    public PiiClassifier CurrentClassifier()
+    {
+        var (types, traits) = _processor.Loaded
+            ? _processor.Read(e => (e.Rules.Types, e.ComputedTraits.ToArray()))
+            : (_settings.LoadRules().Types, [.. _settings.LoadComputedTraits()]);
+        var known = _derived;
+        if (known.Traits.SequenceEqual(traits) && known.Keys.SequenceEqual(types.Select(t => (t.Name, t.TraitKey))))
+        {
+            return known.Classifier;
+        }
+
+        var derived = new Derived([.. types.Select(t => (t.Name, t.TraitKey))], traits, DerivedClasses.Apply(Classifier, types, traits));
+        _derived = derived;
+        return derived.Classifier;
+    }
+
+    /// <summary>The definitions a derived classifier was built from, so it is rebuilt only when they change.</summary>
+    private sealed record Derived((string Name, string? TraitKey)[] Keys, ComputedTraitDefinition[] Traits, PiiClassifier Classifier);
 
     /// <summary>
     /// Tokens read red data in full only when they hold privacy:admin. A token is usually made for a
@@ -70,22 +113,6 @@ internal sealed class PiiGuard
         return policy;
     }
 
-    /// <summary>A trait name's class, remembered: the Profile API classifies every trait of every answer.</summary>
-    private PiiClass ClassifyTrait(string name)
-    {
-        if (_traitClasses.TryGetValue(name, out var known))
-        {
-            return known;
-        }
-
-        if (_traitClasses.Count > MaxRememberedTraits)
-        {
-            _traitClasses.Clear(); // names are client data: bound what they can make us hold
-        }
-
-        return _traitClasses[name] = Classifier.ClassifyTrait(name);
-    }
-
     /// <summary>
     /// A member's roles decide. A token without an owner can only have been made by the first admin
     /// token (or be it), for a machine such as a website, so it reads as an admin does.
@@ -95,7 +122,7 @@ internal sealed class PiiGuard
 }
 
 /// <summary>One caller's view of customer data for one request.</summary>
-internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait, AuditLog audit, HttpContext context)
+internal sealed class PiiLens(PiiView view, AuditLog audit, HttpContext context)
 {
     private const string Withheld = "(hidden)";
     private readonly List<string> _redInFull = [];
@@ -142,7 +169,7 @@ internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait
                 continue;
             }
 
-            var pii = classifyTrait(key);
+            var pii = view.Classifier.ClassifyTrait(key);
             switch (view.ExposureOf(pii))
             {
                 case Exposure.Full:
@@ -156,7 +183,7 @@ internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait
                     break;
                 case Exposure.Masked:
                     w.WritePropertyName(key);
-                    WriteNode(w, Masking.Mask(key, StoredJson.Parse(json)));
+                    WriteNode(w, Masking.Mask(view.Classifier.MaskNameOfTrait(key), StoredJson.Parse(json)));
                     break;
             }
         }
@@ -224,7 +251,13 @@ internal sealed class PiiLens(PiiView view, Func<string, PiiClass> classifyTrait
     public Exposure IdentifierExposure(string type) => view.IdentifierExposure(type);
 
     /// <summary>What the caller gets of this (top-level) trait.</summary>
-    public Exposure TraitExposure(string key) => view.ExposureOf(classifyTrait(key));
+    public Exposure TraitExposure(string key) => view.ExposureOf(view.Classifier.ClassifyTrait(key));
+
+    /// <summary>What the caller gets of data of this class.</summary>
+    public Exposure ExposureOf(PiiClass pii) => view.ExposureOf(pii);
+
+    /// <summary>The classifier this request applies, derived classes included.</summary>
+    public PiiClassifier Classifier => view.Classifier;
 
     /// <summary><c>type:value</c> with the value masked, or marked hidden, for lists and explanations.</summary>
     public string IdentifierText(Identifier identifier, string where) =>

@@ -24,7 +24,7 @@ internal static partial class TrustApi
             return problem;
         }
 
-        // Bounded before anything is hashed or recorded: the audit log keeps each attempt's email.
+        // Bounded before anything is hashed or recorded: the audit log keeps a keyed hash of each attempt's email.
         if (string.IsNullOrWhiteSpace(body!.Email) || body.Email.Length > 254 || string.IsNullOrEmpty(body.Password) || body.Password.Length > MaxPasswordLength)
         {
             return Problems.Create(StatusCodes.Status400BadRequest, "credentials_required", "Email and password are required",
@@ -33,7 +33,7 @@ internal static partial class TrustApi
 
         var ip = context.Connection.RemoteIpAddress?.ToString();
         var result = members.SignIn(body.Email.Trim(), body.Password, ip);
-        var target = "email:" + body.Email.Trim().ToLowerInvariant();
+        var target = audit.SignInTarget(body.Email);
         switch (result.Outcome)
         {
             case SignInOutcome.InvalidCredentials or SignInOutcome.Disabled:

@@ -19,6 +19,9 @@ internal static class ProfileApi
     private const int DefaultEvents = 20;
     private const int MaxEvents = 200;
 
+    /// <summary>An events page also ends once this much event JSON is written (always one event at least), as the debugger feed's does.</summary>
+    private const int MaxPageBytes = 4 * 1024 * 1024;
+
     public static IEndpointRouteBuilder MapProfileApi(this IEndpointRouteBuilder app)
     {
         var profiles = app.MapGroup("/v1/profiles/{identifier}").RequireScope(Scopes.ProfilesRead).WithTags("Profile API");
@@ -34,7 +37,7 @@ internal static class ProfileApi
     {
         var keep = include?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).ToHashSet(StringComparer.Ordinal);
         var lens = pii.For(context);
-        var answer = Answer(identifier, processor, (engine, profile, w) =>
+        var answer = Answer(identifier, processor, lens, (engine, profile, w) =>
         {
             lens.About("profile:" + profile.Id);
             var computed = engine.ComputedValues(profile, time.GetUtcNow()).ToList();
@@ -68,11 +71,12 @@ internal static class ProfileApi
         }
 
         var before = olderThan ?? long.MaxValue;
+        var lens = pii.For(context);
         var (found, problem) = Resolve(identifier, processor, (_, profile) =>
         {
             var seqs = profile.EventSeqsSnapshot(before, size + 1);
             return (profile.Id, seqs);
-        });
+        }, lens);
         if (problem is not null)
         {
             return problem;
@@ -82,22 +86,32 @@ internal static class ProfileApi
         var more = page.Count > size;
         var seqs = more ? page.Take(size).ToList() : page;
         var entries = log.ReadSeqs(seqs);
-        var lens = pii.For(context);
         lens.About("profile:" + profileId);
         var answer = Json(w =>
         {
             w.WriteString("profileId"u8, profileId);
             w.WriteStartArray("data"u8);
+            var start = w.BytesCommitted + w.BytesPending;
+            long? last = null;
+            var next = more ? seqs[^1] : (long?)null;
             foreach (var entry in entries)
             {
+                if (last is { } sent && w.BytesCommitted + w.BytesPending - start >= MaxPageBytes)
+                {
+                    next = sent; // cut by size: the next page starts after the last event sent
+                    break;
+                }
+
                 lens.Event(entry.Payload, $"events[{entry.Seq}]").WriteTo(w);
+                last = entry.Seq;
             }
 
             w.WriteEndArray();
             w.WriteStartObject("cursor"u8);
-            if (more)
+            more = next is not null;
+            if (next is { } cursor)
             {
-                w.WriteString("next"u8, seqs[^1].ToString(CultureInfo.InvariantCulture));
+                w.WriteString("next"u8, cursor.ToString(CultureInfo.InvariantCulture));
             }
             else
             {
@@ -114,7 +128,7 @@ internal static class ProfileApi
     private static IResult Identifiers(HttpContext context, string identifier, ProfileProcessor processor, SourceRegistry sources, PiiGuard pii)
     {
         var lens = pii.For(context);
-        var answer = Answer(identifier, processor, (_, profile, w) =>
+        var answer = Answer(identifier, processor, lens, (_, profile, w) =>
         {
             lens.About("profile:" + profile.Id);
             w.WriteStartArray("data"u8);
@@ -140,16 +154,16 @@ internal static class ProfileApi
         return answer;
     }
 
-    private static IResult Audiences(string identifier, ProfileProcessor processor) =>
-        Answer(identifier, processor, (_, _, w) =>
+    private static IResult Audiences(HttpContext context, string identifier, ProfileProcessor processor, PiiGuard pii) =>
+        Answer(identifier, processor, pii.For(context), (_, _, w) =>
         {
             // Audiences arrive with the Segment capability; until then no customer is in any.
             w.WriteStartArray("data"u8);
             w.WriteEndArray();
         });
 
-    private static IResult Metadata(string identifier, ProfileProcessor processor, SourceRegistry sources) =>
-        Answer(identifier, processor, (_, profile, w) =>
+    private static IResult Metadata(HttpContext context, string identifier, ProfileProcessor processor, SourceRegistry sources, PiiGuard pii) =>
+        Answer(identifier, processor, pii.For(context), (_, profile, w) =>
         {
             w.WriteString("firstSeen"u8, DateTimeOffset.FromUnixTimeMilliseconds(profile.FirstSeenMs));
             w.WriteString("lastSeen"u8, DateTimeOffset.FromUnixTimeMilliseconds(profile.LastSeenMs));
@@ -232,13 +246,13 @@ internal static class ProfileApi
     }
 
     /// <summary>Finds the profile and writes <c>{"profileId": …, …}</c> with the section, all under the reader lock.</summary>
-    private static IResult Answer(string identifier, ProfileProcessor processor, Action<Unify.ProfileEngine, Profile, Utf8JsonWriter> write)
+    private static IResult Answer(string identifier, ProfileProcessor processor, PiiLens lens, Action<Unify.ProfileEngine, Profile, Utf8JsonWriter> write)
     {
         var (answer, problem) = Resolve(identifier, processor, (engine, profile) => Json(w =>
         {
             w.WriteString("profileId"u8, profile.Id);
             write(engine, profile, w);
-        }));
+        }), lens);
         return problem ?? answer;
     }
 
@@ -267,7 +281,11 @@ internal static class ProfileApi
             new Dictionary<string, object?> { ["retryAfterSeconds"] = 5 });
 
     /// <summary>Parses <c>type:value</c>, finds the profile and runs <paramref name="read"/> on it under the reader lock.</summary>
-    internal static (T Value, IResult? Problem) Resolve<T>(string identifier, ProfileProcessor processor, Func<Unify.ProfileEngine, Profile, T> read)
+    /// <param name="lens">
+    /// The caller's view: a type whose values it may not see is answered as an unknown profile, word
+    /// for word, so a lookup cannot confirm a guessed SSN or card number.
+    /// </param>
+    internal static (T Value, IResult? Problem) Resolve<T>(string identifier, ProfileProcessor processor, Func<Unify.ProfileEngine, Profile, T> read, PiiLens? lens = null)
     {
         if (!processor.Loaded)
         {
@@ -290,6 +308,10 @@ internal static class ProfileApi
             else if (engine.Rules.Find(type) is null)
             {
                 return (false, true, default);
+            }
+            else if (lens?.IdentifierExposure(type) == Exposure.Hidden)
+            {
+                profile = null;
             }
             else
             {

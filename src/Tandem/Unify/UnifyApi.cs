@@ -75,7 +75,7 @@ internal static class UnifyApi
         // Searching by a value the caller may not see is allowed (they typed it); what comes back is masked.
         var term = search.Trim();
         var lens = pii.For(context);
-        var found = processor.Read(engine => engine.FindProfiles(p => Matches(p, term, lens), max).Select(p => Summary(p, lens)).ToArray());
+        var found = processor.Read(engine => engine.FindProfiles(term, p => Matches(p, term, lens), max).Select(p => Summary(p, lens)).ToArray());
         lens.AuditRead();
         return TypedResults.Ok(new { data = found });
     }
@@ -198,12 +198,9 @@ internal static class UnifyApi
             return nullPattern;
         }
 
-        for (var i = 0; i < (body.BlockedPatterns?.Count ?? 0); i++)
+        if (BlockedPatterns.Check(body.BlockedValues, body.BlockedPatterns) is { } refused)
         {
-            if (IdentityRules.CheckPattern(body.BlockedPatterns![i]) is { } error)
-            {
-                return Invalid($"blockedPatterns[{i}]", $"This is not a pattern Tandem can run in linear time: {error}");
-            }
+            return Problems.Create(StatusCodes.Status400BadRequest, refused.Reason, "The blocked values or patterns cannot be saved", refused.Detail, refused.Field);
         }
 
         if (body.TraitKey is { } traitKey && (traitKey.Length == 0 || traitKey.Length > MaxNameLength))
@@ -252,7 +249,7 @@ internal static class UnifyApi
         };
     }
 
-    private static async Task<IResult> PutComputedAsync(string name, HttpRequest request, ProfileProcessor processor, AuditLog audit, ClaimsPrincipal user)
+    private static async Task<IResult> PutComputedAsync(string name, HttpRequest request, ProfileProcessor processor, AuditLog audit, ClaimsPrincipal user, PiiGuard pii)
     {
         if (!IsName(name))
         {
@@ -276,11 +273,36 @@ internal static class UnifyApi
             return Invalid(invalid!.Value.Field, invalid.Value.Detail);
         }
 
+        if (NotReadable(definition, pii, request.HttpContext) is { } refused)
+        {
+            return refused;
+        }
+
         var before = processor.Read(e => e.ComputedTraits.FirstOrDefault(d => d.Name == name) is { } d ? UnifySettings.ToView(d) : null);
         var existed = await processor.DefineComputedTraitAsync(definition, request.HttpContext.RequestAborted);
         var view = UnifySettings.ToView(definition);
         audit.Record(user, "computed_trait.put", "computed_trait:" + name, before, view);
         return existed ? TypedResults.Ok(view) : TypedResults.Created($"/api/v1/computed-traits/{name}", view);
+    }
+
+    /// <summary>
+    /// A computed trait shows its values to everyone who reads traits, so defining one is reading what
+    /// it aggregates: refused unless the caller reads that data in full (docs/pii.md).
+    /// </summary>
+    private static ProblemHttpResult? NotReadable(ComputedTraitDefinition definition, PiiGuard pii, HttpContext context)
+    {
+        var lens = pii.For(context);
+        var derived = DerivedClasses.OfComputedTrait(lens.Classifier, definition);
+        if (lens.ExposureOf(derived.Class) == Exposure.Full)
+        {
+            return null;
+        }
+
+        var property = derived.Path!["properties.".Length..];
+        return Problems.Create(StatusCodes.Status403Forbidden, "class_not_readable", "The computed trait would read data you cannot read in full",
+            $"'{property}' ({derived.Path}) is {derived.Class.Name()} data, which you see {lens.ExposureOf(derived.Class).Name()}, and a computed trait "
+            + $"over it takes its class. Defining it needs {pii.WhoReadsInFull(context.User, derived.Class)}. Aggregations that only count "
+            + "(count, unique_count) and exists or not_exists conditions read no values and need nothing more.", derived.Field);
     }
 
     private static async Task<IResult> DeleteComputedAsync(string name, HttpContext context, ProfileProcessor processor, AuditLog audit)

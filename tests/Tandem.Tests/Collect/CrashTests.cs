@@ -141,24 +141,11 @@ public sealed class CrashTests
             {
                 // Keep draining stdout so the child never blocks on a full pipe.
                 _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None);
-                if (writeKey.Length == 0)
-                {
-                    writeKey = await ReadWriteKeyAsync(port);
-                }
-
-                return (process, writeKey);
+                return (process, writeKey); // empty on a restart: the key is shown on the first start only
             }
         }
 
         throw new InvalidOperationException($"Tandem exited with {process.ExitCode} before listening");
-    }
-
-    private static async Task<string> ReadWriteKeyAsync(int port)
-    {
-        using var http = new HttpClient();
-        http.DefaultRequestHeaders.Authorization = new("Bearer", TandemServer.AdminToken);
-        var sources = JsonDocument.Parse(await http.GetStringAsync(new Uri($"http://127.0.0.1:{port}/api/v1/sources"))).RootElement;
-        return sources[0].GetProperty("writeKey").GetString()!;
     }
 
     private static int FreePort()

@@ -1,5 +1,7 @@
 using System.Collections.Concurrent;
 using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Tandem.Hosting;
 using Tandem.Tests.Support;
 
@@ -37,6 +39,72 @@ public sealed class LoggingTests : IAsyncLifetime
         var written = await LogOfRequestsAsync(new TandemOptions { DataDirectory = _data, LogLevel = LogLevel.Warning }, countFromStart: true);
 
         Assert.DoesNotContain(written, line => line.StartsWith("Information", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Serve_TraceLevel_NoEmailOrSearchTermInAnyLine(bool logRequests)
+    {
+        const string Email = "ada.lovelace@example.com";
+        const string Term = "lovelace-secret-term";
+        var app = TandemHost.Build(new TandemOptions
+        {
+            DataDirectory = _data,
+            Urls = "http://127.0.0.1:0",
+            AdminToken = TandemServer.AdminToken,
+            Announce = TextWriter.Null,
+            LogLevel = LogLevel.Trace,
+            LogRequests = logRequests,
+        }, logging: logging =>
+        {
+            logging.ClearProviders();
+            logging.AddProvider(_log);
+        });
+        await app.StartAsync();
+        using var http = new HttpClient { BaseAddress = new Uri(app.Urls.First()) };
+        http.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", TandemServer.AdminToken);
+        using (var created = await http.PostAsJsonAsync(new Uri("/api/v1/sources", UriKind.Relative), new { name = "logging" }))
+        {
+            var writeKey = (await created.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("writeKey").GetString()!;
+            using var identify = new HttpRequestMessage(HttpMethod.Post, new Uri("/v1/identify", UriKind.Relative))
+            {
+                Content = JsonContent.Create(new { userId = Email, traits = new { email = Email } }),
+            };
+            identify.Headers.Authorization = TandemServer.Basic(writeKey);
+            (await http.SendAsync(identify)).Dispose();
+        }
+
+        string[] paths =
+        [
+            $"/v1/profiles/email:{Email}/traits",
+            $"/v1/profiles/email:{Uri.EscapeDataString(Email)}/events?limit=5",
+            $"/api/v1/profiles?search={Term}",
+            $"/api/v1/profiles?search={Uri.EscapeDataString(Email)}&limit=7",
+            $"/api/v1/audit?actor={Email}",
+            $"/nowhere/{Email}?search={Term}",
+        ];
+        foreach (var path in paths)
+        {
+            (await http.GetAsync(new Uri(path, UriKind.Relative))).Dispose();
+        }
+
+        using var stranger = new HttpRequestMessage(HttpMethod.Get, new Uri($"/v1/profiles/email:{Email}/traits", UriKind.Relative));
+        stranger.Headers.Authorization = new AuthenticationHeaderValue("Bearer", "not-a-token");
+        (await http.SendAsync(stranger)).Dispose();
+
+        await app.StopAsync();
+        await app.DisposeAsync();
+        var lines = _log.Lines.ToList();
+        Assert.Contains(lines, line => line.StartsWith("Debug Microsoft.AspNetCore", StringComparison.Ordinal)); // else the test proves nothing
+        var leaks = lines.Where(line => line.Contains("lovelace", StringComparison.OrdinalIgnoreCase)
+            || line.Contains(Uri.EscapeDataString(Email), StringComparison.OrdinalIgnoreCase)).ToList();
+        Assert.True(leaks.Count == 0, $"{leaks.Count} lines name the customer or the search:\n{string.Join('\n', leaks.Select(l => l[..Math.Min(l.Length, 160)]))}");
+        if (logRequests)
+        {
+            Assert.Contains(lines, line => line.Contains("GET /v1/profiles/{identifier}/traits", StringComparison.Ordinal));
+            Assert.Contains(lines, line => line.Contains("GET /api/v1/profiles/", StringComparison.Ordinal));
+        }
     }
 
     /// <summary>The lines logged while <see cref="Requests"/> management calls are served (or since start), after the server stopped.</summary>

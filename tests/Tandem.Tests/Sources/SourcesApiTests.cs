@@ -55,7 +55,8 @@ public sealed class SourcesApiTests
         await HttpAssert.JsonAsync(await server.CollectAsync("/v1/track", """{"userId":"u","event":"E"}""", newKey), HttpStatusCode.OK);
 
         await server.RestartAsync();
-        Assert.Equal(newKey, server.WriteKey);
+        await HttpAssert.ProblemAsync(await server.CollectAsync("/v1/track", """{"userId":"u","event":"E"}""", oldKey), HttpStatusCode.Unauthorized, "unknown_write_key");
+        await HttpAssert.JsonAsync(await server.CollectAsync("/v1/track", """{"userId":"u","event":"E"}""", newKey), HttpStatusCode.OK);
     }
 
     public static TheoryData<string, string, HttpStatusCode, string> BadRequests => new()

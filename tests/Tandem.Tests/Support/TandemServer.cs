@@ -79,7 +79,7 @@ public sealed class TandemServer : IAsyncDisposable
             AdminToken = AdminToken,
             IngestLog = _logOptions,
             TrustedProxies = _trustedProxies,
-            Announce = TextWriter.Null,
+            Announce = _announced,
         },
         Clock,
         logging => logging.SetMinimumLevel(LogLevel.Warning));
@@ -89,10 +89,17 @@ public sealed class TandemServer : IAsyncDisposable
         await _app.StartAsync();
         BaseAddress = new Uri(_app.Urls.First());
         var sources = await AdminGetAsync("/api/v1/sources");
-        var first = sources.EnumerateArray().First(s => s.GetProperty("name").GetString() == Workspace.DefaultSourceName);
-        WriteKey = first.GetProperty("writeKey").GetString()!;
-        DefaultSourceId = first.GetProperty("id").GetString()!;
+        DefaultSourceId = sources.EnumerateArray().First(s => s.GetProperty("name").GetString() == Workspace.DefaultSourceName).GetProperty("id").GetString()!;
+        // The write key is shown once, on the first start's lines, as an operator reads it; a restart keeps it.
+        const string Said = "write key: ";
+        var line = _announced.ToString().Split('\n').LastOrDefault(l => l.Contains(Said, StringComparison.Ordinal));
+        if (line is not null)
+        {
+            WriteKey = line[(line.IndexOf(Said, StringComparison.Ordinal) + Said.Length)..].Trim();
+        }
     }
+
+    private readonly StringWriter _announced = new();
 
     public Uri Url(string path) => new(BaseAddress, path);
 

@@ -90,7 +90,7 @@ public sealed class IdentityScenarioTests
         var merge = Assert.Single(profile.Merges);
         Assert.Equal("alias", merge.Rule);
         Assert.Equal(Id(IdentifierType.AnonymousId, "a2"), merge.Via);
-        Assert.Equal("prf_00000002", merge.AbsorbedId);
+        Assert.Equal("prf_00000003", merge.AbsorbedId); // a profile id is the sequence number of the event that created it
         Assert.Equal(4, merge.Seq);
         Assert.Equal("m4", merge.MessageId);
         Assert.Equal([Id(IdentifierType.UserId, "u1"), Id(IdentifierType.AnonymousId, "a2")], merge.EventIdentifiers);
@@ -180,7 +180,7 @@ public sealed class IdentityScenarioTests
         Assert.Equal(Ms("10:03"), merge.EventTimestampMs);
         Assert.Equal(3, merge.SourceKey);
         Assert.Equal("prf_00000001", merge.SurvivorId);
-        Assert.Equal("prf_00000002", merge.AbsorbedId);
+        Assert.Equal("prf_00000003", merge.AbsorbedId); // created by event 3, the page view
         Assert.Equal(Id(IdentifierType.AnonymousId, "a7"), merge.Via);
         Assert.Equal("shared_identifier", merge.Rule);
         Assert.Equal([Id(IdentifierType.Email, "ada@example.com"), Id(IdentifierType.AnonymousId, "a7")], merge.EventIdentifiers);
