@@ -64,15 +64,17 @@ internal static class ConsentApi
         return TypedResults.Text(catalog.ToJson(), "application/json");
     }
 
-    private static IResult Read(string identifier, ProfileProcessor processor, ConsentRegistry registry, SourceRegistry sources)
+    private static IResult Read(string identifier, ProfileProcessor processor, ConsentRegistry registry, SourceRegistry sources, PiiGuard pii, HttpContext context)
     {
-        var (answer, problem) = ProfileApi.Resolve(identifier, processor, (_, p) => View(p, registry.Catalog, sources));
+        // Through the caller's lens: a lookup by a type it may not see answers as an unknown profile.
+        var (answer, problem) = ProfileApi.Resolve(identifier, processor, (_, p) => View(p, registry.Catalog, sources), pii.For(context));
         return problem ?? TypedResults.Bytes(answer, "application/json");
     }
 
     private static async Task<IResult> RecordAsync(string identifier, HttpRequest request, ProfileProcessor processor, SpecParser parser, IngestLog log,
-        ConsentRegistry registry, SourceRegistry sources, SuppressionList suppressions, AuditLog audit, TimeProvider time, ClaimsPrincipal user)
+        ConsentRegistry registry, SourceRegistry sources, SuppressionList suppressions, AuditLog audit, TimeProvider time, ClaimsPrincipal user, PiiGuard pii)
     {
+        var lens = pii.For(request.HttpContext);
         var (json, problem) = await JsonBody.ReadTextAsync(request);
         if (problem is not null)
         {
@@ -86,7 +88,7 @@ internal static class ConsentApi
             return error;
         }
 
-        var (ids, idProblem) = EventIdentifiers(identifier, processor);
+        var (ids, idProblem) = EventIdentifiers(identifier, processor, lens);
         if (idProblem is not null)
         {
             return idProblem;
@@ -144,7 +146,7 @@ internal static class ConsentApi
 
         var stored = await append;
         await processor.WhenProcessedAsync(stored.LastSeq, request.HttpContext.RequestAborted);
-        var (answer, notFound) = ProfileApi.Resolve(identifier, processor, (_, p) => (p.Id, View(p, registry.Catalog, sources)));
+        var (answer, notFound) = ProfileApi.Resolve(identifier, processor, (_, p) => (p.Id, View(p, registry.Catalog, sources)), lens);
         if (notFound is not null)
         {
             return notFound;
@@ -222,11 +224,11 @@ internal static class ConsentApi
     /// anonymous id) as well as the identifier given, so the event is a valid Spec event; consent for
     /// someone never seen can be recorded ahead only by user_id or anonymous_id.
     /// </summary>
-    private static (EventIds Ids, IResult? Problem) EventIdentifiers(string identifier, ProfileProcessor processor)
+    private static (EventIds Ids, IResult? Problem) EventIdentifiers(string identifier, ProfileProcessor processor, PiiLens lens)
     {
         var (held, problem) = ProfileApi.Resolve(identifier, processor, (_, p) =>
             (p.Identifiers.FirstOrDefault(l => l.Identifier.Type == IdentifierType.UserId).Identifier.Value,
-             p.Identifiers.FirstOrDefault(l => l.Identifier.Type == IdentifierType.AnonymousId).Identifier.Value));
+             p.Identifiers.FirstOrDefault(l => l.Identifier.Type == IdentifierType.AnonymousId).Identifier.Value), lens);
         _ = ProfileApi.TrySplitPath(identifier, out var type, out var value);
         if (problem is null)
         {

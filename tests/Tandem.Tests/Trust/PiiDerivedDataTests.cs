@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Text.Json;
 using System.Text.Json.Nodes;
@@ -181,10 +182,12 @@ public sealed class PiiDerivedDataTests
         var liaison = await server.MemberTokenAsync("li@example.com", Roles.Liaison);
         Assert.Equal(HttpStatusCode.OK, (await server.Http.SendAsync(server.Admin(HttpMethod.Get, $"/v1/profiles/loyalty_code:{Ssn}/metadata"))).StatusCode);
 
-        foreach (var section in new[] { "traits", "events", "identifiers", "audiences", "metadata" })
+        string[] paths = ["/v1/profiles/{0}/traits", "/v1/profiles/{0}/events", "/v1/profiles/{0}/identifiers", "/v1/profiles/{0}/audiences",
+            "/v1/profiles/{0}/metadata", "/api/v1/profiles/{0}/consent"];
+        foreach (var path in paths)
         {
-            using var known = await server.Http.SendAsync(server.As(liaison.Authorization, HttpMethod.Get, $"/v1/profiles/loyalty_code:{Ssn}/{section}"));
-            using var unknown = await server.Http.SendAsync(server.As(liaison.Authorization, HttpMethod.Get, $"/v1/profiles/loyalty_code:999-99-9999/{section}"));
+            using var known = await server.Http.SendAsync(server.As(liaison.Authorization, HttpMethod.Get, string.Format(CultureInfo.InvariantCulture, path, "loyalty_code:" + Ssn)));
+            using var unknown = await server.Http.SendAsync(server.As(liaison.Authorization, HttpMethod.Get, string.Format(CultureInfo.InvariantCulture, path, "loyalty_code:999-99-9999")));
             var knownBody = await HttpAssert.ProblemAsync(known, HttpStatusCode.NotFound, "profile_not_found");
             var unknownBody = await HttpAssert.ProblemAsync(unknown, HttpStatusCode.NotFound, "profile_not_found");
             Assert.Equal(WithoutTrace(unknownBody).Replace("999-99-9999", Ssn, StringComparison.Ordinal), WithoutTrace(knownBody));

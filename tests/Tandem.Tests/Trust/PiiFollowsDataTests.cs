@@ -1,4 +1,6 @@
 using System.Net;
+using System.Text;
+using System.Text.Json;
 using Tandem.Tests.Support;
 using Tandem.Trust;
 
@@ -28,13 +30,18 @@ public sealed class PiiFollowsDataTests
     /// For a lookup by an identifier: the class of that identifier. A caller who may not see it gets
     /// the unknown-profile 404 (which echoes only what the caller typed), anyone else the answer.
     /// </param>
-    public sealed record ReadPath(string Name, string Scope, Func<Arranged, string, Task<HttpResponseMessage>> Read, Planted[] Carries, PiiClass? LooksUpBy = null);
+    /// <param name="NothingPersonal">
+    /// A path that must hold no planted value in clear for any role, however much the role may read
+    /// elsewhere (the audit log: it names people by profile id or masked identifier only).
+    /// </param>
+    public sealed record ReadPath(string Name, string Scope, Func<Arranged, string, Task<HttpResponseMessage>> Read, Planted[] Carries, PiiClass? LooksUpBy = null,
+        bool NothingPersonal = false);
 
     public sealed record Arranged(TandemServer Server, string ProfileId);
 
     /// <summary>
-    /// The read paths. Add a row for each new one. Still to come (owned elsewhere in issue 15): the
-    /// audit log reader (<c>GET /api/v1/audit</c>) and the server's log output.
+    /// The read paths. Add a row for each new one. The server's log output is the one path not here:
+    /// Hosting/LoggingTests reads it at trace level, since it needs the real <c>serve</c> process.
     /// </summary>
     private static readonly ReadPath[] Paths =
     [
@@ -59,6 +66,8 @@ public sealed class PiiFollowsDataTests
             (a, auth) => Get(a, auth, $"/api/v1/sources/{a.Server.DefaultSourceId}/rejections?limit=1000"), [CardNumber, EmailAddress]),
         new("error bodies: a lookup by the loyalty code (an SSN)", Scopes.ProfilesRead,
             (a, auth) => Get(a, auth, $"/v1/profiles/loyalty_code:{Ssn}/identifiers"), [SocialSecurity, EmailAddress], LooksUpBy: PiiClass.Red),
+        new("audit log, after every read above and a lookup by email (a refused one too)", Scopes.AuditRead,
+            AllAuditAsync, [CardNumber, SocialSecurity, EmailAddress], NothingPersonal: true),
     ];
 
     [Fact]
@@ -95,6 +104,12 @@ public sealed class PiiFollowsDataTests
 
                 foreach (var planted in path.Carries)
                 {
+                    if (path.NothingPersonal)
+                    {
+                        Expect(!body.Contains(planted.Raw, StringComparison.Ordinal), $"{role} × {path.Name}: the {planted.Name} should not be there in clear");
+                        continue;
+                    }
+
                     var shown = SeenBy(role, planted.Class);
                     var hasRaw = body.Contains(planted.Raw, StringComparison.Ordinal);
                     var hasMasked = body.Contains(planted.Masked, StringComparison.Ordinal);
@@ -135,6 +150,30 @@ public sealed class PiiFollowsDataTests
     private static Task<HttpResponseMessage> Get(Arranged a, string auth, string path) =>
         a.Server.Http.SendAsync(a.Server.As(auth, HttpMethod.Get, path));
 
+    /// <summary>Every page of the audit log, followed by its cursor, as one answer: the first refusal if a page is refused.</summary>
+    private static async Task<HttpResponseMessage> AllAuditAsync(Arranged a, string auth)
+    {
+        var pages = new StringBuilder();
+        string? before = null;
+        do
+        {
+            var response = await Get(a, auth, "/api/v1/audit?limit=500" + (before is null ? "" : "&before=" + before));
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                return response;
+            }
+
+            var page = await response.Content.ReadAsStringAsync();
+            response.Dispose();
+            pages.AppendLine(page);
+            using var json = JsonDocument.Parse(page);
+            before = json.RootElement.TryGetProperty("next", out var next) && next.ValueKind != JsonValueKind.Null ? next.ToString() : null;
+        }
+        while (before is not null);
+
+        return new HttpResponseMessage(HttpStatusCode.OK) { Content = new StringContent(pages.ToString()) };
+    }
+
     /// <summary>
     /// One customer (u-1) whose SSN is also a loyalty code, whose card number and email feed computed
     /// traits with harmless names, whose events carry both in externalIds, who was merged with an
@@ -173,6 +212,14 @@ public sealed class PiiFollowsDataTests
         await SendAsync(server, HttpMethod.Put, "/api/v1/computed-traits/contact", new { aggregation = "last", @event = "Order Completed", property = "email" });
         await SendAsync(server, HttpMethod.Put, "/api/v1/pii/policy", new { admin = new { red = "masked" } });
         await server.CaughtUpAsync();
+
+        // Calls the audit log sees: a lookup by email, and one a token without profiles:read is refused.
+        await server.AdminGetAsync($"/v1/profiles/email:{Email}/traits");
+        var (noProfiles, _) = await server.MemberTokenAsync("no-profiles@example.com", Roles.Viewer);
+        using (var refused = await server.Http.SendAsync(server.As(noProfiles, HttpMethod.Get, $"/v1/profiles/loyalty_code:{Ssn}/traits")))
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        }
 
         var metadata = await server.AdminGetAsync("/v1/profiles/user_id:u-1/metadata");
         var profileId = metadata.GetProperty("profileId").GetString()!;
