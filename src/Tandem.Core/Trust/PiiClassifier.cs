@@ -188,11 +188,30 @@ internal static class FieldNames
     /// thing: a page, a product, an app. Masking every product name would blind marketers for nothing.
     /// </summary>
     /// <remarks>
-    /// No cache: field names come from clients, and an event of 2,000 names nobody used before made a
-    /// cache of names thrash (25 ms per event, issue 15). Ordinal span comparisons over a stack buffer
-    /// cost well under a microsecond per name and allocate nothing (docs/benchmarks.md).
+    /// Field names come from clients: an event of 2,000 names nobody used before flushed the old
+    /// unbounded-then-cleared cache on every read (25 ms per event, issue 15). Now classifying a name
+    /// is cheap on its own (ordinal span comparisons over a stack buffer, no allocation), and a
+    /// fixed-size table of recent names spares the common case even that: a flood of new names only
+    /// overwrites slots, it cannot make the table grow or be cleared (docs/benchmarks.md).
     /// </remarks>
     public static PiiClass DefaultClass(ReadOnlySpan<char> segment, bool isWholeTrait)
+    {
+        var slot = (string.GetHashCode(segment) ^ (isWholeTrait ? 1 : 0)) & (Recent.Length - 1);
+        if (Volatile.Read(ref Recent[slot]) is { } known && known.IsWholeTrait == isWholeTrait && segment.SequenceEqual(known.Name))
+        {
+            return known.Class;
+        }
+
+        var pii = Classify(segment, isWholeTrait);
+        if (segment.Length <= MaxRememberedLength)
+        {
+            Volatile.Write(ref Recent[slot], new RecentName(segment.ToString(), isWholeTrait, pii));
+        }
+
+        return pii;
+    }
+
+    private static PiiClass Classify(ReadOnlySpan<char> segment, bool isWholeTrait)
     {
         Span<char> buffer = segment.Length <= 256 ? stackalloc char[segment.Length] : new char[segment.Length];
         ReadOnlySpan<char> name = buffer[..Normalize(segment, buffer)];
@@ -203,6 +222,13 @@ internal static class FieldNames
 
         return YellowByName.Contains(name) || (isWholeTrait && name is "name") || EndsWithAny(name, YellowEndings) ? PiiClass.Yellow : PiiClass.Green;
     }
+
+    private const int MaxRememberedLength = 64;
+
+    // 4,096 slots of at most 64 characters: a few hundred kilobytes at most, whatever clients send.
+    private static readonly RecentName?[] Recent = new RecentName?[4096];
+
+    private sealed record RecentName(string Name, bool IsWholeTrait, PiiClass Class);
 
     /// <summary>
     /// Names are matched whole, by their ending (<c>work_email</c>, <c>home_phone</c>,

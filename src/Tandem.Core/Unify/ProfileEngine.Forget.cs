@@ -23,7 +23,7 @@ public sealed partial class ProfileEngine
         CompactNumbers();
         if (_search.Built)
         {
-            _search.Forgot(SearchIndex.EntriesOf(profile), () => _profiles.Values);
+            _search.Forgot(SearchIndex.EntriesOf(profile));
         }
         foreach (var id in mergedIds)
         {

@@ -46,6 +46,7 @@ public sealed partial class ProfileEngine
     {
         Rules = rules ?? IdentityRules.Default;
         _interned = new(StringComparer.Ordinal);
+        _search = new SearchIndex(IsLive);
     }
 
     /// <summary>The identity configuration applied to the next events (changes are not retroactive).</summary>

@@ -5,19 +5,18 @@ namespace Tandem.Unify;
 /// <summary>
 /// A prefix index over what profile search reads: identifier values and string trait values, ordered
 /// case-insensitively (each character upper-cased, invariant), so the values that start with a term
-/// sit side by side and a search reads only those instead of every profile (200,000 profiles: one
-/// search went from a scan of all of them to a few binary searches).
+/// sit side by side and a search reads only those instead of every profile.
 /// </summary>
 /// <remarks>
 /// It may hold more than is true, never less: an entry whose profile has since merged away, been
 /// forgotten or changed that trait stays until the next compaction, and the caller checks every
 /// candidate against the profile itself. Entries are added to a small unsorted buffer; a full buffer is
 /// sorted into a run, and runs of similar size are merged (the logarithmic method), so adding costs
-/// O(log n) amortised and a search does one binary search per run. When about half the entries are
-/// stale the index is rebuilt from the live profiles, which bounds its memory to about twice what the
-/// profiles need. It is built on the first search, so a workspace that never searches pays nothing.
+/// O(log n) amortised and a search does two binary searches per run. When about half the entries are
+/// stale they are dropped and the runs merged into one, which bounds its memory to about twice what
+/// the profiles need. It is built on the first search, so a workspace that never searches pays nothing.
 /// </remarks>
-internal sealed class SearchIndex
+internal sealed class SearchIndex(Func<Profile, bool> isLive)
 {
     private const int BufferLimit = 4096;
 
@@ -37,8 +36,8 @@ internal sealed class SearchIndex
     /// <summary>Entries held, stale ones included (for tests and benchmarks).</summary>
     public long Count => _count;
 
-    /// <summary>How many times the index was built from the live profiles, the first build included.</summary>
-    public int Builds { get; private set; }
+    /// <summary>How many times stale entries were dropped (for tests).</summary>
+    public int Compactions { get; private set; }
 
     /// <summary>Builds the index from <paramref name="live"/> once; concurrent readers wait for the first.</summary>
     public void EnsureBuilt(IEnumerable<Profile> live)
@@ -69,13 +68,13 @@ internal sealed class SearchIndex
         }
     }
 
-    /// <summary>Counts entries made stale (a trait value replaced, a profile merged away or forgotten), to know when to rebuild.</summary>
-    public void Forgot(long entries, Func<IEnumerable<Profile>> live)
+    /// <summary>Counts entries made stale (a trait value replaced, a profile merged away or forgotten), to know when to compact.</summary>
+    public void Forgot(long entries)
     {
         _stale += entries;
         if (_stale > 4096 && _stale * 2 > _count)
         {
-            Rebuild(live());
+            Compact();
         }
     }
 
@@ -91,13 +90,28 @@ internal sealed class SearchIndex
         return n;
     }
 
+    /// <summary>How many entries start with <paramref name="term"/>: binary searches only, no entry is read.</summary>
+    public long CountCandidates(string term)
+    {
+        var key = SearchableTerm(term);
+        long n = 0;
+        foreach (var run in _runs)
+        {
+            var (from, to) = Range(run, key);
+            n += to - from;
+        }
+
+        return n + _buffer.Count;
+    }
+
     /// <summary>Every profile with an entry that starts with <paramref name="term"/> (case-insensitive), some more than once, some no longer live.</summary>
     public void Candidates(string term, Action<Profile> visit)
     {
         var key = SearchableTerm(term);
         foreach (var run in _runs)
         {
-            for (var i = LowerBound(run, key); i < run.Length && StartsWith(run[i].Key, key); i++)
+            var (from, to) = Range(run, key);
+            for (var i = from; i < to; i++)
             {
                 visit(run[i].Profile);
             }
@@ -135,6 +149,56 @@ internal sealed class SearchIndex
         }
     }
 
+    /// <summary>
+    /// Keeps only entries still true and merges every run into one: linear in the entries (runs are
+    /// sorted already), where a rebuild would sort them all again.
+    /// </summary>
+    private void Compact()
+    {
+        var buffered = _buffer.Where(IsCurrent).ToArray();
+        Array.Sort(buffered, Order);
+        var merged = buffered;
+        foreach (var run in _runs.OrderBy(r => r.Length))
+        {
+            merged = Merge(merged, Array.FindAll(run, IsCurrent));
+        }
+
+        _runs.Clear();
+        _buffer.Clear();
+        if (merged.Length > 0)
+        {
+            _runs.Add(merged);
+        }
+
+        _count = merged.Length;
+        _stale = 0;
+        Compactions++;
+    }
+
+    /// <summary>An entry is current while its profile is live and still holds the value (trait values are shared arrays, so the very array).</summary>
+    private bool IsCurrent(Entry entry)
+    {
+        if (!isLive(entry.Profile))
+        {
+            return false;
+        }
+
+        if (entry.Key is string)
+        {
+            return true; // identifiers never leave a live profile
+        }
+
+        foreach (var (_, value) in entry.Profile.Traits.Entries())
+        {
+            if (ReferenceEquals(value.Json, entry.Key))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
     private void Rebuild(IEnumerable<Profile> live)
     {
         var entries = new List<Entry>();
@@ -165,7 +229,6 @@ internal sealed class SearchIndex
 
         _count = run.Length;
         _stale = 0;
-        Builds++;
     }
 
     private static Entry[] Merge(Entry[] a, Entry[] b)
@@ -208,6 +271,27 @@ internal sealed class SearchIndex
         return term;
     }
 
+    /// <summary>The entries of a run that start with <paramref name="key"/>: they sit together, from its lower bound on.</summary>
+    private static (int From, int To) Range(Entry[] run, string key)
+    {
+        var from = LowerBound(run, key);
+        int lo = from, hi = run.Length;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (StartsWith(run[mid].Key, key))
+            {
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid;
+            }
+        }
+
+        return (from, lo);
+    }
+
     private static int LowerBound(Entry[] run, string key)
     {
         int lo = 0, hi = run.Length;
@@ -230,6 +314,47 @@ internal sealed class SearchIndex
     private static int Compare(object a, object b)
     {
         int i = Start(a), j = Start(b);
+
+        // Most text is ASCII: compare it without decoding, and decode only from the first other character on.
+        if (a is string sa && b is string sb)
+        {
+            var n = Math.Min(sa.Length, sb.Length);
+            for (; i < n; i++)
+            {
+                int x = sa[i], y = sb[i];
+                if ((x | y) >= 0x80)
+                {
+                    break;
+                }
+
+                if (x != y && (x = Fold(x)) != (y = Fold(y)))
+                {
+                    return x - y;
+                }
+            }
+
+            j = i;
+        }
+        else if (a is byte[] ba && b is byte[] bb)
+        {
+            var n = Math.Min(ba.Length, bb.Length) - 1;
+            for (; i < n; i++)
+            {
+                int x = ba[i], y = bb[i];
+                if ((x | y) >= 0x80)
+                {
+                    break;
+                }
+
+                if (x != y && (x = Fold(x)) != (y = Fold(y)))
+                {
+                    return x - y;
+                }
+            }
+
+            j = i;
+        }
+
         while (true)
         {
             var x = Next(a, ref i);
@@ -260,6 +385,8 @@ internal sealed class SearchIndex
     }
 
     private static int Start(object key) => key is byte[]? 1 : 0;
+
+    private static int Fold(int ascii) => ascii is >= 'a' and <= 'z' ? ascii - 32 : ascii;
 
     /// <summary>The next character upper-cased (invariant, per code point), or -1 at the end. Text that is not valid Unicode reads as U+FFFD.</summary>
     private static int Next(object key, ref int at)

@@ -73,7 +73,7 @@ public static class TandemCli
             DefaultValueFactory = _ => "information",
         };
         logLevel.AcceptOnlyFromAmong("trace", "debug", "information", "warning", "error");
-        var logRequests = new Option<bool>("--log-requests") { Description = "Log one line per HTTP request: method, path, status and duration" };
+        var logRequests = new Option<bool>("--log-requests") { Description = "Log one line per HTTP request: method, the route it matched (never the URL), status and duration" };
         var auditKeyFile = new Option<string?>(Trust.AuditKey.FileOption) { Description = "File, outside the data folder, holding the key (32+ characters) that signs the audit log; else $TANDEM_AUDIT_KEY" };
         var maxConnections = new Option<int>("--max-connections")
         {

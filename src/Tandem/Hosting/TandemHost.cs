@@ -37,7 +37,7 @@ public sealed record TandemOptions
     /// <summary>The least severe log level written. ASP.NET Core's own lines start at Warning unless this is Debug or Trace.</summary>
     public LogLevel LogLevel { get; init; } = LogLevel.Information;
 
-    /// <summary>One log line per HTTP request (method, path, status, duration); off by default, so the first-start token stays in view.</summary>
+    /// <summary>One log line per HTTP request (method, route pattern, status, duration; see <see cref="RequestLog"/>); off by default, so the first-start token stays in view.</summary>
     public bool LogRequests { get; init; }
 
     /// <summary>Open connections at once; further ones are closed as they open (see <see cref="ServerLimits"/>).</summary>

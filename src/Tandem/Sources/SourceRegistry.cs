@@ -31,20 +31,20 @@ internal sealed class SourceRegistry
     private readonly ControlStore _store;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
-    private FrozenDictionary<string, Source> _byWriteKey;
+    private FrozenDictionary<string, Source> _byWriteKeyDigest;
     private FrozenDictionary<string, Source> _byId;
 
     public SourceRegistry(ControlStore store, TimeProvider time)
     {
         _store = store;
         _time = time;
-        (_byWriteKey, _byId) = Index(store.LoadSources());
+        (_byWriteKeyDigest, _byId) = Index(store.LoadSources());
     }
 
     public IReadOnlyCollection<Source> All => _byId.Values.OrderBy(s => s.Key).ToArray();
 
     /// <summary>The source this key opens: looked up by digest, so what is compared is never the key itself.</summary>
-    public Source? FindByWriteKey(string writeKey) => _byWriteKey.GetValueOrDefault(WriteKeyDigest.Of(writeKey));
+    public Source? FindByWriteKey(string writeKey) => _byWriteKeyDigest.GetValueOrDefault(WriteKeyDigest.Of(writeKey));
 
     public Source? FindById(string id) => _byId.GetValueOrDefault(id);
 
@@ -128,7 +128,7 @@ internal sealed class SourceRegistry
     private bool NameTaken(string name, string? exceptId) =>
         _byId.Values.Any(s => s.Id != exceptId && string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
 
-    private void Refresh() => (_byWriteKey, _byId) = Index(_store.LoadSources());
+    private void Refresh() => (_byWriteKeyDigest, _byId) = Index(_store.LoadSources());
 
     private static (FrozenDictionary<string, Source>, FrozenDictionary<string, Source>) Index(IReadOnlyList<Source> sources) =>
         (sources.ToFrozenDictionary(s => s.WriteKeyDigest, StringComparer.Ordinal), sources.ToFrozenDictionary(s => s.Id, StringComparer.Ordinal));

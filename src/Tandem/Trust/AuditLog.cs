@@ -288,8 +288,10 @@ internal sealed partial class AuditLog : IDisposable
         var last = Sign(ReadLast(_connection, null) ?? new AuditHead(0, AuditChain.GenesisHash, null));
         var anchor = AuditChain.ReadAnchor(_anchorPath);
         var hashAtAnchor = anchor.Head is { } a ? HashAt(a.Seq) : null;
-        // The anchor is held to the key once the log is signed; the first start with a key signs an unsigned log from here on.
-        var anchorKey = existed && (anchor.Head?.Mac is not null || AnySigned()) ? _key : null;
+        // The anchor is held to the key once the log is signed; the first start with a key signs an unsigned
+        // log from here on. A log that existed always has an anchor (each start writes one), so a missing
+        // one is a finding even on an empty log: it was emptied.
+        var anchorKey = existed && (anchor.Head is null || anchor.Head.Mac is not null || AnySigned()) ? _key : null;
         var problem = AuditChain.CheckTail(anchor, last.Seq, hashAtAnchor, anchorKey);
         if (problem is null)
         {

@@ -61,6 +61,18 @@ public sealed class ServerLimitsTests
     }
 
     [Fact]
+    public async Task ServeCommand_MaxConnectionsZero_RefusedBeforeStarting()
+    {
+        using var output = new StringWriter();
+        using var error = new StringWriter();
+
+        var code = await Tandem.Cli.TandemCli.RunAsync(["serve", "--max-connections", "0", "--data", Path.Combine(Path.GetTempPath(), "never-" + Guid.NewGuid().ToString("N"))], output, error);
+
+        Assert.NotEqual(0, code);
+        Assert.Contains("--max-connections must be a whole number of at least 1.", error.ToString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Batch_CompressedBodyDeclaringOverOneMegabyte_IsRefusedAsTooLarge()
     {
         await using var server = await TandemServer.StartAsync();

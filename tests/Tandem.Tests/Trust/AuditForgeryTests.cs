@@ -59,7 +59,7 @@ public sealed class AuditForgeryTests : IDisposable
     }
 
     [Fact]
-    public void ForgedRecordAppended_PassesHashesAlone_FailsWithTheKey()
+    public async Task ForgedRecordAppended_PassesHashesAlone_FailsWithTheKey()
     {
         AppendFive();
         var (seq, hash) = Forge(6);
@@ -67,6 +67,9 @@ public sealed class AuditForgeryTests : IDisposable
 
         Assert.True(AuditLog.Verify(Data).Intact);
         AssertBroken(AuditLog.Verify(Data, TheKey), 6, AuditChain.Unsigned);
+        var cli = await AuditLogTests.RunCliAsync("audit", "verify", "--data", Data, "--audit-key-file", KeyFile);
+        Assert.Equal(2, cli.Code);
+        Assert.Contains("TAMPERED at record #6", cli.Error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -106,6 +109,20 @@ public sealed class AuditForgeryTests : IDisposable
 
         Assert.True(AuditLog.Verify(Data).Intact);
         AssertBroken(AuditLog.Verify(Data, TheKey), null, AuditChain.AnchorMissing);
+    }
+
+    [Fact]
+    public void LogEmptied_ThenTheServerRestartedWithTheKey_RecordsTheFinding()
+    {
+        AppendFive();
+        Tamper("DELETE FROM audit");
+        File.Delete(AnchorPath);
+
+        using var log = Open();
+
+        var first = log.Query(new AuditQuery()).Records.Single();
+        Assert.Equal("audit.tail_mismatch", first.Action);
+        Assert.Contains("emptied", first.Detail, StringComparison.Ordinal);
     }
 
     [Fact]
