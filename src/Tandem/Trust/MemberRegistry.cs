@@ -32,8 +32,7 @@ internal enum SignInOutcome
     AddressThrottled,
 }
 
-/// <param name="LockStarted">This very attempt started the lock (the one a lockout is audited by); false for attempts refused while it holds.</param>
-internal sealed record SignInResult(SignInOutcome Outcome, Member? Member = null, DateTimeOffset? LockedUntil = null, bool LockStarted = false);
+internal sealed record SignInResult(SignInOutcome Outcome, Member? Member = null, DateTimeOffset? LockedUntil = null);
 
 /// <summary>
 /// Members and their local accounts, in <c>tandem.db</c>. Passwords are kept as salted PBKDF2 hashes
@@ -265,9 +264,9 @@ internal sealed class MemberRegistry : IDisposable
             {
                 var (_, failed, lockedUntil) = ReadSecrets(member.Id); // read again: others may have failed meanwhile
                 var counted = SignInThrottle.CountFailure((failed, lockedUntil), MaxFailedSignInsPerAccount, now);
-                if (counted.Count != (failed, lockedUntil))
+                if (counted != (failed, lockedUntil))
                 {
-                    WriteFailures(member.Id, counted.Count.Failed, counted.Count.LockedUntil);
+                    WriteFailures(member.Id, counted.Failed, counted.LockedUntil);
                 }
 
                 account = SignInThrottle.Outcome(counted);

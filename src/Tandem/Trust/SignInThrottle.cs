@@ -49,7 +49,7 @@ internal sealed class SignInThrottle
 
             var key = email.ToLowerInvariant();
             var counted = CountFailure(_unknown.GetValueOrDefault(key), MemberRegistry.MaxFailedSignInsPerAccount, now);
-            _unknown[key] = counted.Count;
+            _unknown[key] = counted;
             return Outcome(counted);
         }
     }
@@ -73,7 +73,7 @@ internal sealed class SignInThrottle
             }
 
             var byPair = CountFailure(_pairs.GetValueOrDefault(pair), MemberRegistry.MaxFailedSignIns, now);
-            _pairs[pair] = byPair.Count;
+            _pairs[pair] = byPair;
 
             var (failed, since, addressLock) = _addresses.GetValueOrDefault(address, (0, now, null));
             if (addressLock > now)
@@ -92,7 +92,7 @@ internal sealed class SignInThrottle
             _addresses[address] = (stopAddress is null ? failed : 0, since, stopAddress);
             if (stopAddress is not null)
             {
-                return new SignInResult(SignInOutcome.AddressThrottled, LockedUntil: stopAddress, LockStarted: true);
+                return new SignInResult(SignInOutcome.AddressThrottled, LockedUntil: stopAddress);
             }
 
             return account.Outcome == SignInOutcome.LockedOut ? account : Outcome(byPair);
@@ -125,20 +125,20 @@ internal sealed class SignInThrottle
     /// <see cref="MemberRegistry.LockoutDuration"/> (and the count starts again), and a lock that has run
     /// out starts a fresh count. A lock still running stays as it is: the attempt was hashed while it began.
     /// </summary>
-    public static ((int Failed, DateTimeOffset? LockedUntil) Count, bool Started) CountFailure((int Failed, DateTimeOffset? LockedUntil) before, int max, DateTimeOffset now)
+    public static (int Failed, DateTimeOffset? LockedUntil) CountFailure((int Failed, DateTimeOffset? LockedUntil) before, int max, DateTimeOffset now)
     {
         if (before.LockedUntil > now)
         {
-            return (before, false);
+            return before;
         }
 
         var failed = before.LockedUntil is null ? before.Failed + 1 : 1;
-        return failed >= max ? ((0, now + MemberRegistry.LockoutDuration), true) : ((failed, null), false);
+        return failed >= max ? (0, now + MemberRegistry.LockoutDuration) : (failed, null);
     }
 
     /// <summary>What a count just updated answers: locked, or a plain wrong password.</summary>
-    public static SignInResult Outcome(((int Failed, DateTimeOffset? LockedUntil) Count, bool Started) counted) =>
-        counted.Count.LockedUntil is { } until
-            ? new SignInResult(SignInOutcome.LockedOut, LockedUntil: until, LockStarted: counted.Started)
+    public static SignInResult Outcome((int Failed, DateTimeOffset? LockedUntil) counted) =>
+        counted.LockedUntil is { } until
+            ? new SignInResult(SignInOutcome.LockedOut, LockedUntil: until)
             : new SignInResult(SignInOutcome.InvalidCredentials);
 }

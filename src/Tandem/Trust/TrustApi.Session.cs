@@ -33,24 +33,21 @@ internal static partial class TrustApi
 
         var ip = context.Connection.RemoteIpAddress?.ToString();
         var result = members.SignIn(body.Email.Trim(), body.Password, ip);
-        var target = audit.SignInTarget(body.Email);
+        if (result.Outcome != SignInOutcome.SignedIn)
+        {
+            // Wrong passwords are written one by one (the locks bound them); refusals while a lock holds
+            // cost no hashing and are sampled per address, so the first, the lock's start, is written.
+            audit.SignInRefused(result.Outcome, body.Email, ip);
+        }
+
         switch (result.Outcome)
         {
             case SignInOutcome.InvalidCredentials or SignInOutcome.Disabled:
-                // Failed attempts are evidence; the address says where a guessing campaign comes from.
-                // They are bounded: after a few, the address or the account is locked.
-                audit.Append("anonymous", "session.sign_in_failed", target, detail: $"{result.Outcome} from {ip}");
                 return Problems.Create(StatusCodes.Status401Unauthorized, "invalid_credentials", "Wrong email or password",
                     $"The email and password do not match an active member. After {MemberRegistry.MaxFailedSignIns} wrong passwords in a row from one address the account is locked to it for {MemberRegistry.LockoutDuration.TotalMinutes:N0} minutes.", "password");
             case SignInOutcome.LockedOut or SignInOutcome.AddressThrottled:
                 var reason = result.Outcome == SignInOutcome.LockedOut ? "account_locked" : "too_many_sign_in_attempts";
                 metrics.Throttled(reason);
-                if (result.LockStarted)
-                {
-                    // The start of a lock is the evidence; the refusals while it holds are only counted.
-                    audit.Append("anonymous", result.Outcome == SignInOutcome.LockedOut ? "session.locked_out" : "session.address_throttled",
-                        target, detail: $"{result.Outcome} from {ip} until {result.LockedUntil:u}");
-                }
 
                 context.Response.Headers.RetryAfter =
                     ((int)Math.Ceiling((result.LockedUntil!.Value - time.GetUtcNow()).TotalSeconds)).ToString(System.Globalization.CultureInfo.InvariantCulture);

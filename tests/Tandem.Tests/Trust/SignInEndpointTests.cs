@@ -58,7 +58,7 @@ public sealed class SignInEndpointTests
     }
 
     [Fact]
-    public async Task LockedSignIns_AreAuditedOnceWhenTheLockStarts_AndCountedInTheMetric()
+    public async Task LockedSignIns_AreNotAuditedOneByOne_AndAreCountedInTheMetric()
     {
         await using var server = await TandemServer.StartAsync();
         await server.CreateMemberAsync("ada@example.com", [Roles.Marketer], Password);
@@ -74,7 +74,9 @@ public sealed class SignInEndpointTests
         Assert.Equal(1, locked.GetArrayLength());
         Assert.Contains("127.0.0.12", locked[0].GetProperty("detail").GetString(), StringComparison.Ordinal);
 
+        // At least: servers of other tests in this process may add to a meter of the same name.
         var metrics = await server.Http.GetStringAsync(server.Url("/metrics"));
-        Assert.Matches(@"tandem_trust_throttled_total\{[^}]*kind=""account_locked""[^}]*\} 11\b", metrics);
+        var counted = System.Text.RegularExpressions.Regex.Match(metrics, @"tandem_trust_throttled_total\{[^}]*kind=""account_locked""[^}]*\} (\d+)");
+        Assert.True(counted.Success && long.Parse(counted.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 11, metrics);
     }
 }

@@ -30,7 +30,8 @@ public sealed class TokenAttackTests
         var records = (await server.AdminGetAsync("/api/v1/audit?action=token.address_throttled")).GetProperty("records");
         Assert.Equal("address:127.0.0.21", Assert.Single(records.EnumerateArray()).GetProperty("target").GetString());
         var metrics = await server.Http.GetStringAsync(server.Url("/metrics"));
-        Assert.Matches(@"tandem_trust_throttled_total\{[^}]*kind=""too_many_bad_tokens""[^}]*\} 3\b", metrics);
+        var counted = System.Text.RegularExpressions.Regex.Match(metrics, @"tandem_trust_throttled_total\{[^}]*kind=""too_many_bad_tokens""[^}]*\} (\d+)");
+        Assert.True(counted.Success && long.Parse(counted.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) >= 3, metrics); // other servers in this process may add
 
         server.Clock.Advance(BadTokenThrottle.Window);
         Assert.Equal(HttpStatusCode.OK, (await guesser.SendAsync(server.As("Bearer " + TandemServer.AdminToken, HttpMethod.Get, "/api/v1/sources"))).StatusCode);
