@@ -213,24 +213,32 @@ internal sealed class SearchIndex(Func<Profile, bool> isLive)
 
     private void Rebuild(IEnumerable<Profile> live)
     {
-        var entries = new List<Entry>();
-        foreach (var profile in live)
+        // Counted first, so the entries are allocated once at their size (millions: no doubling copies).
+        var profiles = live as ICollection<Profile> ?? [.. live];
+        var size = 0L;
+        foreach (var profile in profiles)
+        {
+            size += EntriesOf(profile);
+        }
+
+        var run = new Entry[size];
+        var n = 0;
+        foreach (var profile in profiles)
         {
             foreach (var linked in profile.Identifiers)
             {
-                entries.Add(new Entry(linked.Identifier.Value, profile));
+                run[n++] = new Entry(linked.Identifier.Value, profile);
             }
 
             foreach (var (_, value) in profile.Traits.Entries())
             {
                 if (IsString(value.Json))
                 {
-                    entries.Add(new Entry(value.Json, profile));
+                    run[n++] = new Entry(value.Json, profile);
                 }
             }
         }
 
-        var run = entries.ToArray();
         Array.Sort(run, Order);
         _runs.Clear();
         _buffer.Clear();
