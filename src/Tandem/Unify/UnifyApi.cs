@@ -278,12 +278,26 @@ internal static class UnifyApi
             return refused;
         }
 
+        var classifier = pii.CurrentClassifier();
         var before = processor.Read(e => e.ComputedTraits.FirstOrDefault(d => d.Name == name) is { } d ? UnifySettings.ToView(d) : null);
         var existed = await processor.DefineComputedTraitAsync(definition, request.HttpContext.RequestAborted);
         var view = UnifySettings.ToView(definition);
-        audit.Record(user, "computed_trait.put", "computed_trait:" + name, before, view);
+        audit.Record(user, "computed_trait.put", "computed_trait:" + name, ForAudit(before, classifier), ForAudit(view, classifier));
         return existed ? TypedResults.Ok(view) : TypedResults.Created($"/api/v1/computed-traits/{name}", view);
     }
+
+    /// <summary>
+    /// A definition as the audit log keeps it: a condition comparing a yellow or red property keeps its
+    /// property and operator, not the value (<c>where email equals ada@…</c> would put a customer's
+    /// email in the permanent log).
+    /// </summary>
+    private static ComputedTraitView? ForAudit(ComputedTraitView? view, PiiClassifier classifier) =>
+        view?.Where is not { Count: > 0 } where ? view : view with
+        {
+            Where = [.. where.Select(c => c.Value is null || c.Property is null || classifier.ClassifyEventPath("properties." + c.Property) == PiiClass.Green
+                ? c
+                : c with { Value = JsonSerializer.SerializeToElement("(" + classifier.ClassifyEventPath("properties." + c.Property).Name() + " value withheld)") })],
+        };
 
     /// <summary>
     /// A computed trait shows its values to everyone who reads traits, so defining one is reading what
@@ -305,7 +319,7 @@ internal static class UnifyApi
             + "(count, unique_count) and exists or not_exists conditions read no values and need nothing more.", derived.Field);
     }
 
-    private static async Task<IResult> DeleteComputedAsync(string name, HttpContext context, ProfileProcessor processor, AuditLog audit)
+    private static async Task<IResult> DeleteComputedAsync(string name, HttpContext context, ProfileProcessor processor, AuditLog audit, PiiGuard pii)
     {
         var before = processor.Read(e => e.ComputedTraits.FirstOrDefault(d => d.Name == name) is { } d ? UnifySettings.ToView(d) : null);
         if (!await processor.RemoveComputedTraitAsync(name, context.RequestAborted))
@@ -313,7 +327,7 @@ internal static class UnifyApi
             return Problems.NotFound("Computed trait", name);
         }
 
-        audit.Record(context.User, "computed_trait.delete", "computed_trait:" + name, before: before);
+        audit.Record(context.User, "computed_trait.delete", "computed_trait:" + name, before: ForAudit(before, pii.CurrentClassifier()));
         return TypedResults.NoContent();
     }
 

@@ -109,6 +109,38 @@ public sealed class AuditPrivacyTests
     }
 
     /// <summary>Every byte of the audit database and its write-ahead log, as a disk image would show them.</summary>
+    [Fact]
+    public async Task ComputedTrait_WhoseConditionComparesAnEmail_IsAuditedWithoutTheValue()
+    {
+        await using var server = await TandemServer.StartAsync();
+        var definition = new
+        {
+            aggregation = "count",
+            @event = "Order Completed",
+            where = new object[]
+            {
+                new { property = "email", @operator = "equals", value = Email },
+                new { property = "plan", @operator = "equals", value = "pro" },
+            },
+        };
+
+        using (var put = await server.Http.SendAsync(server.Admin(HttpMethod.Put, "/api/v1/computed-traits/ada_orders", definition)))
+        {
+            Assert.Equal(HttpStatusCode.Created, put.StatusCode);
+        }
+
+        using (var delete = await server.Http.SendAsync(server.Admin(HttpMethod.Delete, "/api/v1/computed-traits/ada_orders")))
+        {
+            Assert.Equal(HttpStatusCode.NoContent, delete.StatusCode);
+        }
+
+        var recorded = Assert.Single((await server.AdminGetAsync("/api/v1/audit?action=computed_trait.put")).GetProperty("records").EnumerateArray());
+        var where = recorded.GetProperty("after").GetProperty("where");
+        Assert.Equal("(yellow value withheld)", where[0].GetProperty("value").GetString());
+        Assert.Equal("pro", where[1].GetProperty("value").GetString()); // a green value is what an auditor needs to read the rule
+        Assert.DoesNotContain(Email, AuditBytes(server), StringComparison.OrdinalIgnoreCase);
+    }
+
     private static string AuditBytes(TandemServer server) =>
         string.Join('\n', Directory.EnumerateFiles(server.DataDirectory, AuditLog.DatabaseFile + "*")
             .Append(Path.Combine(server.DataDirectory, AuditLog.AnchorFile))
