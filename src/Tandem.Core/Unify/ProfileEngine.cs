@@ -123,6 +123,9 @@ public sealed partial class ProfileEngine
 
     public IEnumerable<Account> Accounts => _accounts.Values;
 
+    /// <summary>Moves the position past events that were deleted before they were applied (never backwards); answers the position.</summary>
+    public long SkipTo(long seq) => Position = Math.Max(Position, seq);
+
     /// <summary>
     /// Applies one stored event. Events must come in sequence order. Every event moves the position:
     /// one that reaches no customer is counted in <see cref="NotApplied"/> with its reason, never thrown.

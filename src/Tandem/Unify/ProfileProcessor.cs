@@ -306,7 +306,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
                     command.Run(_engine);
                 }
 
-                var entries = _log.ReadAfter(Position, _options.ReadBatch);
+                var entries = ReadNext();
                 if (entries.Count == 0)
                 {
                     var sinceSnapshot = _time.GetUtcNow() - _snapshotAt;
@@ -358,10 +358,31 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     /// <summary>Applies every event committed so far (on the processor's thread, from a command).</summary>
     private void CatchUp()
     {
-        while (_log.ReadAfter(Position, _options.ReadBatch) is { Count: > 0 } entries)
+        while (ReadNext() is { Count: > 0 } entries)
         {
             Apply(entries);
         }
+    }
+
+    /// <summary>
+    /// The next events to apply. When none are left below the log's head, the events up to it were
+    /// deleted before they were applied (a privacy delete of the newest events, then a replay): the
+    /// position moves to the head, or it would wait for them forever and every reader waiting to see
+    /// the head processed with it.
+    /// </summary>
+    private IReadOnlyList<LogEntry> ReadNext()
+    {
+        var head = _log.Head; // read first: every event up to it is committed, so the read below sees it if it is there
+        var entries = _log.ReadAfter(Position, _options.ReadBatch);
+        if (entries.Count == 0 && head > Position)
+        {
+            WithWriteLock(() => _engine.SkipTo(head));
+            Interlocked.Exchange(ref _position, head);
+            _control.ReportPosition(Consumer, head);
+            Interlocked.Exchange(ref _progressed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
+        }
+
+        return entries;
     }
 
     /// <summary>Builds the engine from the snapshot (or from nothing) and publishes it only once it is complete.</summary>

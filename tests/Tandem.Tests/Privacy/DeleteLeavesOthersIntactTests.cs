@@ -124,4 +124,21 @@ public sealed class DeleteLeavesOthersIntactTests
         await server.CaughtUpAsync();
         await AssertOnlyBosAsync();
     }
+
+    [Fact]
+    public async Task Delete_OfTheNewestEvents_ThenFullReplay_CatchesUpToTheLogHead()
+    {
+        await using var server = await TandemServer.StartAsync();
+        await CollectAsync(server, Identify("p1", "m-1"), Identify("p2", "m-2"), Identify("p2", "m-3"));
+        await DeleteAsync(server, "user_id:p2"); // the log's newest events are gone; its head is not
+
+        await server.RestartAsync(() => File.Delete(Path.Combine(server.DataDirectory, "profiles.snapshot")));
+
+        // Before the fix the replay stopped at p1's event and waited for events that no longer exist:
+        // anything waiting to see the head processed (a privacy request, a consent write) waited forever.
+        await server.CaughtUpAsync().WaitAsync(TimeSpan.FromSeconds(60));
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(server, "/v1/profiles/user_id:p1/traits"));
+        await CollectAsync(server, Identify("p3", "m-4"));
+        Assert.Equal(HttpStatusCode.OK, await StatusAsync(server, "/v1/profiles/user_id:p3/traits"));
+    }
 }
