@@ -115,8 +115,9 @@ internal sealed class RequestBody : IDisposable
 
             return new RequestBody(buffer, length, BodyReadError.None, copy);
         }
-        catch (InvalidDataException)
+        catch (Exception e) when (e is InvalidDataException || (e is InvalidOperationException && encoding == "br"))
         {
+            // BrotliStream reports bytes that are not brotli as InvalidOperationException, not InvalidDataException.
             return new RequestBody(buffer, length, BodyReadError.BadCompression);
         }
         catch (BadHttpRequestException e) when (e.StatusCode == StatusCodes.Status413PayloadTooLarge)

@@ -276,9 +276,19 @@ internal static class ProfileApi
             context.HttpContext.RequestServices.GetRequiredService<ProfileProcessor>().Loaded ? await next(context) : Loading());
 
     internal static IResult Loading() =>
-        Problems.Create(StatusCodes.Status503ServiceUnavailable, "profiles_loading", "Profiles are loading",
+        new RetryAfter(Problems.Create(StatusCodes.Status503ServiceUnavailable, "profiles_loading", "Profiles are loading",
             "Tandem is loading profiles from its snapshot (or rebuilding them from the log); try again in a few seconds.", null,
-            new Dictionary<string, object?> { ["retryAfterSeconds"] = 5 });
+            new Dictionary<string, object?> { ["retryAfterSeconds"] = 5 }), 5);
+
+    /// <summary>HTTP clients and retry libraries read the header, not the body, to know when to come back.</summary>
+    private sealed class RetryAfter(IResult problem, int seconds) : IResult
+    {
+        public Task ExecuteAsync(HttpContext httpContext)
+        {
+            httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
+            return problem.ExecuteAsync(httpContext);
+        }
+    }
 
     /// <summary>Parses <c>type:value</c>, finds the profile and runs <paramref name="read"/> on it under the reader lock.</summary>
     /// <param name="lens">

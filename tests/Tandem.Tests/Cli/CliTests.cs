@@ -6,15 +6,77 @@ namespace Tandem.Tests.Cli;
 
 public sealed class CliTests
 {
+    /// <summary>The commands the README and docs name (README "Run it", docs/collect.md, docs/trust.md, docs/privacy.md), written out here.</summary>
+    private static readonly string[] Commands = ["serve", "demo", "sources", "profiles", "members", "tokens", "audit", "privacy", "retention"];
+
     [Fact]
-    public async Task Help_ListsEveryCommand()
+    public async Task Help_ListsEveryCommandAndNoOther()
     {
         var (code, output, _) = await RunAsync("--help");
         Assert.Equal(0, code);
-        foreach (var command in new[] { "serve", "demo", "sources", "profiles" })
+        var listed = output[(output.IndexOf("Commands:", StringComparison.Ordinal) + "Commands:".Length)..]
+            .Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(line => line.Split(' ', 2)[0])
+            .ToArray();
+        Assert.Equal(Commands.Order(StringComparer.Ordinal), listed.Order(StringComparer.Ordinal));
+        foreach (var command in Commands)
         {
-            Assert.Contains(command, output, StringComparison.Ordinal);
+            var help = await RunAsync(command, "--help");
+            Assert.True(help.Code == 0, $"{command} --help: {help.Error}");
+            Assert.Contains("Usage:", help.Output, StringComparison.Ordinal);
         }
+    }
+
+    /// <summary>One reading subcommand of every command that talks to a server, so each is known to reach it and to send the token.</summary>
+    public static TheoryData<string[]> ServerReads => new()
+    {
+        new[] { "sources", "list" },
+        new[] { "profiles", "search", "ada" },
+        new[] { "members", "list" },
+        new[] { "tokens", "list" },
+        new[] { "audit", "list" },
+        new[] { "privacy", "list" },
+        new[] { "retention", "show" },
+    };
+
+    [Theory]
+    [MemberData(nameof(ServerReads))]
+    public async Task EveryServerCommand_RightTokenReads_WrongTokenExitsOneWith401(string[] command)
+    {
+        await using var server = await TandemServer.StartAsync();
+
+        var read = await RunAsync([.. command, "--url", server.BaseAddress.ToString(), "--token", TandemServer.AdminToken]);
+        Assert.True(read.Code == 0, $"{string.Join(' ', command)}: {read.Error}");
+
+        var refused = await RunAsync([.. command, "--url", server.BaseAddress.ToString(), "--token", "not-the-admin-token"]);
+        Assert.Equal(1, refused.Code);
+        Assert.Contains("401", refused.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Retention_SetShowRun_WorkAgainstARunningServer()
+    {
+        await using var server = await TandemServer.StartAsync();
+        string[] connection = ["--url", server.BaseAddress.ToString(), "--token", TandemServer.AdminToken];
+
+        var set = await RunAsync(["retention", "set", """{"defaultDays": 395, "events": {"Page Viewed": 30}}""", .. connection]);
+        Assert.True(set.Code == 0, set.Error);
+        var policy = (await server.AdminGetAsync("/api/v1/retention")).GetProperty("policy");
+        Assert.Equal(395, policy.GetProperty("defaultDays").GetInt32());
+        Assert.Equal(30, policy.GetProperty("events").GetProperty("Page Viewed").GetInt32());
+
+        var show = await RunAsync(["retention", "show", .. connection]);
+        Assert.Contains("395", show.Output, StringComparison.Ordinal);
+        Assert.Contains("last run: none yet", show.Output, StringComparison.Ordinal);
+
+        var run = await RunAsync(["retention", "run", .. connection]);
+        Assert.True(run.Code == 0, run.Error);
+        Assert.Contains("completed", run.Output, StringComparison.Ordinal);
+        Assert.Contains("0 events", run.Output, StringComparison.Ordinal);
+
+        var notJson = await RunAsync(["retention", "set", "{defaultDays", .. connection]);
+        Assert.Equal(1, notJson.Code);
+        Assert.Contains("not valid JSON", notJson.Error, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -59,7 +121,8 @@ public sealed class CliTests
         Assert.Equal(1, unknown.Code);
         Assert.Contains("src_missing", unknown.Error, StringComparison.Ordinal);
 
-        var unreachable = await RunAsync("sources", "list", "--url", "http://127.0.0.1:9", "--token", "x");
+        // A port just bound and released: nothing listens on it, whatever else runs on this machine.
+        var unreachable = await RunAsync("sources", "list", "--url", $"http://127.0.0.1:{Cli.FreePort()}", "--token", "x");
         Assert.Equal(1, unreachable.Code);
         Assert.Contains("cannot reach", unreachable.Error, StringComparison.Ordinal);
     }
