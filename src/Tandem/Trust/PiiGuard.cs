@@ -34,7 +34,7 @@ internal sealed class PiiGuard
         _settings = settings;
         _policy = control.Setting(PolicyKey) is { } json && AccessPolicy.TryParse(json, out var stored, out _) ? stored : AccessPolicy.Default;
         _tokenPolicy = ForTokens(_policy);
-        _derived = new([], [], Classifier);
+        _derived = new(long.MinValue, Classifier);
     }
 
     public AccessPolicy Policy => _policy;
@@ -73,27 +73,30 @@ internal sealed class PiiGuard
 
     /// <summary>
     /// The classifier with the classes derived from this workspace's custom identifier types and
-    /// computed traits (docs/pii.md, "Classification follows the data"). Rebuilt only when they change;
-    /// while profiles load, the saved definitions stand in for the engine's.
+    /// computed traits (docs/pii.md, "Classification follows the data"). Every read path asks for it, so
+    /// it is rebuilt only when the processor's definitions move; while profiles load, the saved
+    /// definitions stand in for the engine's.
     /// </summary>
     public PiiClassifier CurrentClassifier()
     {
-        var (types, traits) = _processor.Loaded
-            ? _processor.Read(e => (e.Rules.Types, e.ComputedTraits.ToArray()))
-            : (_settings.LoadRules().Types, [.. _settings.LoadComputedTraits()]);
+        var loaded = _processor.Loaded;
+        var version = loaded ? _processor.DefinitionsVersion : -1; // read before the definitions: a change after it moves it again
         var known = _derived;
-        if (known.Traits.SequenceEqual(traits) && known.Keys.SequenceEqual(types.Select(t => (t.Name, t.TraitKey))))
+        if (known.Version == version)
         {
             return known.Classifier;
         }
 
-        var derived = new Derived([.. types.Select(t => (t.Name, t.TraitKey))], traits, DerivedClasses.Apply(Classifier, types, traits));
+        var (types, traits) = loaded
+            ? _processor.Read(e => (e.Rules.Types, e.ComputedTraits.ToArray()))
+            : (_settings.LoadRules().Types, [.. _settings.LoadComputedTraits()]);
+        var derived = new Derived(version, DerivedClasses.Apply(Classifier, types, traits));
         _derived = derived;
         return derived.Classifier;
     }
 
-    /// <summary>The definitions a derived classifier was built from, so it is rebuilt only when they change.</summary>
-    private sealed record Derived((string Name, string? TraitKey)[] Keys, ComputedTraitDefinition[] Traits, PiiClassifier Classifier);
+    /// <summary>A derived classifier and the definitions version it was built at (-1: from the saved settings, while loading).</summary>
+    private sealed record Derived(long Version, PiiClassifier Classifier);
 
     /// <summary>
     /// Tokens read red data in full only when they hold privacy:admin. A token is usually made for a

@@ -18,21 +18,22 @@ internal sealed record TokenStanding(IReadOnlySet<string> Scopes, IReadOnlyList<
 
     private static TokenStanding Of(ApiToken token, TokenRegistry tokens, MemberRegistry members, DateTimeOffset now, int depth)
     {
-        var name = $"The API token '{token.Name}' ({token.Id})";
-        AuthFailure? failure = token.RevokedAt is { } revoked ? new("token_revoked", $"{name} was revoked on {revoked:u}. Create a new one.")
-            : token.ExpiresAt is { } expires && expires <= now ? new("token_expired", $"{name} expired on {expires:u}. Create a new one.")
+        // Every authenticated request comes here: the token's name is only formatted into a refusal.
+        string Name() => $"The API token '{token.Name}' ({token.Id})";
+        AuthFailure? failure = token.RevokedAt is { } revoked ? new("token_revoked", $"{Name()} was revoked on {revoked:u}. Create a new one.")
+            : token.ExpiresAt is { } expires && expires <= now ? new("token_expired", $"{Name()} expired on {expires:u}. Create a new one.")
             : null;
 
         var owner = token.OwnerId is { } ownerId ? members.Find(ownerId) : null;
         if (token.OwnerId is not null && owner is not { Disabled: false })
         {
-            failure ??= new("owner_inactive", $"{name} belongs to a member who was removed or disabled, so it no longer works.");
+            failure ??= new("owner_inactive", $"{Name()} belongs to a member who was removed or disabled, so it no longer works.");
             owner = null;
         }
 
         if (token.MakerId is { } makerId && members.Find(makerId) is not { Disabled: false })
         {
-            failure ??= MakerInactive(name, "the member who made it was removed or disabled");
+            failure ??= MakerInactive(Name(), "the member who made it was removed or disabled");
         }
 
         var parent = token.ParentId is { } parentId ? tokens.FindCached(parentId) : null;
@@ -42,7 +43,7 @@ internal sealed record TokenStanding(IReadOnlySet<string> Scopes, IReadOnlyList<
             above = parent is null || depth >= MaxDepth ? null : Of(parent, tokens, members, now, depth + 1);
             if (above is null || above.Failure is not null)
             {
-                failure ??= MakerInactive(name, $"the token that minted it ({token.ParentId}) no longer works");
+                failure ??= MakerInactive(Name(), $"the token that minted it ({token.ParentId}) no longer works");
             }
         }
 

@@ -77,6 +77,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     private Task? _loop;
     private long _position;
     private long _snapshotPosition;
+    private long _definitionsVersion;
     private int _disposed;
     private DateTimeOffset _snapshotAt;
     private volatile bool _loaded;
@@ -99,6 +100,13 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
 
     /// <summary>The last log sequence number applied.</summary>
     public long Position => Interlocked.Read(ref _position);
+
+    /// <summary>
+    /// Moves on each time the identity rules or the computed traits change (and when profiles load), after
+    /// the change is applied: what depends on those definitions, such as derived PII classes, is rebuilt
+    /// only when it moves.
+    /// </summary>
+    public long DefinitionsVersion => Interlocked.Read(ref _definitionsVersion);
 
     /// <summary>True once the snapshot is loaded; before that, reads would answer from an empty state.</summary>
     public bool Loaded => _loaded;
@@ -156,6 +164,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             var existed = engine.ComputedTraits.Any(d => d.Name == definition.Name);
             Backfill(engine, definition);
             _settings.SaveComputedTraits(engine.ComputedTraits);
+            Interlocked.Increment(ref _definitionsVersion);
             return existed;
         }, cancellationToken);
 
@@ -169,6 +178,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             }
 
             _settings.SaveComputedTraits(engine.ComputedTraits);
+            Interlocked.Increment(ref _definitionsVersion);
             return true;
         }, cancellationToken);
 
@@ -181,6 +191,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             {
                 _settings.SaveRules(rules);
                 WithWriteLock(() => engine.Rules = rules);
+                Interlocked.Increment(ref _definitionsVersion);
             }
 
             return result;
@@ -427,6 +438,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         }
 
         WithWriteLock(() => _engine = engine);
+        Interlocked.Increment(ref _definitionsVersion);
         Interlocked.Exchange(ref _position, engine.Position);
         _snapshotPosition = engine.Position;
         _control.ReportPosition(Consumer, engine.Position);

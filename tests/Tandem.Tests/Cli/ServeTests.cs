@@ -30,13 +30,12 @@ public sealed class ServeTests
         var data = Cli.TempFolder();
         try
         {
-            using var holder = await StartTandemProcessAsync(data);
+            using var holder = await TandemProcess.StartAsync(data);
             var refused = await Cli.RunAsync("serve", "--data", data, "--urls", "http://127.0.0.1:0");
             Assert.Equal(2, refused.Code);
-            Assert.Contains($"is in use by process {holder.Id}", refused.Error, StringComparison.Ordinal);
+            Assert.Contains($"is in use by process {holder.Process.Id}", refused.Error, StringComparison.Ordinal);
 
-            holder.Kill(entireProcessTree: true); // SIGKILL: no shutdown code runs, only the OS can let go of the lock
-            await holder.WaitForExitAsync();
+            await holder.KillAsync(); // SIGKILL: no shutdown code runs, only the OS can let go of the lock
 
             await using var app = TandemHost.Build(new TandemOptions { DataDirectory = data, Urls = "http://127.0.0.1:0", Announce = TextWriter.Null },
                 logging: logging => logging.SetMinimumLevel(LogLevel.Warning));
@@ -95,25 +94,5 @@ public sealed class ServeTests
         Assert.Contains("'warning'", error, StringComparison.Ordinal);
         Assert.Contains("./tandem serve --help", error, StringComparison.Ordinal);
         Assert.DoesNotContain("Usage:", output + error, StringComparison.Ordinal);
-    }
-
-    /// <summary>The real binary, started as an operator would; returns once it says it listens.</summary>
-    private static async Task<System.Diagnostics.Process> StartTandemProcessAsync(string data)
-    {
-        var process = ChildProcess.Start(Path.Combine(AppContext.BaseDirectory, "Tandem"),
-            ["serve", "--data", data, "--urls", $"http://127.0.0.1:{Cli.FreePort()}"], AppContext.BaseDirectory);
-        process.ErrorDataReceived += (_, _) => { };
-        process.BeginErrorReadLine();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromMinutes(1));
-        while (await process.StandardOutput.ReadLineAsync(timeout.Token) is { } line)
-        {
-            if (line.Contains("Tandem is listening", StringComparison.Ordinal))
-            {
-                _ = process.StandardOutput.ReadToEndAsync(CancellationToken.None); // keep the pipe drained
-                return process;
-            }
-        }
-
-        throw new InvalidOperationException($"Tandem exited with {process.ExitCode} before listening");
     }
 }
