@@ -105,4 +105,15 @@ public sealed class MaskingShapeTests
     {
         Assert.Equal(expected, Masking.Mask("ip", value));
     }
+
+    [Fact]
+    public void Ipv6_OfExactly64Characters_IsStillAnAddress_And65IsText()
+    {
+        // A zone index may carry leading zeros, which is how an address reaches the bound.
+        var at64 = "fe80::1%" + "1".PadLeft(64 - 8, '0');
+        var at65 = "fe80::1%" + "1".PadLeft(65 - 8, '0');
+
+        Assert.Equal("fe80::", Masking.Mask("ip", at64));
+        Assert.Equal("f***", Masking.Mask("ip", at65));
+    }
 }
