@@ -259,6 +259,11 @@ internal static class AuditChain
         var signedFrom = 0L;
         while (reader.Read())
         {
+            if (reader.IsDBNull(0))
+            {
+                return AuditVerification.Broken(null, Edited, "A record was edited: its seq is NULL.");
+            }
+
             var seq = reader.GetInt64(0);
             if (seq != expected)
             {

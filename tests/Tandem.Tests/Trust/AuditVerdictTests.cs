@@ -336,6 +336,16 @@ public sealed partial class AuditVerdictTests : IDisposable
     }
 
     [Fact]
+    public void SeqSetToNull_IsAnEdit_NotACrash()
+    {
+        Append(5);
+        Tamper("CREATE TABLE loose AS SELECT * FROM audit; DROP TABLE audit; ALTER TABLE loose RENAME TO audit;");
+        Tamper("UPDATE audit SET seq = NULL WHERE seq = 3");
+
+        AssertBroken(null, "edited", "A record was edited: its seq is NULL.");
+    }
+
+    [Fact]
     public void TextInTheTimeColumn_IsAnEditOfTheContent()
     {
         Append(5);
