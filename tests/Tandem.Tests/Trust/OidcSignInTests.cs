@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
-using Tandem.Storage;
 using Tandem.Tests.Support;
 using Tandem.Trust;
 
