@@ -62,7 +62,6 @@ internal sealed class IngestLog : IDisposable
     private long _tailFirst = 1;
     private long _pendingEvents;
     private long _commits;
-    private long _walTruncationsMissed;
     private volatile Exception? _fault;
 
     public IngestLog(string dataDirectory, IngestLogOptions options, TimeProvider time)
@@ -490,8 +489,8 @@ internal sealed class IngestLog : IDisposable
                         {
                             var message = pending.Messages[m];
                             // One lookup both checks and claims the key (a second copy in the same group
-                            // is then a duplicate too). If the commit fails, the claims are taken back,
-                            // so a retry of these events is stored rather than dropped as a duplicate.
+                            // is then a duplicate too). If the commit fails, the claims are taken back, so
+                            // a copy already queued behind it is stored rather than dropped as a duplicate.
                             var key = pending.Keys[m];
                             ref var claimedAt = ref CollectionsMarshal.GetValueRefOrAddDefault(_dedup, key, out var known);
                             if (known)
@@ -529,7 +528,9 @@ internal sealed class IngestLog : IDisposable
                 PublishCommitted(group, head, maintained);
                 if (maintained)
                 {
-                    TruncateWriteAheadLog();
+                    // The deleted rows' old pages sit in the write-ahead log until it is checkpointed. Best
+                    // effort: when a reader holds it, the next deletion or SQLite's own checkpoint moves them on.
+                    SqliteDatabase.TruncateWriteAheadLog(_writer);
                 }
 
                 foreach (var key in claimed)
@@ -576,19 +577,6 @@ internal sealed class IngestLog : IDisposable
         command.Parameters.AddWithValue("$head", head);
         command.ExecuteNonQuery();
     }
-
-    /// <summary>The deleted rows' old pages sit in the write-ahead log until it is checkpointed.</summary>
-    private void TruncateWriteAheadLog()
-    {
-        if (!SqliteDatabase.TruncateWriteAheadLog(_writer))
-        {
-            // A reader held the log; the next deletion, or SQLite's own checkpoint, moves the pages on.
-            _walTruncationsMissed++;
-        }
-    }
-
-    /// <summary>Times a deletion's write-ahead log could not be truncated at once (a reader held it).</summary>
-    public long WalTruncationsMissed => Interlocked.Read(ref _walTruncationsMissed);
 
     private void PruneDedupIndex()
     {
