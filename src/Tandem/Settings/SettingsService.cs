@@ -63,12 +63,14 @@ internal sealed class SettingsService(ControlStore control, AuditLog audit, Time
             var before = Current(document);
             control.SaveSetting(document.Key, document.Write(value), time.GetUtcNow());
             _current[document.Key] = value ?? document.Default;
+            // Applied before it is audited, as each API did before this service: a change that is stored is
+            // in force, even when the audit log then refuses to write (the caller gets its error).
+            Changed?.Invoke(document.Key);
             if (actor is not null && document.AuditAction(value) is { } action)
             {
                 audit.Append(actor, action, document.AuditTarget, document.AuditView(before), document.AuditView(value), detail);
             }
 
-            Changed?.Invoke(document.Key);
             return new(before, value, null);
         }
     }
