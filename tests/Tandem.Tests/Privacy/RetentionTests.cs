@@ -7,7 +7,6 @@ using Tandem.Collect;
 using Tandem.Hosting;
 using Tandem.Privacy;
 using Tandem.Settings;
-using Tandem.Storage;
 using Tandem.Tests.Support;
 using Tandem.Trust;
 using Tandem.Unify;
