@@ -209,7 +209,7 @@ internal static class AuditChain
                 using var transaction = connection.BeginTransaction(deferred: true);
                 // The first read fixes the snapshot. The server writes the anchor right after each
                 // commit, so an anchor unchanged across that read is at most one record behind it.
-                AuditLog.ReadLast(connection, transaction);
+                FixSnapshot(connection, transaction);
                 if (ReadAnchor(anchorPath) == anchor || attempt == StableAnchorAttempts)
                 {
                     return Walk(connection, transaction, anchor, key, checkpoint);
@@ -220,6 +220,15 @@ internal static class AuditChain
         {
             return AuditVerification.Broken(null, Unreadable, $"The audit database {AuditLog.DatabaseFile} cannot be read: {ex.Message}");
         }
+    }
+
+    /// <summary>Reads the newest seq only: a head with a NULL where a value belongs is for the walk to report, not to throw here.</summary>
+    private static void FixSnapshot(SqliteConnection connection, SqliteTransaction transaction)
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = "SELECT seq FROM audit ORDER BY seq DESC LIMIT 1";
+        command.ExecuteScalar();
     }
 
     private static SqliteConnection OpenReadOnly(string path)
@@ -250,6 +259,11 @@ internal static class AuditChain
         var signedFrom = 0L;
         while (reader.Read())
         {
+            if (reader.IsDBNull(0))
+            {
+                return AuditVerification.Broken(null, Edited, "A record was edited: its seq is NULL.");
+            }
+
             var seq = reader.GetInt64(0);
             if (seq != expected)
             {
@@ -266,7 +280,8 @@ internal static class AuditChain
                 computed = Hash(prevHash, seq, reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
                     AuditLog.Text(reader, 5), AuditLog.Text(reader, 6), AuditLog.Text(reader, 7));
             }
-            catch (Exception ex) when (ex is InvalidCastException or FormatException or OverflowException)
+            // Microsoft.Data.Sqlite throws InvalidOperationException for a NULL read as text or a number.
+            catch (Exception ex) when (ex is InvalidOperationException or InvalidCastException or FormatException or OverflowException)
             {
                 return AuditVerification.Broken(seq, Edited, $"Record #{seq} was edited: a column holds a value of the wrong type.");
             }

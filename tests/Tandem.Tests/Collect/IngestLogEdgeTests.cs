@@ -86,6 +86,19 @@ public sealed class IngestLogEdgeTests : IDisposable
     }
 
     [Fact]
+    public async Task Committed_IsRaisedOncePerCommit_AfterTheHeadMoved()
+    {
+        using var log = Open();
+        var heads = new List<long>();
+        log.Committed += () => heads.Add(log.Head);
+
+        await AppendAsync(log, Message("m-1"), Message("m-2"));
+        await AppendAsync(log, Message("m-3"));
+
+        Assert.Equal([2L, 3L], heads);
+    }
+
+    [Fact]
     public async Task Backlog_IsGivenBackAfterEachCommit_SoSequentialAppendsAreNeverRefused()
     {
         using var log = Open(new IngestLogOptions { MaxBacklogEvents = 2 });
@@ -199,12 +212,15 @@ public sealed class IngestLogEdgeTests : IDisposable
     [Fact]
     public async Task FailedCommit_ACopyAlreadyQueuedBehindIt_IsStoredNotCountedAsADuplicate()
     {
-        using var log = Open(new IngestLogOptions { MaxGroupEvents = 1 });
+        // Two events per group: the first copy, the failing step and a filler fail together; the second
+        // copy was queued before the failure and is committed in the next group.
+        using var log = Open(new IngestLogOptions { MaxGroupEvents = 2 });
         Task<AppendResult> first, second;
         using (log.HoldCommits())
         {
-            _ = log.MaintainAsync<int>((_, _) => throw new SqliteException("disk I/O error", 10));
             first = log.TryAppend(1, [Message("m-1")], [], _clock.GetUtcNow())!;
+            _ = log.MaintainAsync<int>((_, _) => throw new SqliteException("disk I/O error", 10));
+            _ = log.TryAppend(1, [Message("m-filler")], [], _clock.GetUtcNow());
             second = log.TryAppend(1, [Message("m-1")], [], _clock.GetUtcNow())!;
         }
 

@@ -1,0 +1,161 @@
+using Microsoft.AspNetCore.Identity;
+using Microsoft.Extensions.Time.Testing;
+using Tandem.Hosting;
+using Tandem.Trust;
+
+namespace Tandem.Tests.Trust;
+
+/// <summary>
+/// The member store on its own: what an admin's change, a removal, a password reset and a sign-in
+/// leave in <c>tandem.db</c>, read back by a new registry as a restart would. Found by mutation testing:
+/// these paths were reached only through HTTP tests that never reopened the store.
+/// </summary>
+public sealed class MemberRegistryTests : IDisposable
+{
+    private const string Password = "correct horse battery staple";
+    private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("tandem-members-");
+    private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero));
+
+    public void Dispose() => _data.Delete(recursive: true);
+
+    private MemberRegistry Open(IPasswordHasher<Member>? hasher = null) =>
+        new(new TandemOptions { DataDirectory = _data.FullName }, _clock, hasher ?? new CheapHasher("v2"));
+
+    [Fact]
+    public void Update_NameRolesAndDisabled_AreKeptAcrossARestart()
+    {
+        string id;
+        using (var members = Open())
+        {
+            var ada = members.Add("ada@example.com", "Ada", ["marketer"], Password)!;
+            id = ada.Id;
+            members.Update(ada with { Name = "Ada L.", Roles = ["analyst", "viewer"], Disabled = true });
+        }
+
+        using (var members = Open())
+        {
+            var ada = members.Find(id)!;
+            Assert.Equal(("Ada L.", true), (ada.Name, ada.Disabled));
+            Assert.Equal(["analyst", "viewer"], ada.Roles);
+            members.Update(ada with { Disabled = false });
+        }
+
+        using (var members = Open())
+        {
+            Assert.False(members.Find(id)!.Disabled);
+        }
+    }
+
+    [Fact]
+    public void Add_AnEmailTakenInAnyCase_IsRefused()
+    {
+        using var members = Open();
+        Assert.NotNull(members.Add("ada@example.com", "Ada", ["admin"], Password));
+        Assert.Null(members.Add("ADA@Example.com", "Other Ada", ["viewer"], Password));
+        Assert.Single(members.All);
+    }
+
+    [Fact]
+    public void All_IsOldestFirst_ThenById()
+    {
+        using var members = Open();
+        var first = members.Add("first@example.com", "First", ["admin"], Password)!;
+        _clock.Advance(TimeSpan.FromSeconds(1));
+        var second = members.Add("second@example.com", "Second", ["viewer"], Password)!;
+        var third = members.Add("third@example.com", "Third", ["viewer"], Password)!;
+
+        var sameTime = new[] { second.Id, third.Id }.Order(StringComparer.Ordinal);
+        Assert.Equal([first.Id, .. sameTime], members.All.Select(m => m.Id));
+    }
+
+    [Fact]
+    public void Remove_TakesTheMemberOutForGood_AndSaysWhenThereWasNone()
+    {
+        string id;
+        using (var members = Open())
+        {
+            id = members.Add("ada@example.com", "Ada", ["admin"], Password)!.Id;
+            Assert.True(members.Remove(id));
+            Assert.False(members.Remove(id));
+            Assert.Null(members.Find(id));
+        }
+
+        using (var members = Open())
+        {
+            Assert.Null(members.Find(id));
+            Assert.Equal(SignInOutcome.InvalidCredentials, members.SignIn("ada@example.com", Password, "10.0.0.1").Outcome);
+        }
+    }
+
+    [Fact]
+    public void SetPassword_ReplacesTheOldOne_LiftsTheLockout_AndEndsSessions()
+    {
+        using var members = Open();
+        var ada = members.Add("ada@example.com", "Ada", ["admin"], Password)!;
+        for (var i = 0; i < 5; i++)
+        {
+            members.SignIn("ada@example.com", "wrong password", "10.0.0.1");
+        }
+
+        Assert.Equal(SignInOutcome.LockedOut, members.SignIn("ada@example.com", Password, "10.0.0.1").Outcome);
+
+        members.SetPassword(ada.Id, "a brand new passphrase");
+
+        Assert.NotEqual(ada.SessionStamp, members.Find(ada.Id)!.SessionStamp);
+        Assert.Equal(SignInOutcome.InvalidCredentials, members.SignIn("ada@example.com", Password, "10.0.0.2").Outcome);
+        Assert.Equal(SignInOutcome.SignedIn, members.SignIn("ada@example.com", "a brand new passphrase", "10.0.0.1").Outcome);
+        var missing = Assert.Throws<InvalidOperationException>(() => members.SetPassword("mbr_nobody", "whatever it is"));
+        Assert.Equal("No member mbr_nobody.", missing.Message);
+    }
+
+    [Fact]
+    public void EndSessions_GivesANewStamp_KeptAcrossARestart()
+    {
+        string id, stamp;
+        using (var members = Open())
+        {
+            var ada = members.Add("ada@example.com", "Ada", ["admin"], Password)!;
+            id = ada.Id;
+            members.EndSessions(id);
+            stamp = members.Find(id)!.SessionStamp;
+            Assert.NotEqual(ada.SessionStamp, stamp);
+            members.EndSessions("mbr_nobody");
+        }
+
+        using (var members = Open())
+        {
+            Assert.Equal(stamp, members.Find(id)!.SessionStamp);
+        }
+    }
+
+    [Fact]
+    public void SignIn_WithAnOutdatedHash_StoresTheNewHash()
+    {
+        using (var members = Open(new CheapHasher("v1")))
+        {
+            members.Add("ada@example.com", "Ada", ["admin"], Password);
+        }
+
+        // This hasher verifies v1 hashes but asks for a rehash; the next one knows only v2.
+        using (var members = Open(new CheapHasher("v2", accepts: "v1")))
+        {
+            Assert.Equal(SignInOutcome.SignedIn, members.SignIn("ada@example.com", Password, "10.0.0.1").Outcome);
+        }
+
+        using (var members = Open(new CheapHasher("v2")))
+        {
+            Assert.Equal(SignInOutcome.SignedIn, members.SignIn("ada@example.com", Password, "10.0.0.1").Outcome);
+        }
+    }
+
+    /// <summary>A hasher without the work factor, so a test can count on what it stores: "version:password".</summary>
+    private sealed class CheapHasher(string version, string? accepts = null) : IPasswordHasher<Member>
+    {
+        public string HashPassword(Member user, string password) => version + ":" + password;
+
+        public PasswordVerificationResult VerifyHashedPassword(Member user, string hashedPassword, string providedPassword) =>
+            hashedPassword == version + ":" + providedPassword ? PasswordVerificationResult.Success
+            : accepts is not null && hashedPassword == accepts + ":" + providedPassword ? PasswordVerificationResult.SuccessRehashNeeded
+            : PasswordVerificationResult.Failed;
+    }
+}
