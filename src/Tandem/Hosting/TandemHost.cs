@@ -3,6 +3,7 @@ using Microsoft.Extensions.Diagnostics.HealthChecks;
 using OpenTelemetry.Metrics;
 using Tandem.Collect;
 using Tandem.Privacy;
+using Tandem.Settings;
 using Tandem.Sources;
 using Tandem.Storage;
 using Tandem.Trust;
@@ -104,6 +105,7 @@ public static class TandemHost
         });
         services.AddSingleton(time ?? TimeProvider.System);
         services.AddSingleton(sp => new ControlStore(options.DataDirectory));
+        services.AddSingleton<SettingsService>();
         services.AddSingleton(sp => new IngestLog(options.DataDirectory, options.IngestLog, sp.GetRequiredService<TimeProvider>()));
         services.AddSingleton<SourceRegistry>();
         services.AddTrust(options.DataDirectory);

@@ -5,6 +5,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tandem.Collect;
 using Tandem.Hosting;
+using Tandem.Settings;
 using Tandem.Sources;
 using Tandem.Trust;
 using Tandem.Unify;
@@ -45,7 +46,7 @@ internal static class ConsentApi
         return root;
     }
 
-    private static async Task<IResult> PutPurposesAsync(HttpRequest request, ConsentRegistry registry, AuditLog audit, ClaimsPrincipal user)
+    private static async Task<IResult> PutPurposesAsync(HttpRequest request, SettingsService settings, ClaimsPrincipal user)
     {
         var (json, problem) = await JsonBody.ReadTextAsync(request);
         if (problem is not null)
@@ -53,15 +54,8 @@ internal static class ConsentApi
             return problem;
         }
 
-        if (!PurposeCatalog.TryParse(json!, out var catalog, out var errors))
-        {
-            return Problems.Invalid("invalid_purposes", "The purposes cannot be used", errors);
-        }
-
-        var before = registry.Catalog;
-        registry.SetCatalog(catalog);
-        audit.Append(user.Actor(), "consent.purposes_change", "consent:purposes", JsonNode.Parse(before.ToJson()), JsonNode.Parse(catalog.ToJson()));
-        return TypedResults.Text(catalog.ToJson(), "application/json");
+        var change = settings.Save(user.Actor(), PurposesDocument.Instance, json!);
+        return change.Refused is { } refused ? refused.AsProblem() : TypedResults.Text(change.After!.ToJson(), "application/json");
     }
 
     private static IResult Read(string identifier, ProfileProcessor processor, ConsentRegistry registry, SourceRegistry sources, PiiGuard pii, HttpContext context)

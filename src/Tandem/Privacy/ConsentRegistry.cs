@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Tandem.Settings;
 using Tandem.Storage;
 using Tandem.Trust;
 
@@ -9,38 +10,32 @@ public sealed record ConsentUse(string Use, IReadOnlyList<string> Purposes, long
     IReadOnlyDictionary<string, long> SkippedByPurpose, DateTimeOffset LastRunAt);
 
 /// <summary>
-/// The workspace's purposes (setting <c>consent.purposes</c>) and the tally of every use of data that
+/// The workspace's purposes (the <see cref="PurposesDocument"/>) and the tally of every use of data that
 /// declared purposes (setting <c>consent.uses</c>): exports today, audiences and destinations when
 /// they arrive. A use skips a customer who does not allow one of its purposes; the tally makes those
 /// skips visible.
 /// </summary>
 internal sealed class ConsentRegistry
 {
-    public const string PurposesKey = "consent.purposes";
     public const string UsesKey = "consent.uses";
 
     private readonly ControlStore _control;
+    private readonly SettingsService _settings;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ConsentUse> _uses;
-    private volatile PurposeCatalog _catalog;
 
-    public ConsentRegistry(ControlStore control, TimeProvider time)
+    public ConsentRegistry(ControlStore control, SettingsService settings, TimeProvider time)
     {
         _control = control;
+        _settings = settings;
         _time = time;
-        _catalog = control.Setting(PurposesKey) is { } json && PurposeCatalog.TryParse(json, out var stored, out _) ? stored : PurposeCatalog.Default;
         _uses = (control.Setting(UsesKey) is { } uses ? JsonSerializer.Deserialize<ConsentUse[]>(uses, JsonSerializerOptions.Web) : null)?
             .ToDictionary(u => u.Use, StringComparer.Ordinal) ?? new(StringComparer.Ordinal);
     }
 
-    public PurposeCatalog Catalog => _catalog;
-
-    public void SetCatalog(PurposeCatalog catalog)
-    {
-        _control.SaveSetting(PurposesKey, catalog.ToJson(), _time.GetUtcNow());
-        _catalog = catalog;
-    }
+    /// <summary>The purposes in force; changed through <see cref="SettingsService"/> with <see cref="PurposesDocument"/>.</summary>
+    public PurposeCatalog Catalog => _settings.Current(PurposesDocument.Instance)!;
 
     public IReadOnlyList<ConsentUse> Uses
     {

@@ -1,6 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json.Nodes;
 using Tandem.Hosting;
+using Tandem.Settings;
 using Tandem.Trust;
 
 namespace Tandem.Privacy;
@@ -45,7 +46,7 @@ internal static class RetentionApi
         ["lastRun"] = runs.Latest() is { } last ? System.Text.Json.JsonSerializer.SerializeToNode(last, System.Text.Json.JsonSerializerOptions.Web) : null,
     };
 
-    private static async Task<IResult> PutPolicyAsync(HttpRequest request, RetentionJob job, RetentionRuns runs, ClaimsPrincipal user)
+    private static async Task<IResult> PutPolicyAsync(HttpRequest request, SettingsService settings, RetentionJob job, RetentionRuns runs, ClaimsPrincipal user)
     {
         var (json, problem) = await JsonBody.ReadTextAsync(request);
         if (problem is not null)
@@ -53,13 +54,8 @@ internal static class RetentionApi
             return problem;
         }
 
-        if (!RetentionPolicy.TryParse(json!, out var policy, out var errors))
-        {
-            return Problems.Invalid("invalid_retention_policy", "The retention policy cannot be used", [.. errors.Select(e => (e.Field, e.Detail))]);
-        }
-
-        job.SetPolicy(policy, user.Actor());
-        return TypedResults.Ok(View(job, runs));
+        var change = settings.Save(user.Actor(), RetentionPolicyDocument.Instance, json!);
+        return change.Refused is { } refused ? refused.AsProblem() : TypedResults.Ok(View(job, runs));
     }
 
     private static IResult ListRuns(RetentionRuns runs, string? limit)

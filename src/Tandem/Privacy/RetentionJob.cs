@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using Tandem.Collect;
 using Tandem.Hosting;
+using Tandem.Settings;
 using Tandem.Storage;
 using Tandem.Trust;
 using Tandem.Unify;
@@ -36,7 +37,6 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
     public const string SystemActor = "system:retention";
     public const string Scheduled = "schedule";
     public const string Manual = "manual";
-    private const string PolicySetting = "retention.policy";
 
     /// <summary>
     /// The log is in sequence order, and sequence follows arrival time closely but not exactly (requests
@@ -53,7 +53,7 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
 
     private readonly IngestLog _log;
     private readonly ProfileProcessor _processor;
-    private readonly ControlStore _control;
+    private readonly SettingsService _settings;
     private readonly RetentionRuns _runs;
     private readonly AuditLog _audit;
     private readonly TimeProvider _time;
@@ -64,18 +64,16 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
     private readonly Counter<long> _removed;
     private readonly SemaphoreSlim _running = new(1, 1);
     private readonly CancellationTokenSource _stopping = new();
-    private readonly Lock _policyGate = new();
     private ITimer? _timer;
     private TaskCompletionSource<RetentionRun> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private volatile RetentionPolicy _policy = RetentionPolicy.KeepEverything;
     private long _nextRunAtMs;
 
-    public RetentionJob(IngestLog log, ProfileProcessor processor, ControlStore control, RetentionRuns runs, AuditLog audit, TimeProvider time,
+    public RetentionJob(IngestLog log, ProfileProcessor processor, SettingsService settings, RetentionRuns runs, AuditLog audit, TimeProvider time,
         TandemOptions options, IMeterFactory meters, ILogger<RetentionJob> logger)
     {
         _log = log;
         _processor = processor;
-        _control = control;
+        _settings = settings;
         _runs = runs;
         _audit = audit;
         _time = time;
@@ -84,15 +82,12 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
         _logger = logger;
         _meter = meters.Create(MeterName);
         _removed = _meter.CreateCounter<long>("tandem.retention.removed", "{row}", "Rows removed by retention, by kind (event, rejection)");
-        if (control.Setting(PolicySetting) is { } saved && RetentionPolicy.TryParse(saved, out var policy, out _))
-        {
-            _policy = policy;
-        }
     }
 
     public const string MeterName = "Tandem.Retention";
 
-    public RetentionPolicy Policy => _policy;
+    /// <summary>The policy in force; changed through <see cref="SettingsService"/> with <see cref="RetentionPolicyDocument"/>.</summary>
+    public RetentionPolicy Policy => _settings.Current(RetentionPolicyDocument.Instance)!;
 
     public TimeSpan Interval => _options.Interval;
 
@@ -126,20 +121,6 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
         }
     }
 
-    /// <summary>Saves and applies a new policy, recording the change with the policy before and after.</summary>
-    public RetentionPolicy SetPolicy(RetentionPolicy policy, string actor)
-    {
-        lock (_policyGate)
-        {
-            var before = _policy;
-            var after = policy.ToJson();
-            _control.SaveSetting(PolicySetting, after.ToJsonString(), _time.GetUtcNow());
-            _policy = policy;
-            _audit.Append(actor, "retention.policy_changed", "retention:policy", before.ToJson(), after);
-            return before;
-        }
-    }
-
     /// <summary>Runs retention now with the current policy; waits for a run in progress to end first.</summary>
     public async Task<RetentionRun> RunAsync(string trigger, string actor)
     {
@@ -148,7 +129,7 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
         var started = _time.GetUtcNow();
         try
         {
-            var policy = _policy;
+            var policy = Policy;
             var tally = new Tally();
             var status = RetentionRun.Completed;
             string? error = null;

@@ -158,7 +158,7 @@ internal sealed class ControlStore : IDisposable
         }
     }
 
-    /// <summary>A workspace setting stored as JSON text (identity rules, computed traits), or null when never set.</summary>
+    /// <summary>A workspace setting stored as JSON text, or null when never set; settings documents are read through SettingsService, which caches them.</summary>
     public string? Setting(string key)
     {
         lock (_gate)

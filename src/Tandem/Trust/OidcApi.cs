@@ -1,32 +1,18 @@
 using System.Security.Claims;
-using System.Text.RegularExpressions;
 using Microsoft.AspNetCore.Authentication;
 using Tandem.Hosting;
+using Tandem.Settings;
 
 namespace Tandem.Trust;
 
 /// <summary>OIDC sign-in: its configuration (admins), and the public start and callback routes of the console.</summary>
-internal static partial class OidcApi
+internal static class OidcApi
 {
     private const int MaxUrlLength = 2000;
-    private const int MaxFieldLength = 200;
-    private const int MaxSecretLength = 2000;
-    private const int MaxListLength = 50;
-
-    public sealed record OidcRequest(string? Authority, string? ClientId, string? ClientSecret, string[]? Scopes, string? EmailClaim,
-        string? DisplayName, string[]? AllowedEmailDomains, bool? TrustUnverifiedEmail);
 
     /// <summary>The settings as the API shows them: never the secret, at most its last four characters.</summary>
     public sealed record OidcView(string Authority, string ClientId, bool ClientSecretSet, string? ClientSecretEnd, IReadOnlyList<string> Scopes,
         string EmailClaim, string DisplayName, IReadOnlyList<string> AllowedEmailDomains, bool TrustUnverifiedEmail, string CallbackUrl, DateTimeOffset UpdatedAt);
-
-    /// <summary>The settings as the audit log keeps them: nothing of the secret but whether there is one.</summary>
-    public sealed record OidcAuditView(string Authority, string ClientId, bool ClientSecretSet, IReadOnlyList<string> Scopes, string EmailClaim,
-        string DisplayName, IReadOnlyList<string> AllowedEmailDomains, bool TrustUnverifiedEmail)
-    {
-        public static OidcAuditView? From(OidcSettings? s) => s is null ? null
-            : new(s.Authority, s.ClientId, s.ProtectedSecret is not null, s.Scopes, s.EmailClaim, s.DisplayName, s.AllowedEmailDomains, s.TrustUnverifiedEmail);
-    }
 
     public static RouteGroupBuilder MapOidcApi(this RouteGroupBuilder api)
     {
@@ -46,7 +32,7 @@ internal static partial class OidcApi
         return api;
     }
 
-    private static async Task<IResult> PutAsync(HttpRequest request, OidcConfiguration oidc, AuditLog audit, ClaimsPrincipal user)
+    private static async Task<IResult> PutAsync(HttpRequest request, OidcConfiguration oidc, SettingsService settings, ClaimsPrincipal user)
     {
         var (body, problem) = await JsonBody.ReadAsync<OidcRequest>(request);
         if (problem is not null)
@@ -54,11 +40,11 @@ internal static partial class OidcApi
             return problem;
         }
 
-        var before = oidc.Current;
-        var (settings, invalid) = Validate(body!, before, oidc);
-        if (invalid is not null)
+        // The body is checked before the caller's rights, as it always was: a wrong body is a 400 for anyone.
+        var proposed = OidcDocument.Validate(body!, oidc.Current, oidc.Protect, oidc.Now, out var refused);
+        if (refused is not null)
         {
-            return invalid;
+            return refused.AsSingleProblem();
         }
 
         if (NotEveryScope(user) is { } beyond)
@@ -66,15 +52,13 @@ internal static partial class OidcApi
             return beyond;
         }
 
-        oidc.Save(settings);
-        audit.Record(user, "oidc.configure", "auth:oidc", OidcAuditView.From(before), OidcAuditView.From(settings),
-            body!.ClientSecret is null ? "client secret kept" : "client secret set");
-        return TypedResults.Ok(View(settings!, oidc, request));
+        var change = settings.Save(user.Actor(), OidcDocument.Instance, proposed, body!.ClientSecret is null ? "client secret kept" : "client secret set");
+        return TypedResults.Ok(View(change.After!, oidc, request));
     }
 
-    private static IResult Delete(OidcConfiguration oidc, AuditLog audit, ClaimsPrincipal user)
+    private static IResult Delete(OidcConfiguration oidc, SettingsService settings, ClaimsPrincipal user)
     {
-        if (oidc.Current is not { } before)
+        if (oidc.Current is null)
         {
             return NotConfigured();
         }
@@ -84,8 +68,7 @@ internal static partial class OidcApi
             return beyond;
         }
 
-        oidc.Save(null);
-        audit.Record(user, "oidc.remove", "auth:oidc", before: OidcAuditView.From(before));
+        settings.Save(user.Actor(), OidcDocument.Instance, null);
         return TypedResults.NoContent();
     }
 
@@ -150,104 +133,4 @@ internal static partial class OidcApi
         return new OidcView(settings.Authority, settings.ClientId, settings.ProtectedSecret is not null, end, settings.Scopes, settings.EmailClaim,
             settings.DisplayName, settings.AllowedEmailDomains, settings.TrustUnverifiedEmail, $"{request.Scheme}://{request.Host}{request.PathBase}{OidcSignIn.CallbackPath}", settings.UpdatedAt);
     }
-
-    private static (OidcSettings? Settings, IResult? Problem) Validate(OidcRequest body, OidcSettings? existing, OidcConfiguration oidc)
-    {
-        var authorityText = body.Authority?.Trim();
-        if (string.IsNullOrEmpty(authorityText) || authorityText.Length > MaxUrlLength || !Uri.TryCreate(authorityText, UriKind.Absolute, out var authority)
-            || !(authority.Scheme == Uri.UriSchemeHttps || authority.Scheme == Uri.UriSchemeHttp && authority.IsLoopback)
-            || authority.Query.Length > 0 || authority.Fragment.Length > 0 || authority.UserInfo.Length > 0)
-        {
-            return Invalid("invalid_authority", "The authority must be the provider's https address",
-                "\"authority\" must be the provider's issuer URL, absolute, with https (such as https://login.example.com/realms/acme), without query or fragment. Plain http is accepted only for a loopback host (127.0.0.1, localhost).",
-                "authority");
-        }
-
-        if (string.IsNullOrWhiteSpace(body.ClientId) || body.ClientId.Trim().Length > MaxFieldLength)
-        {
-            return Invalid("invalid_client_id", "A client id is required",
-                $"\"clientId\" must be the id the provider gave Tandem when it was registered, 1 to {MaxFieldLength} characters.", "clientId");
-        }
-
-        if (body.ClientSecret is { } secret && (string.IsNullOrWhiteSpace(secret) || secret.Length > MaxSecretLength))
-        {
-            return Invalid("invalid_client_secret", "The client secret cannot be used",
-                $"\"clientSecret\" must be 1 to {MaxSecretLength} characters; leave it out to keep the stored one.", "clientSecret");
-        }
-
-        var scopes = new List<string> { "openid" };
-        var requested = body.Scopes ?? [.. OidcSettings.DefaultScopes];
-        if (requested.Length > MaxListLength)
-        {
-            return Invalid("invalid_scope", "Too many scopes", $"Send at most {MaxListLength} scopes.", "scopes");
-        }
-
-        for (var i = 0; i < requested.Length; i++)
-        {
-            if (requested[i] is not { Length: > 0 and <= MaxFieldLength } scope || !ScopeToken().IsMatch(scope))
-            {
-                return Invalid("invalid_scope", "A scope cannot be used",
-                    $"'{requested[i]}' is not an OAuth scope: printable characters without spaces, quotes or backslashes, such as \"email\".", $"scopes[{i}]");
-            }
-
-            if (!scopes.Contains(scope, StringComparer.Ordinal))
-            {
-                scopes.Add(scope);
-            }
-        }
-
-        var emailClaim = body.EmailClaim?.Trim() ?? OidcSettings.DefaultEmailClaim;
-        if (emailClaim.Length is 0 or > MaxFieldLength || emailClaim.Any(char.IsWhiteSpace))
-        {
-            return Invalid("invalid_email_claim", "The email claim cannot be used",
-                $"\"emailClaim\" names the ID token claim with the member's email (default \"{OidcSettings.DefaultEmailClaim}\"), without spaces.", "emailClaim");
-        }
-
-        var displayName = body.DisplayName?.Trim() ?? OidcSettings.DefaultDisplayName;
-        if (displayName.Length is 0 or > 100)
-        {
-            return Invalid("invalid_display_name", "The display name cannot be used",
-                "\"displayName\" is what the sign-in page shows (such as \"Acme SSO\"), 1 to 100 characters.", "displayName");
-        }
-
-        var domains = new List<string>();
-        var allowed = body.AllowedEmailDomains ?? [];
-        if (allowed.Length > MaxListLength)
-        {
-            return Invalid("invalid_email_domain", "Too many domains", $"Send at most {MaxListLength} domains.", "allowedEmailDomains");
-        }
-
-        for (var i = 0; i < allowed.Length; i++)
-        {
-            var domain = allowed[i]?.Trim().TrimStart('@').ToLowerInvariant();
-            if (domain is not { Length: > 0 and <= 253 } || Uri.CheckHostName(domain) != UriHostNameType.Dns || !domain.Contains('.', StringComparison.Ordinal))
-            {
-                return Invalid("invalid_email_domain", "An email domain cannot be used",
-                    $"'{allowed[i]}' is not a domain such as example.com.", $"allowedEmailDomains[{i}]");
-            }
-
-            if (!domains.Contains(domain, StringComparer.Ordinal))
-            {
-                domains.Add(domain);
-            }
-        }
-
-        if (body.TrustUnverifiedEmail == true && domains.Count == 0)
-        {
-            return Invalid("email_domains_required", "Unverified emails can only be trusted for listed domains",
-                "\"trustUnverifiedEmail\": true believes an ID token's email without email_verified. With a multi-tenant provider anyone can claim any address, an admin's included, so it needs \"allowedEmailDomains\": the organisation's own domains, whose accounts only its provider tenant issues.",
-                "allowedEmailDomains");
-        }
-
-        var protectedSecret = body.ClientSecret is { } newSecret ? oidc.Protect(newSecret) : existing?.ProtectedSecret;
-        return (new OidcSettings(authorityText, body.ClientId.Trim(), protectedSecret, scopes, emailClaim, displayName, domains, oidc.Now,
-            body.TrustUnverifiedEmail == true), null);
-    }
-
-    private static (OidcSettings?, IResult?) Invalid(string reason, string title, string detail, string field) =>
-        (null, Problems.Create(StatusCodes.Status400BadRequest, reason, title, detail, field));
-
-    /// <summary>RFC 6749's scope-token: printable ASCII except space, double quote and backslash.</summary>
-    [GeneratedRegex(@"^[\x21\x23-\x5B\x5D-\x7E]+$")]
-    private static partial Regex ScopeToken();
 }

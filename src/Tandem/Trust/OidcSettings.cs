@@ -1,10 +1,9 @@
 using System.Security.Cryptography;
-using System.Text.Json;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.OpenIdConnect;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.Extensions.Options;
-using Tandem.Storage;
+using Tandem.Settings;
 
 namespace Tandem.Trust;
 
@@ -36,32 +35,30 @@ internal sealed record OidcSettings(string Authority, string ClientId, string? P
 }
 
 /// <summary>
-/// The OIDC settings in the settings table of <c>tandem.db</c>, read once and then from memory. A change
-/// takes effect at once, without a restart: the sign-in scheme exists only while OIDC is configured, and
-/// its handler's options are dropped from their cache and rebuilt from here on the next sign-in.
+/// OIDC sign-in as configured (the <see cref="OidcDocument"/>, saved through <see cref="SettingsService"/>).
+/// A change takes effect at once, without a restart: the sign-in scheme exists only while OIDC is
+/// configured, and its handler's options are dropped from their cache and rebuilt from here on the next sign-in.
 /// </summary>
 internal sealed class OidcConfiguration : IDisposable
 {
-    public const string SettingKey = "trust.oidc";
+    public static readonly string SettingKey = OidcDocument.Instance.Key;
 
-    private readonly ControlStore _control;
+    private readonly SettingsService _settings;
     private readonly IDataProtector _protector;
     private readonly IOptionsMonitorCache<OpenIdConnectOptions> _optionsCache;
     private readonly IAuthenticationSchemeProvider _schemes;
     private readonly TimeProvider _time;
-    private readonly Lock _gate = new();
-    private volatile OidcSettings? _current;
 
-    public OidcConfiguration(ControlStore control, IDataProtectionProvider protection, IOptionsMonitorCache<OpenIdConnectOptions> optionsCache,
+    public OidcConfiguration(SettingsService settings, IDataProtectionProvider protection, IOptionsMonitorCache<OpenIdConnectOptions> optionsCache,
         IAuthenticationSchemeProvider schemes, TimeProvider time)
     {
-        _control = control;
+        _settings = settings;
         _protector = protection.CreateProtector("Tandem.Trust.Oidc.ClientSecret");
         _optionsCache = optionsCache;
         _schemes = schemes;
         _time = time;
-        // A removed configuration is stored as JSON null: the table keeps when it was removed.
-        Apply(control.Setting(SettingKey) is { } json ? JsonSerializer.Deserialize<OidcSettings>(json, JsonSerializerOptions.Web) : null);
+        Apply(Current);
+        settings.Changed += OnChanged;
     }
 
     /// <summary>
@@ -71,7 +68,7 @@ internal sealed class OidcConfiguration : IDisposable
     public HttpClient Backchannel { get; } = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.FromMinutes(5) }) { Timeout = TimeSpan.FromSeconds(30) };
 
     /// <summary>The settings in force, or null when OIDC sign-in is not configured.</summary>
-    public OidcSettings? Current => _current;
+    public OidcSettings? Current => _settings.Current(OidcDocument.Instance);
 
     public DateTimeOffset Now => _time.GetUtcNow();
 
@@ -95,13 +92,12 @@ internal sealed class OidcConfiguration : IDisposable
         }
     }
 
-    /// <summary>Stores new settings (null removes them) and makes the next sign-in use them.</summary>
-    public void Save(OidcSettings? settings)
+    // Raised inside the settings service's save lock, so schemes are added and removed in the order of the saves.
+    private void OnChanged(string key)
     {
-        lock (_gate)
+        if (key == SettingKey)
         {
-            _control.SaveSetting(SettingKey, JsonSerializer.Serialize(settings, JsonSerializerOptions.Web), _time.GetUtcNow());
-            Apply(settings);
+            Apply(Current);
         }
     }
 
@@ -111,7 +107,6 @@ internal sealed class OidcConfiguration : IDisposable
     /// </summary>
     private void Apply(OidcSettings? settings)
     {
-        _current = settings;
         _optionsCache.TryRemove(OidcSignIn.Scheme);
         if (settings is null)
         {
@@ -123,5 +118,9 @@ internal sealed class OidcConfiguration : IDisposable
         }
     }
 
-    public void Dispose() => Backchannel.Dispose();
+    public void Dispose()
+    {
+        _settings.Changed -= OnChanged;
+        Backchannel.Dispose();
+    }
 }

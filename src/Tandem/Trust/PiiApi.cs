@@ -1,7 +1,6 @@
 using System.Security.Claims;
-using System.Text.Json;
-using System.Text.Json.Nodes;
 using Tandem.Hosting;
+using Tandem.Settings;
 
 namespace Tandem.Trust;
 
@@ -18,7 +17,7 @@ internal static class PiiApi
         return api;
     }
 
-    private static async Task<IResult> PutPolicyAsync(HttpRequest request, PiiGuard guard, AuditLog audit, ClaimsPrincipal user)
+    private static async Task<IResult> PutPolicyAsync(HttpRequest request, SettingsService settings, ClaimsPrincipal user)
     {
         var (json, problem) = await JsonBody.ReadTextAsync(request);
         if (problem is not null)
@@ -26,14 +25,7 @@ internal static class PiiApi
             return problem;
         }
 
-        if (!AccessPolicy.TryParse(json!, out var policy, out var errors))
-        {
-            return Problems.Invalid("invalid_policy", "The policy cannot be used", [.. errors.Select(e => (e.Field, e.Detail))]);
-        }
-
-        var before = guard.Policy;
-        guard.SetPolicy(policy);
-        audit.Append(user.Actor(), "pii.policy_change", "pii:policy", JsonNode.Parse(before.ToJson()), JsonNode.Parse(policy.ToJson()));
-        return TypedResults.Text(policy.ToJson(), "application/json");
+        var change = settings.Save(user.Actor(), PiiPolicyDocument.Instance, json!);
+        return change.Refused is { } refused ? refused.AsProblem() : TypedResults.Text(change.After!.ToJson(), "application/json");
     }
 }

@@ -1,7 +1,7 @@
 using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Nodes;
-using Tandem.Storage;
+using Tandem.Settings;
 using Tandem.Text;
 using Tandem.Unify;
 
@@ -14,40 +14,28 @@ namespace Tandem.Trust;
 /// </summary>
 internal sealed class PiiGuard
 {
-    public const string PolicyKey = "pii.policy";
-
-    private readonly ControlStore _control;
+    private readonly SettingsService _settingsDocuments;
     private readonly AuditLog _audit;
-    private readonly TimeProvider _time;
     private readonly ProfileProcessor _processor;
     private readonly UnifySettings _settings;
-    private volatile AccessPolicy _policy;
-    private volatile AccessPolicy _tokenPolicy;
+    private volatile TokenPolicy _tokenPolicy;
     private volatile Derived _derived;
 
-    public PiiGuard(ControlStore control, AuditLog audit, TimeProvider time, ProfileProcessor processor, UnifySettings settings)
+    public PiiGuard(SettingsService settingsDocuments, AuditLog audit, ProfileProcessor processor, UnifySettings settings)
     {
-        _control = control;
+        _settingsDocuments = settingsDocuments;
         _audit = audit;
-        _time = time;
         _processor = processor;
         _settings = settings;
-        _policy = control.Setting(PolicyKey) is { } json && AccessPolicy.TryParse(json, out var stored, out _) ? stored : AccessPolicy.Default;
-        _tokenPolicy = ForTokens(_policy);
+        _tokenPolicy = new(Policy, ForTokens(Policy));
         _derived = new(long.MinValue, Classifier);
     }
 
-    public AccessPolicy Policy => _policy;
+    /// <summary>The policy in force; changed through <see cref="SettingsService"/> with <see cref="PiiPolicyDocument"/>.</summary>
+    public AccessPolicy Policy => _settingsDocuments.Current(PiiPolicyDocument.Instance)!;
 
     /// <summary>Classes of fields by name; data elements (the tracking plan) will supply overrides.</summary>
     public PiiClassifier Classifier { get; } = PiiClassifier.Default;
-
-    public void SetPolicy(AccessPolicy policy)
-    {
-        _control.SaveSetting(PolicyKey, policy.ToJson(), _time.GetUtcNow());
-        _tokenPolicy = ForTokens(policy);
-        _policy = policy;
-    }
 
     public PiiLens For(HttpContext context)
     {
@@ -62,14 +50,32 @@ internal sealed class PiiGuard
     /// </summary>
     public string WhoReadsInFull(ClaimsPrincipal user, PiiClass pii)
     {
-        string[] roles = [.. AccessPolicy.RoleNames.Where(r => _policy.For([r], pii) == Exposure.Full)];
+        string[] roles = [.. AccessPolicy.RoleNames.Where(r => Policy.For([r], pii) == Exposure.Full)];
         var who = roles.Length == 0
             ? $"no role reads {pii.Name()} data in full under this workspace's policy; an admin must change the policy first"
             : $"a member with a role that reads {pii.Name()} data in full under this workspace's policy ({string.Join(", ", roles)})";
         return pii == PiiClass.Red && user.IsToken() ? who + ", and for an API token the privacy:admin scope" : who;
     }
 
-    private AccessPolicy PolicyFor(ClaimsPrincipal user) => user.IsToken() && !user.Holds(Scopes.PrivacyAdmin) ? _tokenPolicy : _policy;
+    private AccessPolicy PolicyFor(ClaimsPrincipal user) => user.IsToken() && !user.Holds(Scopes.PrivacyAdmin) ? TokensPolicy() : Policy;
+
+    /// <summary>The tokens' policy, derived again only when the policy in force is a new one (a save replaces the instance).</summary>
+    private AccessPolicy TokensPolicy()
+    {
+        var policy = Policy;
+        var known = _tokenPolicy;
+        if (ReferenceEquals(known.From, policy))
+        {
+            return known.Policy;
+        }
+
+        var derived = new TokenPolicy(policy, ForTokens(policy));
+        _tokenPolicy = derived;
+        return derived.Policy;
+    }
+
+    /// <summary>A policy for tokens and the policy in force it was derived from.</summary>
+    private sealed record TokenPolicy(AccessPolicy From, AccessPolicy Policy);
 
     /// <summary>
     /// The classifier with the classes derived from this workspace's custom identifier types and

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Tandem.Collect;
-using Tandem.Storage;
+using Tandem.Settings;
 using Tandem.Unify;
 
 namespace Tandem.Unify;
@@ -35,45 +35,78 @@ public sealed record ComputedTraitView(
     string? Window);
 
 /// <summary>
-/// Reads and writes the workspace's unify settings (identifier types, computed traits) in
-/// <c>tandem.db</c>, and converts between their API form and the engine's.
+/// The workspace's unify settings (identifier types, computed traits), kept as two settings documents
+/// through <see cref="SettingsService"/>, and the conversion between their API form and the engine's.
+/// The processor saves them, in order with the events it applies; the API audits the one definition
+/// that changed, so these documents have no audit action of their own.
 /// </summary>
-internal sealed class UnifySettings(ControlStore control, TimeProvider time)
+internal sealed class UnifySettings(SettingsService settings)
 {
-    private const string TypesKey = "identity.types";
-    private const string ComputedKey = "computed_traits";
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull };
 
     /// <summary>The built-in types, overridden by the admin's changes, plus the admin's custom types.</summary>
-    public IdentityRules LoadRules()
-    {
-        var stored = control.Setting(TypesKey) is { } json ? JsonSerializer.Deserialize<List<IdentifierType>>(json, Json) ?? [] : [];
-        var byName = IdentityRules.DefaultTypes.ToDictionary(t => t.Name, StringComparer.Ordinal);
-        foreach (var type in stored)
-        {
-            byName[type.Name] = type;
-        }
-
-        return new IdentityRules(byName.Values);
-    }
+    public IdentityRules LoadRules() => settings.Current(IdentityTypesDocument.Instance)!;
 
     public void SaveRules(IdentityRules rules)
     {
-        control.SaveSetting(TypesKey, JsonSerializer.Serialize(rules.Types, Json), time.GetUtcNow());
+        settings.Store(IdentityTypesDocument.Instance, rules);
         RulesSaved?.Invoke(rules);
     }
 
     /// <summary>Raised after identity rules are saved (the suppression list follows trait-keyed types).</summary>
     public event Action<IdentityRules>? RulesSaved;
 
-    public IReadOnlyList<ComputedTraitDefinition> LoadComputedTraits()
-    {
-        var views = control.Setting(ComputedKey) is { } json ? JsonSerializer.Deserialize<List<ComputedTraitView>>(json, Json) ?? [] : [];
-        return [.. views.Select(v => ToDefinition(v, out _)!)];
-    }
+    public IReadOnlyList<ComputedTraitDefinition> LoadComputedTraits() => settings.Current(ComputedTraitsDocument.Instance)!;
 
     public void SaveComputedTraits(IEnumerable<ComputedTraitDefinition> definitions) =>
-        control.SaveSetting(ComputedKey, JsonSerializer.Serialize(definitions.Select(ToView).ToList(), Json), time.GetUtcNow());
+        settings.Store(ComputedTraitsDocument.Instance, (IReadOnlyList<ComputedTraitDefinition>)[.. definitions]);
+
+    /// <summary>Identifier types: only the types an admin added or changed differ from the defaults, but all are stored.</summary>
+    private sealed class IdentityTypesDocument : SettingsDocument<IdentityRules>
+    {
+        public static IdentityTypesDocument Instance { get; } = new();
+
+        public override string Key => "identity.types";
+
+        public override IdentityRules Default => new(IdentityRules.DefaultTypes);
+
+        public override string AuditTarget => "identity:types";
+
+        public override string? AuditAction(IdentityRules? after) => null;
+
+        // Stored only by the processor: text that does not read is damage to report, as it always was.
+        public override IdentityRules Read(string stored)
+        {
+            var byName = IdentityRules.DefaultTypes.ToDictionary(t => t.Name, StringComparer.Ordinal);
+            foreach (var type in JsonSerializer.Deserialize<List<IdentifierType>>(stored, Json) ?? [])
+            {
+                byName[type.Name] = type;
+            }
+
+            return new IdentityRules(byName.Values);
+        }
+
+        public override string Write(IdentityRules? value) => JsonSerializer.Serialize(value!.Types, Json);
+    }
+
+    /// <summary>Computed traits, stored in their API form so the stored text reads like what an admin sent.</summary>
+    private sealed class ComputedTraitsDocument : SettingsDocument<IReadOnlyList<ComputedTraitDefinition>>
+    {
+        public static ComputedTraitsDocument Instance { get; } = new();
+
+        public override string Key => "computed_traits";
+
+        public override IReadOnlyList<ComputedTraitDefinition> Default => [];
+
+        public override string AuditTarget => "computed_traits";
+
+        public override string? AuditAction(IReadOnlyList<ComputedTraitDefinition>? after) => null;
+
+        public override IReadOnlyList<ComputedTraitDefinition> Read(string stored) =>
+            [.. (JsonSerializer.Deserialize<List<ComputedTraitView>>(stored, Json) ?? []).Select(v => ToDefinition(v, out _)!)];
+
+        public override string Write(IReadOnlyList<ComputedTraitDefinition>? value) => JsonSerializer.Serialize(value!.Select(ToView).ToList(), Json);
+    }
 
     public static ComputedTraitView ToView(ComputedTraitDefinition d) => new(
         d.Name,

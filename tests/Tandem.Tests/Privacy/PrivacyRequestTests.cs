@@ -358,17 +358,38 @@ public sealed class PrivacyRequestTests
         await using var server = await ArrangeAsync();
         await server.CollectAsync("/v1/track", AdaOrder.Replace("a-2", "a-5", StringComparison.Ordinal)); // Ada is the last one active
         await server.CaughtUpAsync();
+        var before = await SequenceNumbersAsync(server);
+        Assert.Equal("a-5", before.MaxBy(e => e.Seq).MessageId);
+        var adas = before.Where(e => e.MessageId.StartsWith("a-", StringComparison.Ordinal)).Select(e => e.Seq).ToList();
+        Assert.Equal(4, adas.Count);
         await FileAsync(server, "delete", "email:ADA@example.com");
+        var others = before.Where(e => !adas.Contains(e.Seq)).ToList();
+        Assert.Equal(others, await SequenceNumbersAsync(server));
 
         await server.RestartAsync();
         await server.CaughtUpAsync();
         Assert.Equal(HttpStatusCode.OK, (await server.CollectAsync("/v1/identify", """{"userId":"cy-3","messageId":"c-1","traits":{"first_name":"Cy"}}""")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await server.CollectAsync("/v1/track", """{"userId":"cy-3","event":"Viewed","messageId":"c-2"}""")).StatusCode);
         await server.CaughtUpAsync();
         Assert.Equal(HttpStatusCode.OK, await ProfileStatusAsync(server, "user_id:cy-3"));
+
+        // docs/privacy.md: the head is kept, so the new events come after every deleted one, Ada's
+        // newest included, and everyone else's keep the numbers they had.
+        var after = await SequenceNumbersAsync(server);
+        var cys = after.Where(e => e.MessageId.StartsWith("c-", StringComparison.Ordinal)).ToList();
+        Assert.Equal(["c-2", "c-1"], cys.Select(e => e.MessageId));
+        Assert.All(cys, e => Assert.True(e.Seq > adas.Max(), $"{e.MessageId} got seq {e.Seq}, not past the deleted {adas.Max()}"));
+        Assert.Equal(others, after.Except(cys));
+        Assert.Equal(after.Count, after.Select(e => e.Seq).Distinct().Count());
 
         // Asked by email: the request keeps it masked, and no file (tandem.db and its WAL included) holds it.
         Assert.DoesNotContain("ada@example.com", AllBytes(server), StringComparison.OrdinalIgnoreCase);
     }
+
+    /// <summary>The default source's stored events, newest first, as the debugger feed numbers them (docs/collect.md: <c>seq</c>).</summary>
+    private static async Task<List<(long Seq, string MessageId)>> SequenceNumbersAsync(TandemServer server) =>
+        [.. (await server.AdminGetAsync($"/api/v1/sources/{server.DefaultSourceId}/events?limit=1000")).GetProperty("events").EnumerateArray()
+            .Select(e => (e.GetProperty("seq").GetInt64(), e.GetProperty("event").GetProperty("messageId").GetString()!))];
 
     [Fact]
     public async Task ARequestLeftUnfinishedByAStop_IsCarriedOutAtTheNextStart()

@@ -6,7 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Tandem.Collect;
 using Tandem.Hosting;
 using Tandem.Privacy;
-using Tandem.Storage;
+using Tandem.Settings;
 using Tandem.Tests.Support;
 using Tandem.Trust;
 using Tandem.Unify;
@@ -242,7 +242,7 @@ public sealed class RetentionTests
         var services = server.Services;
         var options = services.GetRequiredService<TandemOptions>();
         return new RetentionJob(services.GetRequiredService<IngestLog>(), services.GetRequiredService<ProfileProcessor>(),
-            services.GetRequiredService<ControlStore>(), services.GetRequiredService<RetentionRuns>(), services.GetRequiredService<AuditLog>(),
+            services.GetRequiredService<SettingsService>(), services.GetRequiredService<RetentionRuns>(), services.GetRequiredService<AuditLog>(),
             services.GetRequiredService<TimeProvider>(), options with { Retention = new RetentionOptions { ChunkEvents = chunkEvents } },
             services.GetRequiredService<IMeterFactory>(), services.GetRequiredService<ILogger<RetentionJob>>());
     }

@@ -118,10 +118,15 @@ public sealed class PiiMaskingTests
         Assert.Equal(expected, Masking.Mask(field, value));
     }
 
-    [Fact]
-    public void Mask_OtherString_NeverRevealsItsLength()
+    [Theory]
+    [InlineData("abc")]
+    [InlineData("abcdefgh")]
+    [InlineData("a bit longer, with spaces")]
+    public void Mask_OtherString_NeverRevealsItsLength(string value)
     {
-        Assert.Equal(Masking.Mask("note", "abc"), Masking.Mask("note", "a" + new string('x', 100_000)));
+        // docs/pii.md: "A masked generic string never tells how long the value was."
+        Assert.Equal("a***", Masking.Mask("note", value));
+        Assert.Equal("a***", Masking.Mask("note", value + new string('x', 100_000)));
     }
 
     [Fact]
@@ -133,10 +138,44 @@ public sealed class PiiMaskingTests
         Assert.Equal("x***@example.com", Masking.Mask("email", new string('x', 100_000) + "@example.com"));
     }
 
-    [Fact]
-    public void Mask_SameValue_MasksTheSameWayEveryTime()
+    /// <summary>Every row of docs/pii.md's table "What masked values look like", as the table writes it.</summary>
+    [Theory]
+    [InlineData("email", "jane.doe@example.com", "j***@example.com")]
+    [InlineData("properties.contact", "jane.doe@example.com", "j***@example.com")] // any local@domain value
+    [InlineData("phone", "+1 415 555 0142", "+* *** *** **42")]
+    [InlineData("properties.contact", "+1 415 555 0142", "+* *** *** **42")] // a value starting with +
+    [InlineData("ip", "203.0.113.195", "203.0.113.0")]
+    [InlineData("properties.server", "203.0.113.195", "203.0.113.0")] // a dotted address
+    [InlineData("ip", "2001:db8:85a3:8d3:1319:8a2e:370:7348", "2001:db8:85a3::")]
+    [InlineData("card_number", "4242 4242 4242 4242", "**** **** **** 4242")]
+    [InlineData("pan", "4242 4242 4242 4242", "**** **** **** 4242")]
+    [InlineData("properties.payment", "4242 4242 4242 4242", "**** **** **** 4242")] // 13 to 19 digits passing Luhn
+    [InlineData("password", "hunter2", "***")]
+    [InlineData("cvv", "hunter2", "***")]
+    [InlineData("cvc", "hunter2", "***")]
+    [InlineData("pin", "hunter2", "***")]
+    [InlineData("secret", "hunter2", "***")]
+    [InlineData("last_name", "Lovelace", "L***")]
+    [InlineData("last_name", "Al", "***")]
+    [InlineData("last_name", "", "***")]
+    [InlineData("email", "jo@example.com", "***@example.com")] // the local part follows the text rule
+    [InlineData("phone", "call me", "c***")] // a value that does not fit its field's kind
+    [InlineData("email", "jane.doe", "j***")]
+    [InlineData("first_name", "Zoë", "Z***")]
+    [InlineData("first_name", "日本語", "日***")]
+    public void Mask_TheDocumentedExamples_MaskAsDocumented_TheSameWayEveryTime(string field, string value, string expected)
     {
-        Assert.Equal(Masking.Mask("email", "jane.doe@example.com"), Masking.Mask("email", "jane.doe@example.com"));
+        // "Masking is deterministic: the same value always masks the same way."
+        Assert.Equal(expected, Masking.Mask(field, value));
+        Assert.Equal(expected, Masking.Mask(field, value));
+        Assert.Equal(expected, Masking.Mask(field, JsonValue.Create(value))!.GetValue<string>());
+    }
+
+    [Fact]
+    public void Mask_TheDocumentedNonText_IsStars()
+    {
+        Assert.Equal("\"***\"", Masking.Mask("age", JsonValue.Create(36))!.ToJsonString());
+        Assert.Equal("\"***\"", Masking.Mask("verified", JsonValue.Create(true))!.ToJsonString());
     }
 
     [Fact]

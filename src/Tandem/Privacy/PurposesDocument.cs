@@ -1,0 +1,32 @@
+using Tandem.Settings;
+using Tandem.Trust;
+
+namespace Tandem.Privacy;
+
+/// <summary>The workspace's consent purposes as a settings document.</summary>
+internal sealed class PurposesDocument : TextSettingsDocument<PurposeCatalog>
+{
+    public static PurposesDocument Instance { get; } = new();
+
+    public override string Key => "consent.purposes";
+
+    public override PurposeCatalog Default => PurposeCatalog.Default;
+
+    public override string AuditTarget => "consent:purposes";
+
+    public override string AuditAction(PurposeCatalog? after) => "consent.purposes_change";
+
+    public override PurposeCatalog? Parse(string json, out SettingsRefusal? refusal)
+    {
+        if (PurposeCatalog.TryParse(json, out var catalog, out var errors))
+        {
+            refusal = null;
+            return catalog;
+        }
+
+        refusal = new("invalid_purposes", "The purposes cannot be used", [.. errors.Select(e => new SettingsError(e.Field, e.Detail))]);
+        return null;
+    }
+
+    public override string Write(PurposeCatalog? value) => value!.ToJson();
+}
