@@ -146,7 +146,7 @@ public sealed partial class SpecParser(CollectLimits limits)
             var where = new Where(index);
             if (item.ValueKind != JsonValueKind.Object)
             {
-                Reject(outcome, index, "not_an_object", where.Path(), $"Each event must be a JSON object; got a {Describe(item.ValueKind)}.", item);
+                Reject(outcome, index, "not_an_object", where.Path(), $"Each event must be a JSON object; got {WithArticle(item.ValueKind)}.", item);
             }
             else if (JsonMarshal.GetRawUtf8Value(item).Length > limits.MaxEventBytes)
             {
@@ -156,7 +156,7 @@ public sealed partial class SpecParser(CollectLimits limits)
             else if (item.TryGetProperty("type"u8, out var typeElement) && typeElement.ValueKind is not (JsonValueKind.String or JsonValueKind.Null))
             {
                 Reject(outcome, index, "wrong_type", where.Path("type"),
-                    $"type must be a string, one of identify, track, page, screen, group, alias; got a {Describe(typeElement.ValueKind)}.", item);
+                    $"type must be a string, one of identify, track, page, screen, group, alias; got {WithArticle(typeElement.ValueKind)}.", item);
             }
             else if (typeElement.ValueKind != JsonValueKind.String)
             {
@@ -291,7 +291,7 @@ public sealed partial class SpecParser(CollectLimits limits)
         if (type == MessageType.Track && f.Event.ValueKind is not (JsonValueKind.String or JsonValueKind.Undefined or JsonValueKind.Null))
         {
             Reject(outcome, index, "wrong_type", where.Path("event"),
-                $"event must be a string, the name of the action (e.g. \"Order Completed\"); got a {Describe(f.Event.ValueKind)}.", e);
+                $"event must be a string, the name of the action (e.g. \"Order Completed\"); got {WithArticle(f.Event.ValueKind)}.", e);
             return;
         }
 
@@ -407,7 +407,7 @@ public sealed partial class SpecParser(CollectLimits limits)
             JsonValueKind.String when raw.Contains((byte)'\\') && !Unify.IdentityRules.Addressable(v.GetString()!) => new Problem("invalid_identifier",
                 where.Path(name), $"{name} holds a control character (U+0000–U+001F, such as a NUL or a line break), which no identifier has and no URL path can carry. Send the identifier without it."),
             JsonValueKind.String => null,
-            _ => new Problem("wrong_type", where.Path(name), $"{name} must be a string (or a number); got a {Describe(v.ValueKind)}."),
+            _ => new Problem("wrong_type", where.Path(name), $"{name} must be a string (or a number); got {WithArticle(v.ValueKind)}."),
         };
         return problem is null;
     }
@@ -416,7 +416,7 @@ public sealed partial class SpecParser(CollectLimits limits)
     {
         problem = v.ValueKind is JsonValueKind.Undefined or JsonValueKind.Null or JsonValueKind.Object
             ? null
-            : new Problem("wrong_type", where.Path(name), $"{name} must be a JSON object; got a {Describe(v.ValueKind)}.");
+            : new Problem("wrong_type", where.Path(name), $"{name} must be a JSON object; got {WithArticle(v.ValueKind)}.");
         return problem is null;
     }
 
@@ -445,6 +445,14 @@ public sealed partial class SpecParser(CollectLimits limits)
 
     private static void Reject(CollectOutcome outcome, int index, string reason, string field, string detail, JsonElement item) =>
         outcome.Rejected.Add(new Rejection(index, reason, field, detail, JsonMarshal.GetRawUtf8Value(item).ToArray()));
+
+    /// <summary>The kind as a refusal says what it got: "got an array", "got null".</summary>
+    private static string WithArticle(JsonValueKind kind) => kind switch
+    {
+        JsonValueKind.Array or JsonValueKind.Object => "an " + Describe(kind),
+        JsonValueKind.Null => "null",
+        _ => "a " + Describe(kind),
+    };
 
     private static string Describe(JsonValueKind kind) => kind switch
     {

@@ -72,11 +72,11 @@ public sealed class SpecParserEventRefusalTests
 
     [Theory]
     [InlineData("userId", "true", "wrong_type", "userId must be a string (or a number); got a boolean.")]
-    [InlineData("anonymousId", "{}", "wrong_type", "anonymousId must be a string (or a number); got a object.")]
-    [InlineData("groupId", "[]", "wrong_type", "groupId must be a string (or a number); got a array.")]
+    [InlineData("anonymousId", "{}", "wrong_type", "anonymousId must be a string (or a number); got an object.")]
+    [InlineData("groupId", "[]", "wrong_type", "groupId must be a string (or a number); got an array.")]
     [InlineData("previousId", "false", "wrong_type", "previousId must be a string (or a number); got a boolean.")]
     [InlineData("context", "\"c\"", "wrong_type", "context must be a JSON object; got a string.")]
-    [InlineData("integrations", "[]", "wrong_type", "integrations must be a JSON object; got a array.")]
+    [InlineData("integrations", "[]", "wrong_type", "integrations must be a JSON object; got an array.")]
     [InlineData("properties", "1", "wrong_type", "properties must be a JSON object; got a number.")]
     [InlineData("traits", "true", "wrong_type", "traits must be a JSON object; got a boolean.")]
     [InlineData("timestamp", "1", "invalid_timestamp", "timestamp must be an ISO-8601 date-time string such as \"2026-11-23T10:15:00.000Z\"; got 1.")]
@@ -142,7 +142,7 @@ public sealed class SpecParserEventRefusalTests
 
     [Theory]
     [InlineData("42", "wrong_type", "event must be a string, the name of the action (e.g. \"Order Completed\"); got a number.")]
-    [InlineData("{}", "wrong_type", "event must be a string, the name of the action (e.g. \"Order Completed\"); got a object.")]
+    [InlineData("{}", "wrong_type", "event must be a string, the name of the action (e.g. \"Order Completed\"); got an object.")]
     [InlineData("null", "missing_event", "A track call needs \"event\": the non-empty name of the action, e.g. \"Order Completed\".")]
     [InlineData("\"\"", "missing_event", "A track call needs \"event\": the non-empty name of the action, e.g. \"Order Completed\".")]
     [InlineData("\" \\t\"", "missing_event", "A track call needs \"event\": the non-empty name of the action, e.g. \"Order Completed\".")]
