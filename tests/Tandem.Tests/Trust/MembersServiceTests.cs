@@ -7,6 +7,7 @@ namespace Tandem.Tests.Trust;
 /// The member rules without HTTP, as the API and the console both rely on them: an admin adds and
 /// changes members, a caller never grants more than it holds, and the workspace always keeps an admin.
 /// </summary>
+[Collection(nameof(TrustWorkspace))]
 public sealed class MembersServiceTests : IDisposable
 {
     private readonly TrustWorkspace _workspace = new();

@@ -8,6 +8,7 @@ namespace Tandem.Tests.Trust;
 /// member's right one) reads the same, guessing locks the account to the address for a while, and
 /// signing out or changing one's password ends every session.
 /// </summary>
+[Collection(nameof(TrustWorkspace))]
 public sealed class SessionsServiceTests : IDisposable
 {
     private const string Address = "203.0.113.7";

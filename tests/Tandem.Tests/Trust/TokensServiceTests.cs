@@ -8,6 +8,7 @@ namespace Tandem.Tests.Trust;
 /// it, revoking takes what it minted, others' tokens need members:write, and the last way to manage the
 /// workspace is never revoked.
 /// </summary>
+[Collection(nameof(TrustWorkspace))]
 public sealed class TokensServiceTests : IDisposable
 {
     private readonly TrustWorkspace _workspace = new();

@@ -81,3 +81,10 @@ internal sealed class TrustWorkspace : IDisposable
             hashedPassword == "plain:" + providedPassword ? PasswordVerificationResult.Success : PasswordVerificationResult.Failed;
     }
 }
+
+/// <summary>
+/// Each workspace's audit log counts into the process-wide "Tandem.Audit" meter, so these tests run
+/// apart from the test servers whose /metrics answers other tests read exact values from.
+/// </summary>
+[CollectionDefinition(nameof(TrustWorkspace), DisableParallelization = true)]
+public sealed class TrustServicesRunAlone;
