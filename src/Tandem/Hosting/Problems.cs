@@ -35,8 +35,20 @@ internal static class Problems
             errors.Count == 1 ? errors[0].Detail : $"{errors.Count} problems; the first, at {errors[0].Field}: {errors[0].Detail}", errors[0].Field,
             new Dictionary<string, object?> { ["errors"] = errors.Select(e => new { field = e.Field, detail = e.Detail }).ToArray() });
 
-    public static ProblemHttpResult NotFound(string what, string id) =>
-        Create(StatusCodes.Status404NotFound, "not_found", $"{what} not found", $"No {what.ToLowerInvariant()} has the id '{id}'. List them to find the right id.", "id");
+    public static ProblemHttpResult NotFound(string what, string id) => From(Refusal.NotFound(what, id));
+
+    /// <summary>The one place a service's refusal becomes an HTTP answer (a throttled caller's Retry-After is the handler's to set).</summary>
+    public static ProblemHttpResult From(Refusal refusal) =>
+        Create(refusal.Kind switch
+        {
+            RefusalKind.Invalid => StatusCodes.Status400BadRequest,
+            RefusalKind.Unauthorized => StatusCodes.Status401Unauthorized,
+            RefusalKind.NotFound => StatusCodes.Status404NotFound,
+            RefusalKind.Conflict => StatusCodes.Status409Conflict,
+            RefusalKind.Forbidden => StatusCodes.Status403Forbidden,
+            RefusalKind.Throttled => StatusCodes.Status429TooManyRequests,
+            _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal.Kind, null),
+        }, refusal.Code, refusal.Title, refusal.Detail, refusal.Field, refusal.Extensions is null ? null : new Dictionary<string, object?>(refusal.Extensions));
 
     public static ProblemHttpResult Unauthorized(string detail) =>
         Create(StatusCodes.Status401Unauthorized, "unauthorized", "Authentication required", detail, "Authorization");

@@ -11,6 +11,10 @@ internal static class AuditTrail
     public static AuditRecord Record(this AuditLog log, ClaimsPrincipal user, string action, string target, object? before = null, object? after = null, string? detail = null) =>
         log.Append(user.Actor(), action, target, Node(before), Node(after), detail);
 
+    /// <summary>As <see cref="Record(AuditLog, ClaimsPrincipal, string, string, object?, object?, string?)"/>, for services that know the caller by its actor.</summary>
+    public static AuditRecord Record(this AuditLog log, string actor, string action, string target, object? before = null, object? after = null, string? detail = null) =>
+        log.Append(actor, action, target, Node(before), Node(after), detail);
+
     /// <summary>Set on <see cref="HttpContext.Items"/> by a route that answers 404 because policy hides what exists: counted as a refusal.</summary>
     public const string RefusedByPolicy = "tandem.refused_by_policy";
 

@@ -46,6 +46,10 @@ internal static class TrustAuthentication
         services.AddSingleton<AuditLog>();
         services.AddSingleton<MemberRegistry>();
         services.AddSingleton<TokenRegistry>();
+        services.AddSingleton<AdminContinuity>();
+        services.AddSingleton<MembersService>();
+        services.AddSingleton<TokensService>();
+        services.AddSingleton<SessionsService>();
         services.AddSingleton<PiiGuard>();
         services.AddSingleton<TrustMetrics>();
         services.AddSingleton<BadTokenThrottle>();
