@@ -16,17 +16,9 @@ internal sealed class PurposesDocument : TextSettingsDocument<PurposeCatalog>
 
     public override string AuditAction(PurposeCatalog? after) => "consent.purposes_change";
 
-    public override PurposeCatalog? Parse(string json, out SettingsRefusal? refusal)
-    {
-        if (PurposeCatalog.TryParse(json, out var catalog, out var errors))
-        {
-            refusal = null;
-            return catalog;
-        }
-
-        refusal = new("invalid_purposes", "The purposes cannot be used", [.. errors.Select(e => new SettingsError(e.Field, e.Detail))]);
-        return null;
-    }
+    public override PurposeCatalog? Parse(string json, out SettingsRefusal? refusal) =>
+        Checked(PurposeCatalog.TryParse(json, out var catalog, out var errors), catalog, () => errors.Select(e => new SettingsError(e.Field, e.Detail)),
+            "invalid_purposes", "The purposes cannot be used", out refusal);
 
     public override string Write(PurposeCatalog? value) => value!.ToJson();
 }

@@ -16,17 +16,9 @@ internal sealed class RetentionPolicyDocument : TextSettingsDocument<RetentionPo
 
     public override string AuditAction(RetentionPolicy? after) => "retention.policy_changed";
 
-    public override RetentionPolicy? Parse(string json, out SettingsRefusal? refusal)
-    {
-        if (RetentionPolicy.TryParse(json, out var policy, out var errors))
-        {
-            refusal = null;
-            return policy;
-        }
-
-        refusal = new("invalid_retention_policy", "The retention policy cannot be used", [.. errors.Select(e => new SettingsError(e.Field, e.Detail))]);
-        return null;
-    }
+    public override RetentionPolicy? Parse(string json, out SettingsRefusal? refusal) =>
+        Checked(RetentionPolicy.TryParse(json, out var policy, out var errors), policy, () => errors.Select(e => new SettingsError(e.Field, e.Detail)),
+            "invalid_retention_policy", "The retention policy cannot be used", out refusal);
 
     public override string Write(RetentionPolicy? value) => value!.ToJson().ToJsonString();
 

@@ -58,4 +58,11 @@ internal abstract class TextSettingsDocument<T> : SettingsDocument<T>
 
     // A stored text was valid when it was saved; one that no longer parses leaves the default in force.
     public override T? Read(string stored) => Parse(stored, out _);
+
+    /// <summary>A parser's answer as a document's: the value when it is valid, else a refusal listing every problem it found.</summary>
+    protected static T? Checked(bool valid, T? value, Func<IEnumerable<SettingsError>> errors, string code, string title, out SettingsRefusal? refusal)
+    {
+        refusal = valid ? null : new SettingsRefusal(code, title, [.. errors()]);
+        return valid ? value : null;
+    }
 }

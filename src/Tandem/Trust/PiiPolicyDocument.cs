@@ -15,17 +15,9 @@ internal sealed class PiiPolicyDocument : TextSettingsDocument<AccessPolicy>
 
     public override string AuditAction(AccessPolicy? after) => "pii.policy_change";
 
-    public override AccessPolicy? Parse(string json, out SettingsRefusal? refusal)
-    {
-        if (AccessPolicy.TryParse(json, out var policy, out var errors))
-        {
-            refusal = null;
-            return policy;
-        }
-
-        refusal = new("invalid_policy", "The policy cannot be used", [.. errors.Select(e => new SettingsError(e.Field, e.Detail))]);
-        return null;
-    }
+    public override AccessPolicy? Parse(string json, out SettingsRefusal? refusal) =>
+        Checked(AccessPolicy.TryParse(json, out var policy, out var errors), policy, () => errors.Select(e => new SettingsError(e.Field, e.Detail)),
+            "invalid_policy", "The policy cannot be used", out refusal);
 
     public override string Write(AccessPolicy? value) => value!.ToJson();
 }

@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Hosting;
+using Tandem.Tests.Support;
 using Tandem.Trust;
 
 namespace Tandem.Tests.Trust;
@@ -246,16 +247,8 @@ public sealed class AuditForgeryTests : IDisposable
     private string Rehash(long seq, string previous)
     {
         using var connection = Connect();
-        using var read = connection.CreateCommand();
-        read.CommandText = $"SELECT at, actor, action, target, before, after, detail FROM audit WHERE seq = {seq}";
-        using var reader = read.ExecuteReader();
-        reader.Read();
-        string? Text(int i) => reader.IsDBNull(i) ? null : reader.GetString(i);
-        var hash = AuditChain.Hash(previous, seq, reader.GetInt64(0), reader.GetString(1), reader.GetString(2), reader.GetString(3), Text(4), Text(5), Text(6));
-        reader.Close();
-        using var write = connection.CreateCommand();
-        write.CommandText = $"UPDATE audit SET prev_hash = '{previous}', hash = '{hash}' WHERE seq = {seq}";
-        write.ExecuteNonQuery();
+        var hash = AuditFile.RecomputedHash(connection, seq, previous);
+        AuditFile.Execute(connection, $"UPDATE audit SET prev_hash = '{previous}', hash = '{hash}' WHERE seq = {seq}");
         return hash;
     }
 
@@ -272,20 +265,9 @@ public sealed class AuditForgeryTests : IDisposable
         return (string)command.ExecuteScalar()!;
     }
 
-    private void Tamper(string sql)
-    {
-        using var connection = Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    private void Tamper(string sql) => AuditFile.Execute(Data, sql);
 
-    private SqliteConnection Connect()
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = Path.Combine(Data, AuditLog.DatabaseFile), Pooling = false }.ToString());
-        connection.Open();
-        return connection;
-    }
+    private SqliteConnection Connect() => AuditFile.Open(Data);
 
     public void Dispose()
     {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Cli;
 using Tandem.Hosting;
+using Tandem.Tests.Support;
 using Tandem.Trust;
 
 namespace Tandem.Tests.Trust;
@@ -399,14 +400,7 @@ public sealed class AuditLogTests : IDisposable
             Execute(connection, $"UPDATE audit SET prev_hash = coalesce((SELECT hash FROM audit WHERE seq = {seq - 1}), '{AuditChain.GenesisHash}') WHERE seq = {seq}");
         }
 
-        using var read = connection.CreateCommand();
-        read.CommandText = $"SELECT prev_hash, at, actor, action, target, before, after, detail FROM audit WHERE seq = {seq}";
-        using var reader = read.ExecuteReader();
-        Assert.True(reader.Read());
-        var hash = AuditChain.Hash(reader.GetString(0), seq, reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-            AuditLog.Text(reader, 5), AuditLog.Text(reader, 6), AuditLog.Text(reader, 7));
-        reader.Close();
-        Execute(connection, $"UPDATE audit SET hash = '{hash}' WHERE seq = {seq}");
+        Execute(connection, $"UPDATE audit SET hash = '{AuditFile.RecomputedHash(connection, seq)}' WHERE seq = {seq}");
     }
 
     private void Tamper(string sql)

@@ -3,6 +3,7 @@ using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Hosting;
+using Tandem.Tests.Support;
 using Tandem.Trust;
 
 namespace Tandem.Tests.Trust;
@@ -303,32 +304,12 @@ public sealed partial class AuditVerdictTests : IDisposable
     private void Rehash(long seq)
     {
         using var connection = Connect();
-        using var read = connection.CreateCommand();
-        read.CommandText = $"SELECT prev_hash, at, actor, action, target, before, after, detail FROM audit WHERE seq = {seq}";
-        using var reader = read.ExecuteReader();
-        Assert.True(reader.Read());
-        var hash = AuditChain.Hash(reader.GetString(0), seq, reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-            AuditLog.Text(reader, 5), AuditLog.Text(reader, 6), AuditLog.Text(reader, 7));
-        reader.Close();
-        using var write = connection.CreateCommand();
-        write.CommandText = $"UPDATE audit SET hash = '{hash}' WHERE seq = {seq}";
-        write.ExecuteNonQuery();
+        AuditFile.Execute(connection, $"UPDATE audit SET hash = '{AuditFile.RecomputedHash(connection, seq)}' WHERE seq = {seq}");
     }
 
-    private void Tamper(string sql)
-    {
-        using var connection = Connect();
-        using var command = connection.CreateCommand();
-        command.CommandText = sql;
-        command.ExecuteNonQuery();
-    }
+    private void Tamper(string sql) => AuditFile.Execute(Data, sql);
 
-    private SqliteConnection Connect()
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = DatabasePath, Pooling = false }.ToString());
-        connection.Open();
-        return connection;
-    }
+    private SqliteConnection Connect() => AuditFile.Open(Data);
 
     public void Dispose()
     {
