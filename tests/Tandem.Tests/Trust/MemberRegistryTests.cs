@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Hosting;
+using Tandem.Tests.Support;
 using Tandem.Trust;
 
 namespace Tandem.Tests.Trust;
@@ -19,7 +20,7 @@ public sealed class MemberRegistryTests : IDisposable
     public void Dispose() => _data.Delete(recursive: true);
 
     private MemberRegistry Open(IPasswordHasher<Member>? hasher = null) =>
-        new(new TandemOptions { DataDirectory = _data.FullName }, _clock, hasher ?? new CheapHasher("v2"));
+        new(new TandemOptions { DataDirectory = _data.FullName }, _clock, hasher ?? new PlainPasswordHasher("v2"));
 
     [Fact]
     public void Update_NameRolesAndDisabled_AreKeptAcrossARestart()
@@ -131,31 +132,20 @@ public sealed class MemberRegistryTests : IDisposable
     [Fact]
     public void SignIn_WithAnOutdatedHash_StoresTheNewHash()
     {
-        using (var members = Open(new CheapHasher("v1")))
+        using (var members = Open(new PlainPasswordHasher("v1")))
         {
             members.Add("ada@example.com", "Ada", ["admin"], Password);
         }
 
         // This hasher verifies v1 hashes but asks for a rehash; the next one knows only v2.
-        using (var members = Open(new CheapHasher("v2", accepts: "v1")))
+        using (var members = Open(new PlainPasswordHasher("v2", accepts: "v1")))
         {
             Assert.Equal(SignInOutcome.SignedIn, members.SignIn("ada@example.com", Password, "10.0.0.1").Outcome);
         }
 
-        using (var members = Open(new CheapHasher("v2")))
+        using (var members = Open(new PlainPasswordHasher("v2")))
         {
             Assert.Equal(SignInOutcome.SignedIn, members.SignIn("ada@example.com", Password, "10.0.0.1").Outcome);
         }
-    }
-
-    /// <summary>A hasher without the work factor, so a test can count on what it stores: "version:password".</summary>
-    private sealed class CheapHasher(string version, string? accepts = null) : IPasswordHasher<Member>
-    {
-        public string HashPassword(Member user, string password) => version + ":" + password;
-
-        public PasswordVerificationResult VerifyHashedPassword(Member user, string hashedPassword, string providedPassword) =>
-            hashedPassword == version + ":" + providedPassword ? PasswordVerificationResult.Success
-            : accepts is not null && hashedPassword == accepts + ":" + providedPassword ? PasswordVerificationResult.SuccessRehashNeeded
-            : PasswordVerificationResult.Failed;
     }
 }

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Hosting;
+using Tandem.Tests.Support;
 using Tandem.Trust;
 
 namespace Tandem.Tests.Trust;
@@ -24,7 +25,7 @@ internal sealed class TrustWorkspace : IDisposable
     {
         var options = new TandemOptions { DataDirectory = _directory };
         Audit = new(options, Clock, NullLogger<AuditLog>.Instance);
-        Registry = new(options, Clock, new PlainHasher());
+        Registry = new(options, Clock, new PlainPasswordHasher());
         Tokens = new(options, Clock);
         _metrics = new(_meters.GetRequiredService<IMeterFactory>());
         var admins = new AdminContinuity();
@@ -71,14 +72,6 @@ internal sealed class TrustWorkspace : IDisposable
         _metrics.Dispose();
         _meters.Dispose();
         Directory.Delete(_directory, recursive: true);
-    }
-
-    private sealed class PlainHasher : IPasswordHasher<Member>
-    {
-        public string HashPassword(Member user, string password) => "plain:" + password;
-
-        public PasswordVerificationResult VerifyHashedPassword(Member user, string hashedPassword, string providedPassword) =>
-            hashedPassword == "plain:" + providedPassword ? PasswordVerificationResult.Success : PasswordVerificationResult.Failed;
     }
 }
 
