@@ -82,7 +82,11 @@ public sealed class TandemServer : IAsyncDisposable
             Announce = _announced,
         },
         Clock,
-        logging => logging.SetMinimumLevel(LogLevel.Warning));
+        // Warnings every test server gives alike (unsigned audit log, unencrypted data-protection keys) would
+        // bury the failures in the test output; a test that checks such a warning builds its own host.
+        logging => logging.SetMinimumLevel(LogLevel.Warning)
+            .AddFilter("Tandem.Trust.AuditLog", LogLevel.Error)
+            .AddFilter("Microsoft.AspNetCore.DataProtection", LogLevel.Error));
 
     private async Task StartAppAsync()
     {
