@@ -88,6 +88,48 @@ public sealed partial class AuditRefusalTests : IDisposable
     }
 
     [Fact]
+    public async Task ThrottledSignIns_FromOneAddress_AreSampled_NotRecordedOneByOne()
+    {
+        await using var server = await TandemServer.StartAsync();
+        using var browser = new HttpClient { BaseAddress = server.BaseAddress };
+        for (var i = 0; i < MemberRegistry.MaxFailedSignInsPerAddress + 30; i++)
+        {
+            using var _ = await browser.PostAsJsonAsync("/api/v1/session", new { email = $"guess{i}@example.com", password = "not the password" });
+        }
+
+        var throttled = (await server.AdminGetAsync("/api/v1/audit?action=session.address_throttled")).GetProperty("records").EnumerateArray().ToList();
+        Assert.Single(throttled);
+        server.Clock.Advance(AuditLog.RefusalWindow);
+        var summary = (await server.AdminGetAsync("/api/v1/audit?action=api.refused")).GetProperty("records").EnumerateArray().Single();
+        Assert.Equal("session.address_throttled", summary.GetProperty("after").GetProperty("action").GetString());
+        var failed = (await server.AdminGetAsync("/api/v1/audit?action=session.sign_in_failed")).GetProperty("records").GetArrayLength();
+        Assert.InRange(failed, 1, MemberRegistry.MaxFailedSignInsPerAddress);
+        Assert.Equal(MemberRegistry.MaxFailedSignInsPerAddress + 30 - failed - 1, summary.GetProperty("after").GetProperty("count").GetInt64());
+    }
+
+    public void Dispose()
+    {
+        _log.Dispose();
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try
+        {
+            Directory.Delete(_directory, recursive: true);
+        }
+        catch (IOException)
+        {
+            // A leftover temp folder is harmless.
+        }
+    }
+}
+
+/// <summary>
+/// Reads exact counter values, and meters are process-wide (every test server's "Tandem.Audit" instruments
+/// feed every server's /metrics), so it runs alone, with the collector's metrics test.
+/// </summary>
+[Collection(nameof(Collect.MetricsTests))]
+public sealed class AuditRefusalMetricsTests
+{
+    [Fact]
     public async Task ViewerToken_RefusedTwoHundredTimes_WritesOneRecord_AndTheMetricsCountTheRest()
     {
         await using var server = await TandemServer.StartAsync();
@@ -112,40 +154,6 @@ public sealed partial class AuditRefusalTests : IDisposable
         Assert.Equal("GET /api/v1/audit", summary.GetProperty("target").GetString());
     }
 
-    [Fact]
-    public async Task ThrottledSignIns_FromOneAddress_AreSampled_NotRecordedOneByOne()
-    {
-        await using var server = await TandemServer.StartAsync();
-        using var browser = new HttpClient { BaseAddress = server.BaseAddress };
-        for (var i = 0; i < MemberRegistry.MaxFailedSignInsPerAddress + 30; i++)
-        {
-            using var _ = await browser.PostAsJsonAsync("/api/v1/session", new { email = $"guess{i}@example.com", password = "not the password" });
-        }
-
-        var throttled = (await server.AdminGetAsync("/api/v1/audit?action=session.address_throttled")).GetProperty("records").EnumerateArray().ToList();
-        Assert.Single(throttled);
-        server.Clock.Advance(AuditLog.RefusalWindow);
-        var summary = (await server.AdminGetAsync("/api/v1/audit?action=api.refused")).GetProperty("records").EnumerateArray().Single();
-        Assert.Equal("session.address_throttled", summary.GetProperty("after").GetProperty("action").GetString());
-        var failed = (await server.AdminGetAsync("/api/v1/audit?action=session.sign_in_failed")).GetProperty("records").GetArrayLength();
-        Assert.InRange(failed, 1, MemberRegistry.MaxFailedSignInsPerAddress);
-        Assert.Equal(MemberRegistry.MaxFailedSignInsPerAddress + 30 - failed - 1, summary.GetProperty("after").GetProperty("count").GetInt64());
-    }
-
     private static long Metric(string metrics, string name) =>
         long.Parse(Regex.Match(metrics, $@"^{name}(\{{[^}}]*\}})? (\d+)", RegexOptions.Multiline).Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture);
-
-    public void Dispose()
-    {
-        _log.Dispose();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try
-        {
-            Directory.Delete(_directory, recursive: true);
-        }
-        catch (IOException)
-        {
-            // A leftover temp folder is harmless.
-        }
-    }
 }
