@@ -148,4 +148,136 @@ public sealed class MemberRegistryTests : IDisposable
             Assert.Equal(SignInOutcome.SignedIn, members.SignIn("ada@example.com", Password, "10.0.0.1").Outcome);
         }
     }
+
+    [Fact]
+    public void Update_FromACopyReadBeforeSessionsEnded_KeepsThemEnded()
+    {
+        using var members = Open();
+        var before = members.Add("ada@example.com", "Ada", ["admin"], Password)!;
+        members.EndSessions(before.Id);
+        var ended = members.Find(before.Id)!.SessionStamp;
+
+        // An admin's rename, made from a copy read before the sessions ended, must not bring the old stamp back.
+        members.Update(before with { Name = "Ada L." });
+
+        Assert.Equal(ended, members.Find(before.Id)!.SessionStamp);
+        Assert.NotEqual(before.SessionStamp, ended);
+    }
+
+    [Fact]
+    public void AnEmailLockedWhileNoMemberHadIt_DoesNotLockTheMemberCreatedWithItLater()
+    {
+        using var members = Open();
+        for (var i = 0; i < 20; i++)
+        {
+            members.SignIn("newcomer@example.com", "a guess", $"10.0.{i}.1");
+        }
+
+        Assert.Equal(SignInOutcome.LockedOut, members.SignIn("newcomer@example.com", "a guess", "10.0.99.1").Outcome);
+
+        members.Add("newcomer@example.com", "Newcomer", ["viewer"], Password);
+
+        Assert.Equal(SignInOutcome.SignedIn, members.SignIn("newcomer@example.com", Password, "10.0.99.2").Outcome);
+    }
+
+    [Fact]
+    public void AnUnknownEmail_CostsOnePasswordCheck_AsAMembersEmailDoes()
+    {
+        var hasher = new CountingHasher();
+        using var members = Open(hasher);
+        members.Add("ada@example.com", "Ada", ["admin"], Password);
+
+        members.SignIn("ada@example.com", "wrong password", "10.0.0.1");
+        Assert.Equal(1, hasher.Verified);
+        members.SignIn("nobody@example.com", "wrong password", "10.0.0.1");
+        Assert.Equal(2, hasher.Verified);
+    }
+
+    [Fact]
+    public void SignIn_WithAHashThatNeedsNoUpdate_DoesNotHashAgain()
+    {
+        var hasher = new CountingHasher();
+        using var members = Open(hasher);
+        members.Add("ada@example.com", "Ada", ["admin"], Password);
+        var hashedBefore = hasher.Hashed; // the store hashes a decoy when it opens, and Ada's password once
+
+        Assert.Equal(SignInOutcome.SignedIn, members.SignIn("ada@example.com", Password, "10.0.0.1").Outcome);
+        Assert.Equal(hashedBefore, hasher.Hashed);
+    }
+
+    [Fact]
+    public void ADisabledMember_IsToldDisabled_WithTheRightPasswordOrAWrongOne()
+    {
+        using var members = Open();
+        var ada = members.Add("ada@example.com", "Ada", ["marketer"], Password)!;
+        members.Update(ada with { Disabled = true });
+
+        Assert.Equal(SignInOutcome.Disabled, members.SignIn("ada@example.com", Password, "10.0.0.1").Outcome);
+        Assert.Equal(SignInOutcome.Disabled, members.SignIn("ada@example.com", "wrong password", "10.0.0.1").Outcome);
+    }
+
+    [Fact]
+    public void ASuccessfulSignIn_StartsTheAddressCountAgain()
+    {
+        using var members = Open();
+        members.Add("ada@example.com", "Ada", ["admin"], Password);
+        for (var i = 0; i < 4; i++)
+        {
+            members.SignIn("ada@example.com", "wrong password", "10.0.0.1");
+        }
+
+        Assert.Equal(SignInOutcome.SignedIn, members.SignIn("ada@example.com", Password, "10.0.0.1").Outcome);
+        for (var i = 0; i < 4; i++)
+        {
+            Assert.Equal(SignInOutcome.InvalidCredentials, members.SignIn("ada@example.com", "wrong password", "10.0.0.1").Outcome);
+        }
+
+        Assert.Equal(SignInOutcome.LockedOut, members.SignIn("ada@example.com", "wrong password", "10.0.0.1").Outcome);
+    }
+
+    [Fact]
+    public void AMemberWithoutAPasswordHash_AsAHandEditedFileLeavesIt_CannotSignIn()
+    {
+        string id;
+        using (var members = Open())
+        {
+            id = members.Add("ada@example.com", "Ada", ["admin"], Password)!.Id;
+        }
+
+        using (var connection = new Microsoft.Data.Sqlite.SqliteConnection($"Data Source={Path.Combine(_data.FullName, "tandem.db")};Pooling=False"))
+        {
+            connection.Open();
+            using var command = connection.CreateCommand();
+            command.CommandText = "UPDATE members SET password_hash = NULL WHERE id = $id";
+            command.Parameters.AddWithValue("$id", id);
+            Assert.Equal(1, command.ExecuteNonQuery());
+        }
+
+        using (var members = Open())
+        {
+            Assert.Equal(SignInOutcome.InvalidCredentials, members.SignIn("ada@example.com", Password, "10.0.0.1").Outcome);
+        }
+    }
+
+    /// <summary>Counts the expensive calls; verifies as <see cref="PlainPasswordHasher"/> does.</summary>
+    private sealed class CountingHasher : IPasswordHasher<Member>
+    {
+        private readonly PlainPasswordHasher _inner = new("v2");
+
+        public int Hashed { get; private set; }
+
+        public int Verified { get; private set; }
+
+        public string HashPassword(Member user, string password)
+        {
+            Hashed++;
+            return _inner.HashPassword(user, password);
+        }
+
+        public PasswordVerificationResult VerifyHashedPassword(Member user, string hashedPassword, string providedPassword)
+        {
+            Verified++;
+            return _inner.VerifyHashedPassword(user, hashedPassword, providedPassword);
+        }
+    }
 }

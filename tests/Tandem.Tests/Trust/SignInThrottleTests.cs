@@ -145,6 +145,61 @@ public sealed class SignInThrottleTests
     }
 
     [Fact]
+    public void Pairs_AtTenThousand_AreKept()
+    {
+        var throttle = new SignInThrottle();
+        var ada = SignInThrottle.Pair("ada@example.com", "10.0.0.1");
+        for (var i = 0; i < 4; i++)
+        {
+            throttle.Failed(ada, "10.0.0.1", Wrong, Start);
+        }
+
+        for (var i = 0; i < 9_999; i++)
+        {
+            throttle.Failed(SignInThrottle.Pair($"m{i}@example.com", $"10.1.{i / 250}.{i % 250}"), $"10.1.{i / 250}.{i % 250}", Wrong, Start);
+        }
+
+        Assert.Equal(new SignInResult(SignInOutcome.LockedOut, LockedUntil: Start + Lockout), throttle.Failed(ada, "10.0.0.1", Wrong, Start));
+    }
+
+    [Fact]
+    public void Addresses_AtTenThousand_AreKept()
+    {
+        var throttle = new SignInThrottle();
+        for (var i = 0; i < 19; i++)
+        {
+            throttle.Failed(SignInThrottle.Pair($"m{i}@example.com", "10.0.0.9"), "10.0.0.9", Wrong, Start);
+        }
+
+        for (var i = 0; i < 9_999; i++)
+        {
+            throttle.Failed(SignInThrottle.Pair("x@example.com", $"10.1.{i / 250}.{i % 250}"), $"10.1.{i / 250}.{i % 250}", Wrong, Start);
+        }
+
+        Assert.Equal(new SignInResult(SignInOutcome.AddressThrottled, LockedUntil: Start + Lockout),
+            throttle.Failed(SignInThrottle.Pair("last@example.com", "10.0.0.9"), "10.0.0.9", Wrong, Start));
+    }
+
+    [Fact]
+    public void Address_AtTheInstantItsStopEnds_AFailureCountsAfresh()
+    {
+        var throttle = new SignInThrottle();
+        for (var i = 0; i < 20; i++)
+        {
+            throttle.Failed(SignInThrottle.Pair($"m{i}@example.com", "10.0.0.9"), "10.0.0.9", Wrong, Start);
+        }
+
+        // The stop lasts 15 minutes: at 15:00.000 it is over, so this failure is the first of a new count.
+        Assert.Equal(SignInOutcome.InvalidCredentials, throttle.Failed(SignInThrottle.Pair("n@example.com", "10.0.0.9"), "10.0.0.9", Wrong, Start + Lockout).Outcome);
+        for (var i = 0; i < 18; i++)
+        {
+            Assert.Equal(SignInOutcome.InvalidCredentials, throttle.Failed(SignInThrottle.Pair($"n{i}@example.com", "10.0.0.9"), "10.0.0.9", Wrong, Start + Lockout).Outcome);
+        }
+
+        Assert.Equal(SignInOutcome.AddressThrottled, throttle.Failed(SignInThrottle.Pair("n19@example.com", "10.0.0.9"), "10.0.0.9", Wrong, Start + Lockout).Outcome);
+    }
+
+    [Fact]
     public void CountFailure_WhileALockRuns_LeavesItAsItIs()
     {
         var running = (0, (DateTimeOffset?)(Start + TimeSpan.FromMinutes(5)));
