@@ -239,13 +239,14 @@ public static class HttpAssert
         return JsonDocument.Parse(text).RootElement.Clone();
     }
 
-    /// <summary>Asserts an RFC 7807 problem with the given status and reason, and a detail that explains it.</summary>
+    /// <summary>Asserts an RFC 7807 problem with the given status and reason, a title that sums it up and a detail that explains it.</summary>
     public static async Task<JsonElement> ProblemAsync(HttpResponseMessage response, System.Net.HttpStatusCode expected, string reason)
     {
         var problem = await JsonAsync(response, expected);
         Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
         Assert.Equal(reason, problem.GetProperty("reason").GetString());
         Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("detail").GetString()));
+        Assert.False(string.IsNullOrWhiteSpace(problem.GetProperty("title").GetString()));
         Assert.Equal((int)expected, problem.GetProperty("status").GetInt32());
         return problem;
     }
