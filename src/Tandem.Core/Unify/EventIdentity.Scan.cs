@@ -200,7 +200,7 @@ public static partial class EventIdentity
                 }
             }
 
-            if (custom.Count > 0 && custom.FindType(ref reader) is { } known)
+            if (custom.FindType(ref reader) is { } known)
             {
                 return known;
             }

@@ -214,25 +214,36 @@ public interface IIdentifierVisitor
     bool Visit(string type, ReadOnlySpan<byte> normalUtf8);
 }
 
-/// <summary>The custom identifier types read from a trait (<see cref="IdentifierType.TraitKey"/>), with each trait name in UTF-8 for a JSON reader.</summary>
+/// <summary>
+/// The custom identifier types of the rules in UTF-8, for a JSON reader: those read from a trait
+/// (<see cref="IdentifierType.TraitKey"/>) with their trait names, and every custom type's name, so an
+/// external id's type is read without making a string.
+/// </summary>
 public sealed class TraitKeyedTypes
 {
-    private readonly (byte[] Trait, string Type)[] _pairs;
+    private readonly (byte[] Trait, string Type)[] _traits;
+    private readonly (byte[] Name, string Type)[] _names;
 
-    private TraitKeyedTypes((byte[] Trait, string Type)[] pairs) => _pairs = pairs;
+    private TraitKeyedTypes((byte[] Trait, string Type)[] traits, (byte[] Name, string Type)[] names)
+    {
+        _traits = traits;
+        _names = names;
+    }
 
-    /// <summary>None: most workspaces define no trait-keyed type.</summary>
-    public static TraitKeyedTypes None { get; } = new([]);
+    /// <summary>None: a workspace with the built-in types only.</summary>
+    public static TraitKeyedTypes None { get; } = new([], []);
 
-    public static TraitKeyedTypes Of(IdentityRules rules) =>
-        rules.TraitKeyed.Count == 0 ? None : new([.. rules.TraitKeyed.Select(t => (Encoding.UTF8.GetBytes(t.TraitKey!), t.Name))]);
+    public static TraitKeyedTypes Of(IdentityRules rules) => rules.Types.All(t => t.BuiltIn) ? None : new(
+        [.. rules.TraitKeyed.Select(t => (Encoding.UTF8.GetBytes(t.TraitKey!), t.Name))],
+        [.. rules.Types.Where(t => !t.BuiltIn).Select(t => (Encoding.UTF8.GetBytes(t.Name), t.Name))]);
 
-    public int Count => _pairs.Length;
+    /// <summary>How many types are read from a trait (most workspaces: none).</summary>
+    public int Count => _traits.Length;
 
     /// <summary>The type read from the property name the reader is on, if any.</summary>
     internal string? Find(ref Utf8JsonReader reader)
     {
-        foreach (var (trait, type) in _pairs)
+        foreach (var (trait, type) in _traits)
         {
             if (reader.ValueTextEquals(trait))
             {
@@ -243,12 +254,12 @@ public sealed class TraitKeyedTypes
         return null;
     }
 
-    /// <summary>The type's own string when the reader's string value is one of these types' names, to spare an allocation.</summary>
+    /// <summary>The custom type's own string when the reader's string value is its name.</summary>
     internal string? FindType(ref Utf8JsonReader reader)
     {
-        foreach (var (_, type) in _pairs)
+        foreach (var (name, type) in _names)
         {
-            if (reader.ValueTextEquals(type))
+            if (reader.ValueTextEquals(name))
             {
                 return type;
             }

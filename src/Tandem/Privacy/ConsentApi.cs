@@ -223,10 +223,11 @@ internal static class ConsentApi
         var (held, problem) = ProfileApi.Resolve(identifier, processor, (_, p) =>
             (p.Identifiers.FirstOrDefault(l => l.Identifier.Type == IdentifierType.UserId).Identifier.Value,
              p.Identifiers.FirstOrDefault(l => l.Identifier.Type == IdentifierType.AnonymousId).Identifier.Value), lens);
-        _ = ProfileApi.TrySplitPath(identifier, out var type, out var value);
+        _ = ProfileKey.TryParsePathSegment(identifier, out var key);
+        var (type, value) = key;
         if (problem is null)
         {
-            Identifier? other = type is IdentifierType.UserId or IdentifierType.AnonymousId or "profile_id" ? null : new Identifier(type, value);
+            Identifier? other = type is IdentifierType.UserId or IdentifierType.AnonymousId or ProfileKey.ProfileIdType ? null : new Identifier(type, value);
             return (new EventIds(held.Item1, held.Item1 is null ? held.Item2 : null, other), null);
         }
 

@@ -224,27 +224,6 @@ internal static class ProfileApi
         return (source?.Id, source?.Name);
     }
 
-    /// <summary>Splits <c>type:value</c> at the first colon; false unless both parts are there.</summary>
-    internal static bool TrySplit(string identifier, out string type, out string value)
-    {
-        var colon = identifier.IndexOf(':', StringComparison.Ordinal);
-        var ok = colon > 0 && colon < identifier.Length - 1;
-        type = ok ? identifier[..colon] : "";
-        value = ok ? identifier[(colon + 1)..] : "";
-        return ok;
-    }
-
-    /// <summary>
-    /// <see cref="TrySplit"/> for an identifier from a path segment: routing decodes everything in a
-    /// segment but %2F, and a value may hold a slash.
-    /// </summary>
-    internal static bool TrySplitPath(string segment, out string type, out string value)
-    {
-        var ok = TrySplit(segment, out type, out value);
-        value = value.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
-        return ok;
-    }
-
     /// <summary>Finds the profile and writes <c>{"profileId": …, …}</c> with the section, all under the reader lock.</summary>
     private static IResult Answer(string identifier, ProfileProcessor processor, PiiLens lens, Action<Unify.ProfileEngine, Profile, Utf8JsonWriter> write)
     {
@@ -302,7 +281,7 @@ internal static class ProfileApi
             return (default!, Loading());
         }
 
-        if (!TrySplitPath(identifier, out var type, out var value))
+        if (!ProfileKey.TryParsePathSegment(identifier, out var key))
         {
             return (default!, Problems.Create(StatusCodes.Status400BadRequest, "invalid_identifier", "The identifier is not type:value",
                 $"Write the identifier as type:value, such as user_id:42, email:ada@example.com or profile_id:prf_00000001; got '{identifier}'.", "identifier"));
@@ -310,23 +289,24 @@ internal static class ProfileApi
 
         var result = processor.Read<(bool Found, bool UnknownType, T? Value)>(engine =>
         {
+            var check = key.Check(engine.Rules, out var id);
             Profile? profile;
-            if (type == "profile_id")
+            if (key.IsProfileId)
             {
-                profile = engine.FindById(value);
+                profile = engine.FindById(key.Value);
             }
-            else if (engine.Rules.Find(type) is null)
+            else if (check == KeyCheck.UnknownType)
             {
                 return (false, true, default);
             }
-            else if (lens?.IdentifierExposure(type) == Exposure.Hidden)
+            else if (lens?.IdentifierExposure(key.Type) == Exposure.Hidden)
             {
                 profile = null;
             }
             else
             {
-                var normalized = engine.Rules.Normalize(type, value);
-                profile = normalized is { } id ? engine.Find(id) : null;
+                // A blocked value names no one: answered as an unknown profile.
+                profile = check == KeyCheck.Ok ? engine.Find(id) : null;
             }
 
             return profile is null ? (false, false, default) : (true, false, read(engine, profile));
@@ -336,12 +316,12 @@ internal static class ProfileApi
         {
             var known = processor.Read(engine => string.Join(", ", engine.Rules.Types.Select(t => t.Name)));
             return (default!, Problems.Create(StatusCodes.Status400BadRequest, "unknown_identifier_type", "Unknown identifier type",
-                $"'{type}' is not an identifier type of this workspace. Use profile_id or one of: {known}.", "identifier"));
+                $"'{key.Type}' is not an identifier type of this workspace. Use {ProfileKey.ProfileIdType} or one of: {known}.", "identifier"));
         }
 
         return result.Found
             ? (result.Value!, null)
             : (default!, Problems.Create(StatusCodes.Status404NotFound, "profile_not_found", "No profile has this identifier",
-                $"No customer is known by {type}:{value}. Identifiers are linked once an event carrying them is processed; check the type and the exact value.", "identifier"));
+                $"No customer is known by {key}. Identifiers are linked once an event carrying them is processed; check the type and the exact value.", "identifier"));
     }
 }
