@@ -233,9 +233,9 @@ public static partial class EventIdentity
             return VisitText(type, Encoding.UTF8.GetString(raw), ref visitor);
         }
 
-        Span<byte> normal = stackalloc byte[raw.Length];
-        return TryNormal(type, raw, normal, out var written)
-            ? visitor.Visit(type, normal[..written])
+        Span<byte> scratch = stackalloc byte[raw.Length];
+        return TryNormalAscii(type, raw, scratch, out var normal)
+            ? visitor.Visit(type, normal)
             : VisitText(type, Encoding.UTF8.GetString(raw), ref visitor); // not ASCII: .NET's Unicode trimming and casing
     }
 

@@ -181,6 +181,24 @@ public static partial class EventIdentity
     public static bool TryNormal(string type, ReadOnlySpan<byte> utf8, Span<byte> into, out int written)
     {
         written = 0;
+        if (!TryNormalAscii(type, utf8, into, out var normal))
+        {
+            return false;
+        }
+
+        normal.CopyTo(into); // for an email, onto itself
+
+        written = normal.Length;
+        return true;
+    }
+
+    /// <summary>
+    /// The work of <see cref="TryNormal"/> without a copy where none is needed: the normal form is the
+    /// trimmed slice of <paramref name="utf8"/> itself, or (an email) its lower case in <paramref name="scratch"/>.
+    /// </summary>
+    private static bool TryNormalAscii(string type, ReadOnlySpan<byte> utf8, Span<byte> scratch, out ReadOnlySpan<byte> normal)
+    {
+        normal = default;
         if (!Ascii.IsValid(utf8))
         {
             return false;
@@ -188,19 +206,19 @@ public static partial class EventIdentity
 
         // The ASCII characters string.Trim removes.
         var trimmed = utf8.Trim(" \t\r\n\f\v"u8);
-        if (trimmed.Length > into.Length)
+        if (trimmed.Length > scratch.Length)
         {
             return false;
         }
 
         if (type == IdentifierType.Email)
         {
-            Ascii.ToLower(trimmed, into, out written);
+            Ascii.ToLower(trimmed, scratch, out var lowered);
+            normal = scratch[..lowered];
         }
         else
         {
-            trimmed.CopyTo(into);
-            written = trimmed.Length;
+            normal = trimmed;
         }
 
         return true;
