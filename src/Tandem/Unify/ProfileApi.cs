@@ -215,7 +215,7 @@ internal static class ProfileApi
     /// <summary>Id and name of the source an event came through; key 0 is Tandem's own API (consent recorded by a member or a token).</summary>
     internal static (string? Id, string? Name) SourceNames(SourceRegistry sources, int key)
     {
-        if (key == Privacy.ConsentApi.ApiSourceKey)
+        if (key == Privacy.ConsentService.ApiSourceKey)
         {
             return ("api", "Tandem API");
         }
@@ -254,20 +254,11 @@ internal static class ProfileApi
         builder.AddEndpointFilter(async (context, next) =>
             context.HttpContext.RequestServices.GetRequiredService<ProfileProcessor>().Loaded ? await next(context) : Loading());
 
-    internal static IResult Loading() =>
-        new RetryAfter(Problems.Create(StatusCodes.Status503ServiceUnavailable, "profiles_loading", "Profiles are loading",
-            "Tandem is loading profiles from its snapshot (or rebuilding them from the log); try again in a few seconds.", null,
-            new Dictionary<string, object?> { ["retryAfterSeconds"] = 5 }), 5);
+    internal static IResult Loading() => Problems.Answer(ProfilesLoading);
 
-    /// <summary>HTTP clients and retry libraries read the header, not the body, to know when to come back.</summary>
-    private sealed class RetryAfter(IResult problem, int seconds) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            return problem.ExecuteAsync(httpContext);
-        }
-    }
+    private static readonly Refusal ProfilesLoading = new(RefusalKind.Unavailable, "profiles_loading", "Profiles are loading",
+        "Tandem is loading profiles from its snapshot (or rebuilding them from the log); try again in a few seconds.", null,
+        new Dictionary<string, object?> { [Problems.RetryAfterSeconds] = 5 });
 
     /// <summary>Parses <c>type:value</c>, finds the profile and runs <paramref name="read"/> on it under the reader lock.</summary>
     /// <param name="lens">
@@ -276,15 +267,25 @@ internal static class ProfileApi
     /// </param>
     internal static (T Value, IResult? Problem) Resolve<T>(string identifier, ProfileProcessor processor, Func<Unify.ProfileEngine, Profile, T> read, PiiLens? lens = null)
     {
+        var found = Find(identifier, processor, read, lens is null ? null : lens.Hides);
+        return found.Refusal is { } refusal ? (default!, Problems.Answer(refusal)) : (found.Value!, null);
+    }
+
+    /// <summary>
+    /// <see cref="Resolve"/> for services: the same lookup and the same refusals, as data.
+    /// <paramref name="hidden"/> says which identifier types the caller may not see.
+    /// </summary>
+    internal static Outcome<T> Find<T>(string identifier, ProfileProcessor processor, Func<Unify.ProfileEngine, Profile, T> read, Func<string, bool>? hidden = null)
+    {
         if (!processor.Loaded)
         {
-            return (default!, Loading());
+            return ProfilesLoading;
         }
 
         if (!ProfileKey.TryParsePathSegment(identifier, out var key))
         {
-            return (default!, Problems.Create(StatusCodes.Status400BadRequest, "invalid_identifier", "The identifier is not type:value",
-                $"Write the identifier as type:value, such as user_id:42, email:ada@example.com or profile_id:prf_00000001; got '{identifier}'.", "identifier"));
+            return new Refusal(RefusalKind.Invalid, "invalid_identifier", "The identifier is not type:value",
+                $"Write the identifier as type:value, such as user_id:42, email:ada@example.com or profile_id:prf_00000001; got '{identifier}'.", "identifier");
         }
 
         var result = processor.Read<(bool Found, bool UnknownType, T? Value)>(engine =>
@@ -299,7 +300,7 @@ internal static class ProfileApi
             {
                 return (false, true, default);
             }
-            else if (lens?.IdentifierExposure(key.Type) == Exposure.Hidden)
+            else if (hidden?.Invoke(key.Type) == true)
             {
                 profile = null;
             }
@@ -315,13 +316,13 @@ internal static class ProfileApi
         if (result.UnknownType)
         {
             var known = processor.Read(engine => string.Join(", ", engine.Rules.Types.Select(t => t.Name)));
-            return (default!, Problems.Create(StatusCodes.Status400BadRequest, "unknown_identifier_type", "Unknown identifier type",
-                $"'{key.Type}' is not an identifier type of this workspace. Use {ProfileKey.ProfileIdType} or one of: {known}.", "identifier"));
+            return new Refusal(RefusalKind.Invalid, "unknown_identifier_type", "Unknown identifier type",
+                $"'{key.Type}' is not an identifier type of this workspace. Use {ProfileKey.ProfileIdType} or one of: {known}.", "identifier");
         }
 
         return result.Found
-            ? (result.Value!, null)
-            : (default!, Problems.Create(StatusCodes.Status404NotFound, "profile_not_found", "No profile has this identifier",
-                $"No customer is known by {key}. Identifiers are linked once an event carrying them is processed; check the type and the exact value.", "identifier"));
+            ? result.Value!
+            : new Refusal(RefusalKind.NotFound, "profile_not_found", "No profile has this identifier",
+                $"No customer is known by {key}. Identifiers are linked once an event carrying them is processed; check the type and the exact value.", "identifier");
     }
 }
