@@ -73,8 +73,8 @@ public sealed class IdentityRules
     public int Priority(string type) => _byName.TryGetValue(type, out var c) ? c.Type.Priority : int.MaxValue;
 
     /// <summary>
-    /// The identifier as Tandem keeps it (trimmed; emails in lower case), or null when the type is
-    /// unknown or the value is blocked.
+    /// The identifier as Tandem keeps it (<see cref="EventIdentity.Normal"/>: trimmed, emails in lower
+    /// case), or null when the type is unknown or the value is blocked.
     /// </summary>
     public Identifier? Normalize(string type, string? raw)
     {
@@ -83,17 +83,15 @@ public sealed class IdentityRules
             return null;
         }
 
-        var value = raw.Trim();
-        if (value.Length == 0 || _alwaysBlocked.Contains(value) || !Addressable(value))
+        // The blocked words and the length are judged on the value as sent (trimmed), before its case is
+        // folded; the settings' own blocked values and patterns on the normal form the profile keeps.
+        var trimmed = raw.Trim();
+        if (trimmed.Length == 0 || _alwaysBlocked.Contains(trimmed) || !Addressable(trimmed))
         {
             return null;
         }
 
-        if (type == IdentifierType.Email)
-        {
-            value = value.ToLowerInvariant();
-        }
-
+        var value = EventIdentity.Normal(type, trimmed);
         return compiled.Blocks(value) ? null : new Identifier(compiled.Type.Name, value);
     }
 

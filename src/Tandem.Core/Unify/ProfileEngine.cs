@@ -36,6 +36,7 @@ public sealed partial class ProfileEngine
     private readonly List<Identifier> _eventIds = new(8);
     private readonly List<string> _identifiersRefused = new(2);
     private readonly List<Profile> _awaitingId = [];
+    private readonly Func<Identifier, bool> _isKnown;
     private int _indexCapacity;
     private readonly ValuePool _values = new();
 
@@ -47,6 +48,7 @@ public sealed partial class ProfileEngine
         Rules = rules ?? IdentityRules.Default;
         _interned = new(StringComparer.Ordinal);
         _search = new SearchIndex(IsLive);
+        _isKnown = _index.ContainsKey;
     }
 
     /// <summary>The identity configuration applied to the next events (changes are not retroactive).</summary>
@@ -184,7 +186,7 @@ public sealed partial class ProfileEngine
 
         _eventIds.Clear();
         _identifiersRefused.Clear();
-        CollectIdentifiers(facts);
+        EventIdentity.Linked(facts, Rules, _isKnown, _eventIds, _identifiersRefused);
         if (_eventIds.Count == 0)
         {
             EventsApplied++;
@@ -296,94 +298,6 @@ public sealed partial class ProfileEngine
         Record(profile, facts, seq, sourceKey, when, tie);
         EventsApplied++;
         return new ApplyResult(profile, merges, declined);
-    }
-
-    private void CollectIdentifiers(in EventFacts facts)
-    {
-        AddIdentifier(IdentifierType.UserId, facts.UserId);
-        if (facts.Type == MessageType.Alias && facts.PreviousId is { } previous)
-        {
-            // previousId names whoever the customer was before: a known user id, else an anonymous id.
-            var asUser = Rules.Normalize(IdentifierType.UserId, previous);
-            AddIdentifier(asUser is { } u && _index.ContainsKey(u) ? IdentifierType.UserId : IdentifierType.AnonymousId, previous);
-        }
-
-        if (facts.Type == MessageType.Identify && facts.Traits.ValueKind == JsonValueKind.Object)
-        {
-            AddTraitIdentifiers(facts.Traits);
-        }
-
-        if (facts.ContextTraits.ValueKind == JsonValueKind.Object)
-        {
-            AddTraitIdentifiers(facts.ContextTraits);
-        }
-
-        if (facts.ExternalIds.ValueKind == JsonValueKind.Array)
-        {
-            foreach (var item in facts.ExternalIds.EnumerateArray())
-            {
-                if (item.ValueKind == JsonValueKind.Object && item.TryGetProperty("type"u8, out var type) && type.ValueKind == JsonValueKind.String
-                    && item.TryGetProperty("id"u8, out var value))
-                {
-                    AddIdentifier(type.GetString()!, ScalarText(value));
-                }
-            }
-        }
-
-        AddIdentifier(IdentifierType.AnonymousId, facts.AnonymousId);
-
-        // Strongest first; within a type, the order the event gave them.
-        // Insertion sort: stable, and events carry a handful of identifiers.
-        for (var i = 1; i < _eventIds.Count; i++)
-        {
-            var id = _eventIds[i];
-            var priority = Rules.Priority(id.Type);
-            var j = i - 1;
-            while (j >= 0 && Rules.Priority(_eventIds[j].Type) > priority)
-            {
-                _eventIds[j + 1] = _eventIds[j];
-                j--;
-            }
-
-            _eventIds[j + 1] = id;
-        }
-    }
-
-    private void AddTraitIdentifiers(JsonElement traits)
-    {
-        if (traits.TryGetProperty("email"u8, out var email))
-        {
-            AddIdentifier(IdentifierType.Email, ScalarText(email));
-        }
-
-        if (traits.TryGetProperty("phone"u8, out var phone))
-        {
-            AddIdentifier(IdentifierType.Phone, ScalarText(phone));
-        }
-
-        foreach (var custom in Rules.TraitKeyed)
-        {
-            if (traits.TryGetProperty(custom.TraitKey!, out var value))
-            {
-                AddIdentifier(custom.Name, ScalarText(value));
-            }
-        }
-    }
-
-    private void AddIdentifier(string type, string? raw)
-    {
-        if (Rules.Normalize(type, raw) is { } id)
-        {
-            if (!_eventIds.Contains(id))
-            {
-                _eventIds.Add(id); // the type string is the rules' own instance, shared by every identifier of it
-            }
-        }
-        else if (!string.IsNullOrWhiteSpace(raw) && Rules.Find(type) is not null && !_identifiersRefused.Contains(type))
-        {
-            // A value was there but the settings block it; the types, never the values, explain why.
-            _identifiersRefused.Add(type);
-        }
     }
 
     /// <summary>Counts an event that could not be read; what is shown of it is read again as far as it can be.</summary>

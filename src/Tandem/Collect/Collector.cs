@@ -14,9 +14,8 @@ internal sealed class Collector(
     SpecParser parser,
     CollectLimits limits,
     SourceRegistry sources,
-    IngestLog log,
+    IngestionService ingestion,
     CollectMetrics metrics,
-    Privacy.SuppressionList suppressions,
     TimeProvider time,
     ILogger<Collector> logger)
 {
@@ -88,19 +87,19 @@ internal sealed class Collector(
             return;
         }
 
-        var suppressed = suppressions.Active ? DropSuppressed(outcome) : 0;
-        if (suppressed > 0 && outcome.Accepted.Count == 0 && outcome.Rejected.Count == 0)
+        var admission = ingestion.Admit(new IngestRequest(source!.Key, outcome.Accepted, outcome.Rejected, receivedAt, WhenSuppressed.DropAndCount));
+        var suppressed = admission.Suppressed;
+        if (admission.Refusal is { } refusal)
         {
-            // Only suppressed people's events: nothing to store. They are answered as accepted, like
-            // any other, so the client does not retry and learns nothing about who is suppressed.
-            await WriteAcceptedAsync(context.Response, new AppendResult(0, 0, log.Head), [], [], suppressed);
+            await RefuseAsync(context, refusal);
             return;
         }
 
-        var append = log.TryAppend(source!.Key, outcome.Accepted, outcome.Rejected, receivedAt);
-        if (append is null)
+        if (admission.Commit is not { } append)
         {
-            await OverloadedAsync(context);
+            // Only suppressed people's events: nothing to store. They are answered as accepted, like
+            // any other, so the client does not retry and learns nothing about who is suppressed.
+            await WriteAcceptedAsync(context.Response, new AppendResult(0, 0, ingestion.Head), [], [], suppressed);
             return;
         }
 
@@ -132,33 +131,6 @@ internal sealed class Collector(
         var repaired = outcome.Repairs.Count == 0 ? outcome.Repairs : outcome.Repairs.FindAll(r => !outcome.Rejected.Exists(x => x.Index == r.Index));
         metrics.Repaired(repaired);
         await WriteAcceptedAsync(context.Response, result, outcome.Rejected, repaired, suppressed);
-    }
-
-    /// <summary>
-    /// Takes out the events of suppressed people, counting each under its suppression, and their
-    /// refused events too (those are stored for the debugger otherwise); answers how many events went.
-    /// </summary>
-    private int DropSuppressed(CollectOutcome outcome)
-    {
-        var dropped = 0;
-        for (var i = outcome.Accepted.Count - 1; i >= 0; i--)
-        {
-            if (suppressions.Match(outcome.Accepted[i].Json) is { } suppression)
-            {
-                suppressions.CountDropped(suppression);
-                outcome.Accepted.RemoveAt(i);
-                dropped++;
-            }
-        }
-
-        // A suppressed person's refused events are not kept either, and are answered like the rest.
-        dropped += outcome.Rejected.RemoveAll(r => suppressions.MatchRaw(r.Payload) is not null);
-        if (dropped > 0)
-        {
-            metrics.Suppressed(dropped);
-        }
-
-        return dropped;
     }
 
     /// <summary>GET /v1/projects/{writeKey}/settings: what analytics.js (analytics-next) loads before it starts.</summary>
@@ -216,27 +188,30 @@ internal sealed class Collector(
         metrics.Refused(error.Reason);
         if (source is not null)
         {
-            var append = log.TryAppend(source.Key, [], [new Rejection(null, error.Reason, error.Field, error.Detail, sample)], receivedAt);
-            if (append is null)
+            var admission = ingestion.Admit(new IngestRequest(source.Key, [], [new Rejection(null, error.Reason, error.Field, error.Detail, sample)], receivedAt,
+                WhenSuppressed.Keep));
+            if (admission.Refusal is { } refusal)
             {
-                await OverloadedAsync(context);
+                await RefuseAsync(context, refusal);
                 return;
             }
 
-            await append;
+            await admission.Commit!;
         }
 
         Log.BodyRefused(logger, source?.Id ?? "(unknown)", error.Reason);
         await Problems.Create(StatusCodes.Status400BadRequest, error.Reason, error.Title, error.Detail, error.Field).ExecuteAsync(context);
     }
 
-    private async Task OverloadedAsync(HttpContext context)
+    /// <summary>The log refused the request (overloaded): counted, and answered 429 with Retry-After.</summary>
+    private async Task RefuseAsync(HttpContext context, Refusal refusal)
     {
-        metrics.Throttled();
-        context.Response.Headers.RetryAfter = "1";
-        await Problems.Create(StatusCodes.Status429TooManyRequests, "overloaded", "Tandem is catching up",
-            "The ingest log's backlog is past its bound, so nothing from this request was stored. Retry after the number of seconds in Retry-After.")
-            .ExecuteAsync(context);
+        if (refusal.Kind == RefusalKind.Overloaded)
+        {
+            metrics.Throttled();
+        }
+
+        await Problems.Answer(refusal).ExecuteAsync(context);
     }
 
     /// <summary>How a refused event is reported, in a 200 with <c>rejected</c> and in a 400 problem alike.</summary>

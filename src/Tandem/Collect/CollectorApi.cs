@@ -24,6 +24,7 @@ internal static class CollectorApi
     {
         services.AddSingleton(CollectLimits.Default);
         services.AddSingleton<SpecParser>();
+        services.AddSingleton<IngestionService>();
         services.AddSingleton<Collector>();
         services.AddSingleton<CollectMetrics>();
         services.AddCors(cors => cors.AddPolicy(CorsPolicy, policy => policy

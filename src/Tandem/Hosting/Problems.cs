@@ -46,10 +46,40 @@ internal static class Problems
             RefusalKind.NotFound => StatusCodes.Status404NotFound,
             RefusalKind.Conflict => StatusCodes.Status409Conflict,
             RefusalKind.Forbidden => StatusCodes.Status403Forbidden,
-            RefusalKind.Throttled => StatusCodes.Status429TooManyRequests,
+            RefusalKind.Throttled or RefusalKind.Overloaded => StatusCodes.Status429TooManyRequests,
+            RefusalKind.Unavailable => StatusCodes.Status503ServiceUnavailable,
             _ => throw new ArgumentOutOfRangeException(nameof(refusal), refusal.Kind, null),
         }, refusal.Code, refusal.Title, refusal.Detail, refusal.Field, refusal.Extensions is null ? null : new Dictionary<string, object?>(refusal.Extensions));
 
+    /// <summary>
+    /// <see cref="From"/> with the Retry-After header HTTP clients and retry libraries read: one second for
+    /// an overloaded log, the refusal's own <c>retryAfterSeconds</c> when it says one. A throttled caller's
+    /// header depends on the clock and stays the handler's to set.
+    /// </summary>
+    public static IResult Answer(Refusal refusal)
+    {
+        var problem = From(refusal);
+        if (refusal.Kind == RefusalKind.Overloaded)
+        {
+            return new WithRetryAfter(problem, 1);
+        }
+
+        return refusal.Extensions?.GetValueOrDefault(RetryAfterSeconds) is int seconds ? new WithRetryAfter(problem, seconds) : problem;
+    }
+
+    /// <summary>The problem extension that says when to come back; <see cref="Answer"/> sends it as Retry-After too.</summary>
+    public const string RetryAfterSeconds = "retryAfterSeconds";
+
     public static ProblemHttpResult Unauthorized(string detail) =>
         Create(StatusCodes.Status401Unauthorized, "unauthorized", "Authentication required", detail, "Authorization");
+}
+
+/// <summary>A problem answered with Retry-After: HTTP clients and retry libraries read the header, not the body.</summary>
+internal sealed class WithRetryAfter(IResult problem, int seconds) : IResult
+{
+    public Task ExecuteAsync(HttpContext httpContext)
+    {
+        httpContext.Response.Headers.RetryAfter = seconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        return problem.ExecuteAsync(httpContext);
+    }
 }

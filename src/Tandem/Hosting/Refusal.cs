@@ -9,6 +9,12 @@ internal enum RefusalKind
     Conflict,
     Forbidden,
     Throttled,
+
+    /// <summary>Tandem cannot take the request now (the ingest log's backlog is past its bound); the caller retries in a second.</summary>
+    Overloaded,
+
+    /// <summary>Not ready yet (profiles still loading); the refusal's <c>retryAfterSeconds</c> says when to come back.</summary>
+    Unavailable,
 }
 
 /// <summary>

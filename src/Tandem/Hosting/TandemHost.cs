@@ -116,6 +116,7 @@ public static class TandemHost
         services.AddHostedService(sp => sp.GetRequiredService<ProfileProcessor>());
         services.AddSingleton<UnifyMetrics>();
         services.AddSingleton<ConsentRegistry>();
+        services.AddSingleton<ConsentService>();
         services.AddSingleton(sp => new SuppressionList(options.DataDirectory, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<UnifySettings>()));
         services.AddSingleton(sp => new PrivacyRequests(options.DataDirectory));
         services.AddSingleton<PrivacyDesk>();

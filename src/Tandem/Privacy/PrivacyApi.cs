@@ -62,7 +62,7 @@ internal static class PrivacyApi
             return Bad("type", $"type is one of: {string.Join(", ", PrivacyRequestTypes.All)}.");
         }
 
-        if (JsonBody.Text(body["identifier"]) is not { } identifier || !ProfileApi.TrySplit(identifier, out var idType, out var idValue))
+        if (JsonBody.Text(body["identifier"]) is not { } identifier || !ProfileKey.TryParse(identifier, out var subject))
         {
             return Bad("identifier", "identifier is type:value, such as email:ada@example.com, user_id:42 or profile_id:prf_00000001.");
         }
@@ -72,18 +72,16 @@ internal static class PrivacyApi
             return Bad("identifier", $"identifier is at most {MaxIdentifierLength} characters.");
         }
 
-        if (idType != "profile_id" && processor.Read(engine => engine.Rules.Find(idType)) is null)
+        switch (processor.Read(engine => subject.Check(engine.Rules, out _)))
         {
-            var known = processor.Read(engine => string.Join(", ", engine.Rules.Types.Select(t => t.Name)));
-            return Bad("identifier", $"'{idType}' is not an identifier type of this workspace; use profile_id or one of: {known}.");
+            case KeyCheck.UnknownType:
+                var known = processor.Read(engine => string.Join(", ", engine.Rules.Types.Select(t => t.Name)));
+                return Bad("identifier", $"'{subject.Type}' is not an identifier type of this workspace; use {ProfileKey.ProfileIdType} or one of: {known}.");
+            case KeyCheck.Blocked:
+                return Bad("identifier", $"The {subject.Type} given is a value no identifier may take (such as \"unknown\" or \"null\", or one the identity rules block), so it names no one.");
         }
 
-        if (idType != "profile_id" && processor.Read(engine => engine.Rules.Normalize(idType, idValue)) is null)
-        {
-            return Bad("identifier", $"The {idType} given is a value no identifier may take (such as \"unknown\" or \"null\", or one the identity rules block), so it names no one.");
-        }
-
-        if (idType == "profile_id" && type is PrivacyRequestTypes.Unsuppress)
+        if (subject.IsProfileId && type is PrivacyRequestTypes.Unsuppress)
         {
             return Bad("identifier", "A suppression is lifted by one of the person's identifiers (such as their email), not a profile id: their profile may be gone.");
         }

@@ -110,18 +110,18 @@ internal sealed partial class PrivacyDesk(
     /// <summary>The identifier the subject names, normalized by the identity rules; profile ids pass as they are.</summary>
     private async Task<Identifier> ResolveIdentifierAsync(string subject)
     {
-        _ = ProfileApi.TrySplit(subject, out var type, out var value);
-        if (type == "profile_id")
+        _ = ProfileKey.TryParse(subject, out var key);
+        if (key.IsProfileId)
         {
-            return new Identifier(type, value);
+            return new Identifier(key.Type, key.Value);
         }
 
-        return await processor.AfterCatchUpAsync(engine => engine.Rules.Normalize(type, value))
-            ?? throw new InvalidOperationException($"The {type} given is not an identifier the identity rules accept (a blocked value, or the type was removed).");
+        return await processor.AfterCatchUpAsync(engine => key.Check(engine.Rules, out var id) == KeyCheck.Ok ? id : (Identifier?)null)
+            ?? throw new InvalidOperationException($"The {key.Type} given is not an identifier the identity rules accept (a blocked value, or the type was removed).");
     }
 
     private static Profile? Find(ProfileEngine engine, Identifier identifier) =>
-        identifier.Type == "profile_id" ? engine.FindById(identifier.Value) : engine.Find(identifier);
+        identifier.Type == ProfileKey.ProfileIdType ? engine.FindById(identifier.Value) : engine.Find(identifier);
 
     private async Task<(JsonObject, JsonObject?)> ExportAsync(PrivacyRequest request, Identifier identifier)
     {
@@ -218,7 +218,7 @@ internal sealed partial class PrivacyDesk(
     private async Task<JsonObject> DeleteAsync(Identifier identifier)
     {
         var forgotten = await processor.ForgetAsync(engine => Find(engine, identifier));
-        var known = forgotten?.Identifiers ?? (identifier.Type == "profile_id" ? [] : [identifier]);
+        var known = forgotten?.Identifiers ?? (identifier.Type == ProfileKey.ProfileIdType ? [] : [identifier]);
         var rejections = await DeleteRejectionsAsync([.. known]);
         return new JsonObject
         {
@@ -253,7 +253,7 @@ internal sealed partial class PrivacyDesk(
     private async Task<JsonObject> SuppressAsync(PrivacyRequest request, Identifier identifier)
     {
         var known = await processor.AfterCatchUpAsync(engine => Find(engine, identifier)?.Identifiers.Select(l => l.Identifier).ToArray() ?? []);
-        var all = identifier.Type == "profile_id" ? known : known.Append(identifier).Distinct().ToArray();
+        var all = identifier.Type == ProfileKey.ProfileIdType ? known : known.Append(identifier).Distinct().ToArray();
         var added = suppressions.Suppress(request.Id, all);
         return new JsonObject
         {
@@ -278,13 +278,13 @@ internal sealed partial class PrivacyDesk(
         return a;
     }
 
-    private static string SubjectType(string subject) => ProfileApi.TrySplit(subject, out var type, out _) ? type : "";
+    private static string SubjectType(string subject) => ProfileKey.TryParse(subject, out var key) ? key.Type : "";
 
     /// <summary><c>email:a***@example.com</c>: recognisable to whoever knows the person, useless to anyone else.</summary>
     internal static string MaskSubject(string subject)
     {
-        _ = ProfileApi.TrySplit(subject, out var type, out var value);
-        return type == "profile_id" ? subject : type + ":" + Masking.Mask(type, value);
+        _ = ProfileKey.TryParse(subject, out var key);
+        return key.Masked();
     }
 
     private static partial class Log

@@ -25,19 +25,19 @@ internal sealed class SuppressionList : IDisposable
     private readonly Lock _gate = new();
     private readonly Dictionary<string, long> _dropped = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _droppedSaved = new(StringComparer.Ordinal);
-    private volatile State _state = new(FrozenDictionary<UInt128, string>.Empty, FrozenSet<uint>.Empty, []);
+    private volatile State _state = new(FrozenDictionary<UInt128, string>.Empty, FrozenSet<uint>.Empty, TraitKeyedTypes.None);
 
     /// <param name="settings">Where the identity rules are kept: custom types read from a trait are checked too.</param>
     public SuppressionList(string dataDirectory, TimeProvider time, UnifySettings? settings = null)
     {
         if (settings is not null)
         {
-            _traitKeyed = TraitKeyedOf(settings.LoadRules());
+            _traitKeyed = TraitKeyedTypes.Of(settings.LoadRules());
             settings.RulesSaved += rules =>
             {
                 lock (_gate)
                 {
-                    _traitKeyed = TraitKeyedOf(rules);
+                    _traitKeyed = TraitKeyedTypes.Of(rules);
                     _state = _state with { TraitKeyed = _traitKeyed };
                 }
             };
@@ -55,10 +55,7 @@ internal sealed class SuppressionList : IDisposable
         Reload();
     }
 
-    private (byte[] TraitKey, string Type)[] _traitKeyed = [];
-
-    private static (byte[] TraitKey, string Type)[] TraitKeyedOf(IdentityRules rules) =>
-        [.. rules.TraitKeyed.Select(t => (Encoding.UTF8.GetBytes(t.TraitKey!), t.Name))];
+    private TraitKeyedTypes _traitKeyed = TraitKeyedTypes.None;
 
     /// <summary>True when at least one identifier is suppressed: only then does the collector look.</summary>
     public bool Active => _state.ByDigest.Count > 0;
@@ -90,7 +87,7 @@ internal sealed class SuppressionList : IDisposable
                 foreach (var id in identifiers.Distinct())
                 {
                     digest.Value = Digest(id.Type, id.Value);
-                    prefilter.Value = (long)Prefilter(id.Type, System.Text.Encoding.UTF8.GetBytes(Kept(id.Type, id.Value)));
+                    prefilter.Value = (long)Prefilter(id.Type, Encoding.UTF8.GetBytes(EventIdentity.Normal(id.Type, id.Value)));
                     type.Value = id.Type;
                     added += insert.ExecuteNonQuery();
                 }
@@ -180,200 +177,26 @@ internal sealed class SuppressionList : IDisposable
             return null;
         }
 
-        var reader = new Utf8JsonReader(json);
-        if (!reader.Read() || reader.TokenType != JsonTokenType.StartObject)
-        {
-            return null;
-        }
-
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            string? hit = null;
-            if (reader.ValueTextEquals("userId"u8))
-            {
-                reader.Read();
-                hit = Check(state, IdentifierType.UserId, ref reader);
-            }
-            else if (reader.ValueTextEquals("anonymousId"u8))
-            {
-                reader.Read();
-                hit = Check(state, IdentifierType.AnonymousId, ref reader);
-            }
-            else if (reader.ValueTextEquals("previousId"u8))
-            {
-                reader.Read();
-                hit = Check(state, IdentifierType.UserId, ref reader) ?? Check(state, IdentifierType.AnonymousId, ref reader);
-            }
-            else if (reader.ValueTextEquals("traits"u8))
-            {
-                reader.Read();
-                hit = CheckTraits(state, ref reader);
-            }
-            else if (reader.ValueTextEquals("context"u8))
-            {
-                reader.Read();
-                hit = CheckContext(state, ref reader);
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip();
-            }
-
-            if (hit is not null)
-            {
-                return hit;
-            }
-        }
-
-        return null;
+        var first = new FirstSuppression(state);
+        EventIdentity.Scan(json, state.TraitKeyed, ref first);
+        return first.Request;
     }
 
-    /// <summary><c>email</c> and <c>phone</c> of a traits object; leaves the reader on its end.</summary>
-    private static string? CheckTraits(State state, ref Utf8JsonReader reader)
+    /// <summary>Stops at the first identifier under a suppression; a miss costs a 32-bit hash and a set lookup.</summary>
+    private struct FirstSuppression(State state) : IIdentifierVisitor
     {
-        if (reader.TokenType != JsonTokenType.StartObject)
+        public string? Request { get; private set; }
+
+        public bool Visit(string type, ReadOnlySpan<byte> normalUtf8)
         {
-            reader.Skip();
-            return null;
-        }
-
-        string? hit = null;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            var type = reader.ValueTextEquals("email"u8) ? IdentifierType.Email : reader.ValueTextEquals("phone"u8) ? IdentifierType.Phone : TraitKeyedType(state, ref reader);
-            reader.Read();
-            if (type is not null && hit is null)
+            if (!state.Prefilter.Contains(Prefilter(type, normalUtf8)))
             {
-                hit = Check(state, type, ref reader);
-            }
-            else
-            {
-                reader.Skip();
-            }
-        }
-
-        return hit;
-    }
-
-    /// <summary>The custom identifier type read from this trait name, if any (most workspaces have none).</summary>
-    private static string? TraitKeyedType(State state, ref Utf8JsonReader reader)
-    {
-        foreach (var (key, type) in state.TraitKeyed)
-        {
-            if (reader.ValueTextEquals(key))
-            {
-                return type;
-            }
-        }
-
-        return null;
-    }
-
-    /// <summary><c>context.traits</c> and <c>context.externalIds</c>; leaves the reader on the context's end.</summary>
-    private static string? CheckContext(State state, ref Utf8JsonReader reader)
-    {
-        if (reader.TokenType != JsonTokenType.StartObject)
-        {
-            reader.Skip();
-            return null;
-        }
-
-        string? hit = null;
-        while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-        {
-            if (reader.ValueTextEquals("traits"u8))
-            {
-                reader.Read();
-                hit ??= CheckTraits(state, ref reader);
-            }
-            else if (reader.ValueTextEquals("externalIds"u8))
-            {
-                reader.Read();
-                hit ??= CheckExternalIds(state, ref reader);
-            }
-            else
-            {
-                reader.Read();
-                reader.Skip();
-            }
-        }
-
-        return hit;
-    }
-
-    private static string? CheckExternalIds(State state, ref Utf8JsonReader reader)
-    {
-        if (reader.TokenType != JsonTokenType.StartArray)
-        {
-            reader.Skip();
-            return null;
-        }
-
-        string? hit = null;
-        while (reader.Read() && reader.TokenType != JsonTokenType.EndArray)
-        {
-            if (reader.TokenType != JsonTokenType.StartObject)
-            {
-                reader.Skip();
-                continue;
+                return true;
             }
 
-            string? type = null, id = null;
-            while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
-            {
-                var isType = reader.ValueTextEquals("type"u8);
-                var isId = reader.ValueTextEquals("id"u8);
-                reader.Read();
-                if (isType && reader.TokenType == JsonTokenType.String)
-                {
-                    type = reader.GetString();
-                }
-                else if (isId && reader.TokenType is JsonTokenType.String or JsonTokenType.Number)
-                {
-                    id = reader.TokenType == JsonTokenType.String ? reader.GetString() : System.Text.Encoding.UTF8.GetString(reader.ValueSpan);
-                }
-                else
-                {
-                    reader.Skip();
-                }
-            }
-
-            if (hit is null && type is not null && id is not null)
-            {
-                hit = state.Find(type, id);
-            }
+            Request = state.Find(type, normalUtf8);
+            return Request is null;
         }
-
-        return hit;
-    }
-
-    /// <summary>The suppression a string or number value falls under as an identifier of the type; anything else is none.</summary>
-    private static string? Check(State state, string type, ref Utf8JsonReader reader)
-    {
-        if (reader.TokenType is not (JsonTokenType.String or JsonTokenType.Number))
-        {
-            reader.Skip();
-            return null;
-        }
-
-        var raw = reader.ValueSpan;
-        if (reader.ValueIsEscaped || raw.Length > 512 || !Ascii.IsValid(raw))
-        {
-            // Rare: escaped or non-ASCII text takes the string path, with .NET's trimming and casing.
-            return state.Find(type, reader.TokenType == JsonTokenType.String ? reader.GetString()! : System.Text.Encoding.UTF8.GetString(raw));
-        }
-
-        raw = raw.Trim(" \t\r\n\f\v"u8);
-        Span<byte> lowered = stackalloc byte[raw.Length];
-        scoped ReadOnlySpan<byte> kept = raw;
-        if (type == IdentifierType.Email)
-        {
-            Ascii.ToLower(raw, lowered, out _);
-            kept = lowered;
-        }
-
-        return state.Prefilter.Contains(Prefilter(type, kept)) ? state.Find(type, System.Text.Encoding.UTF8.GetString(kept)) : null;
     }
 
     /// <summary>32-bit hash of type and kept value: the cheap first look; only a hit computes the SHA-256.</summary>
@@ -388,9 +211,11 @@ internal sealed class SuppressionList : IDisposable
     }
 
     /// <summary>The list as the collector reads it: digests to requests, and the prefilter of the same identifiers.</summary>
-    private sealed record State(FrozenDictionary<UInt128, string> ByDigest, FrozenSet<uint> Prefilter, (byte[] TraitKey, string Type)[] TraitKeyed)
+    private sealed record State(FrozenDictionary<UInt128, string> ByDigest, FrozenSet<uint> Prefilter, TraitKeyedTypes TraitKeyed)
     {
         public string? Find(string type, string value) => ByDigest.GetValueOrDefault(Key(Digest(type, value)));
+
+        public string? Find(string type, ReadOnlySpan<byte> normalUtf8) => ByDigest.GetValueOrDefault(Key(type, normalUtf8));
     }
 
     /// <summary>Like <see cref="Match"/> for a refused event's stored sample, which may not be JSON at all.</summary>
@@ -426,7 +251,7 @@ internal sealed class SuppressionList : IDisposable
         var folded = new List<byte[]>();
         foreach (var id in identifiers)
         {
-            var kept = Kept(id.Type, id.Value);
+            var kept = EventIdentity.Normal(id.Type, id.Value);
             if (kept.Length == 0)
             {
                 continue;
@@ -534,11 +359,21 @@ internal sealed class SuppressionList : IDisposable
         _state = new State(map.ToFrozenDictionary(), prefilter.ToFrozenSet(), _traitKeyed);
     }
 
-    /// <summary>SHA-256 of type and value as the engine keeps them (trimmed; emails in lower case).</summary>
-    internal static byte[] Digest(string type, string value) => SHA256.HashData(Encoding.UTF8.GetBytes(type + "\n" + Kept(type, value)));
+    /// <summary>SHA-256 of type and value as the engine keeps them (<see cref="EventIdentity.Normal"/>).</summary>
+    internal static byte[] Digest(string type, string value) => SHA256.HashData(Encoding.UTF8.GetBytes(type + "\n" + EventIdentity.Normal(type, value)));
 
-    /// <summary>The value as the profile engine keeps it: trimmed; emails in lower case.</summary>
-    private static string Kept(string type, string value) => type == IdentifierType.Email ? value.Trim().ToLowerInvariant() : value.Trim();
+    /// <summary>The key of <see cref="Digest(string, string)"/> from a value already in normal form, as UTF-8 (what a scan hands over).</summary>
+    private static UInt128 Key(string type, ReadOnlySpan<byte> normalUtf8)
+    {
+        var length = Encoding.UTF8.GetByteCount(type) + 1 + normalUtf8.Length;
+        Span<byte> bytes = length <= 1024 ? stackalloc byte[length] : new byte[length];
+        var n = Encoding.UTF8.GetBytes(type, bytes);
+        bytes[n++] = (byte)'\n';
+        normalUtf8.CopyTo(bytes[n..]);
+        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
+        SHA256.HashData(bytes, digest);
+        return new(BitConverter.ToUInt64(digest), BitConverter.ToUInt64(digest[8..]));
+    }
 
     private static UInt128 Key(byte[] digest) => new(BitConverter.ToUInt64(digest, 0), BitConverter.ToUInt64(digest, 8));
 

@@ -259,6 +259,9 @@ internal sealed class PiiLens(PiiView view, AuditLog audit, HttpContext context)
     /// <summary>What the caller gets of identifiers of this type.</summary>
     public Exposure IdentifierExposure(string type) => view.IdentifierExposure(type);
 
+    /// <summary>True when the caller may not see values of this identifier type: a lookup by it answers as an unknown profile.</summary>
+    public bool Hides(string type) => IdentifierExposure(type) == Exposure.Hidden;
+
     /// <summary>What the caller gets of this (top-level) trait.</summary>
     public Exposure TraitExposure(string key) => view.ExposureOf(view.Classifier.ClassifyTrait(key));
 

@@ -215,34 +215,13 @@ internal static class ProfileApi
     /// <summary>Id and name of the source an event came through; key 0 is Tandem's own API (consent recorded by a member or a token).</summary>
     internal static (string? Id, string? Name) SourceNames(SourceRegistry sources, int key)
     {
-        if (key == Privacy.ConsentApi.ApiSourceKey)
+        if (key == Privacy.ConsentService.ApiSourceKey)
         {
             return ("api", "Tandem API");
         }
 
         var source = sources.FindByKey(key);
         return (source?.Id, source?.Name);
-    }
-
-    /// <summary>Splits <c>type:value</c> at the first colon; false unless both parts are there.</summary>
-    internal static bool TrySplit(string identifier, out string type, out string value)
-    {
-        var colon = identifier.IndexOf(':', StringComparison.Ordinal);
-        var ok = colon > 0 && colon < identifier.Length - 1;
-        type = ok ? identifier[..colon] : "";
-        value = ok ? identifier[(colon + 1)..] : "";
-        return ok;
-    }
-
-    /// <summary>
-    /// <see cref="TrySplit"/> for an identifier from a path segment: routing decodes everything in a
-    /// segment but %2F, and a value may hold a slash.
-    /// </summary>
-    internal static bool TrySplitPath(string segment, out string type, out string value)
-    {
-        var ok = TrySplit(segment, out type, out value);
-        value = value.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
-        return ok;
     }
 
     /// <summary>Finds the profile and writes <c>{"profileId": …, …}</c> with the section, all under the reader lock.</summary>
@@ -275,20 +254,11 @@ internal static class ProfileApi
         builder.AddEndpointFilter(async (context, next) =>
             context.HttpContext.RequestServices.GetRequiredService<ProfileProcessor>().Loaded ? await next(context) : Loading());
 
-    internal static IResult Loading() =>
-        new RetryAfter(Problems.Create(StatusCodes.Status503ServiceUnavailable, "profiles_loading", "Profiles are loading",
-            "Tandem is loading profiles from its snapshot (or rebuilding them from the log); try again in a few seconds.", null,
-            new Dictionary<string, object?> { ["retryAfterSeconds"] = 5 }), 5);
+    internal static IResult Loading() => Problems.Answer(ProfilesLoading);
 
-    /// <summary>HTTP clients and retry libraries read the header, not the body, to know when to come back.</summary>
-    private sealed class RetryAfter(IResult problem, int seconds) : IResult
-    {
-        public Task ExecuteAsync(HttpContext httpContext)
-        {
-            httpContext.Response.Headers.RetryAfter = seconds.ToString(CultureInfo.InvariantCulture);
-            return problem.ExecuteAsync(httpContext);
-        }
-    }
+    private static readonly Refusal ProfilesLoading = new(RefusalKind.Unavailable, "profiles_loading", "Profiles are loading",
+        "Tandem is loading profiles from its snapshot (or rebuilding them from the log); try again in a few seconds.", null,
+        new Dictionary<string, object?> { [Problems.RetryAfterSeconds] = 5 });
 
     /// <summary>Parses <c>type:value</c>, finds the profile and runs <paramref name="read"/> on it under the reader lock.</summary>
     /// <param name="lens">
@@ -297,36 +267,47 @@ internal static class ProfileApi
     /// </param>
     internal static (T Value, IResult? Problem) Resolve<T>(string identifier, ProfileProcessor processor, Func<Unify.ProfileEngine, Profile, T> read, PiiLens? lens = null)
     {
+        var found = Find(identifier, processor, read, lens is null ? null : lens.Hides);
+        return found.Refusal is { } refusal ? (default!, Problems.Answer(refusal)) : (found.Value!, null);
+    }
+
+    /// <summary>
+    /// <see cref="Resolve"/> for services: the same lookup and the same refusals, as data.
+    /// <paramref name="hidden"/> says which identifier types the caller may not see.
+    /// </summary>
+    internal static Outcome<T> Find<T>(string identifier, ProfileProcessor processor, Func<Unify.ProfileEngine, Profile, T> read, Func<string, bool>? hidden = null)
+    {
         if (!processor.Loaded)
         {
-            return (default!, Loading());
+            return ProfilesLoading;
         }
 
-        if (!TrySplitPath(identifier, out var type, out var value))
+        if (!ProfileKey.TryParsePathSegment(identifier, out var key))
         {
-            return (default!, Problems.Create(StatusCodes.Status400BadRequest, "invalid_identifier", "The identifier is not type:value",
-                $"Write the identifier as type:value, such as user_id:42, email:ada@example.com or profile_id:prf_00000001; got '{identifier}'.", "identifier"));
+            return new Refusal(RefusalKind.Invalid, "invalid_identifier", "The identifier is not type:value",
+                $"Write the identifier as type:value, such as user_id:42, email:ada@example.com or profile_id:prf_00000001; got '{identifier}'.", "identifier");
         }
 
         var result = processor.Read<(bool Found, bool UnknownType, T? Value)>(engine =>
         {
+            var check = key.Check(engine.Rules, out var id);
             Profile? profile;
-            if (type == "profile_id")
+            if (key.IsProfileId)
             {
-                profile = engine.FindById(value);
+                profile = engine.FindById(key.Value);
             }
-            else if (engine.Rules.Find(type) is null)
+            else if (check == KeyCheck.UnknownType)
             {
                 return (false, true, default);
             }
-            else if (lens?.IdentifierExposure(type) == Exposure.Hidden)
+            else if (hidden?.Invoke(key.Type) == true)
             {
                 profile = null;
             }
             else
             {
-                var normalized = engine.Rules.Normalize(type, value);
-                profile = normalized is { } id ? engine.Find(id) : null;
+                // A blocked value names no one: answered as an unknown profile.
+                profile = check == KeyCheck.Ok ? engine.Find(id) : null;
             }
 
             return profile is null ? (false, false, default) : (true, false, read(engine, profile));
@@ -335,13 +316,13 @@ internal static class ProfileApi
         if (result.UnknownType)
         {
             var known = processor.Read(engine => string.Join(", ", engine.Rules.Types.Select(t => t.Name)));
-            return (default!, Problems.Create(StatusCodes.Status400BadRequest, "unknown_identifier_type", "Unknown identifier type",
-                $"'{type}' is not an identifier type of this workspace. Use profile_id or one of: {known}.", "identifier"));
+            return new Refusal(RefusalKind.Invalid, "unknown_identifier_type", "Unknown identifier type",
+                $"'{key.Type}' is not an identifier type of this workspace. Use {ProfileKey.ProfileIdType} or one of: {known}.", "identifier");
         }
 
         return result.Found
-            ? (result.Value!, null)
-            : (default!, Problems.Create(StatusCodes.Status404NotFound, "profile_not_found", "No profile has this identifier",
-                $"No customer is known by {type}:{value}. Identifiers are linked once an event carrying them is processed; check the type and the exact value.", "identifier"));
+            ? result.Value!
+            : new Refusal(RefusalKind.NotFound, "profile_not_found", "No profile has this identifier",
+                $"No customer is known by {key}. Identifiers are linked once an event carrying them is processed; check the type and the exact value.", "identifier");
     }
 }
