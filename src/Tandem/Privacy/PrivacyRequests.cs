@@ -15,10 +15,6 @@ internal static class PrivacyRequestTypes
     public const string DeleteAndSuppress = "delete_and_suppress";
 
     public static readonly IReadOnlyList<string> All = [Export, Delete, Suppress, Unsuppress, DeleteAndSuppress];
-
-    public static bool Deletes(string type) => type is Delete or DeleteAndSuppress;
-
-    public static bool Suppresses(string type) => type is Suppress or DeleteAndSuppress;
 }
 
 /// <summary>Where a request stands: received, then processing, then completed or failed (a failed one can be retried).</summary>
