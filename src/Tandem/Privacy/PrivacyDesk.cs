@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tandem.Collect;
+using Tandem.Hosting;
 using Tandem.Sources;
 using Tandem.Text;
 using Tandem.Trust;
@@ -285,12 +286,6 @@ internal sealed partial class PrivacyDesk(
     {
         _ = ProfileKey.TryParse(subject, out var key);
         return key.Masked();
-    }
-
-    private static partial class Log
-    {
-        [LoggerMessage(Level = LogLevel.Error, Message = "Privacy request {Id} failed; it can be retried")]
-        public static partial void RequestFailed(ILogger logger, string id, Exception exception);
     }
 }
 

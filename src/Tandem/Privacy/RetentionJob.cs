@@ -379,13 +379,4 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
 
         private static void Add(SortedDictionary<string, long> counts, string key) => counts[key] = counts.GetValueOrDefault(key) + 1;
     }
-
-    private static partial class Log
-    {
-        [LoggerMessage(Level = LogLevel.Information, Message = "Retention run {Id} {Status}: {Events} events and {Rejections} refused events removed")]
-        public static partial void RunFinished(ILogger logger, long id, string status, long events, long rejections);
-
-        [LoggerMessage(Level = LogLevel.Error, Message = "A retention run failed; the next run tries again")]
-        public static partial void RunFailed(ILogger logger, Exception exception);
-    }
 }

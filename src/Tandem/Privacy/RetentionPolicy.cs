@@ -42,9 +42,6 @@ internal sealed record RetentionPolicy(int? DefaultDays, IReadOnlyDictionary<str
 
     public static string TypeRule(string type) => "types." + type;
 
-    /// <summary>True when nothing is ever removed: a run then reads nothing.</summary>
-    public bool KeepsEverything => DefaultDays is null && Events.Values.All(d => d is null) && Types.Values.All(d => d is null);
-
     /// <summary>The rule that holds an event of this type (and name, for track calls).</summary>
     public (string Rule, int? Days) RuleFor(MessageType type, string? eventName)
     {

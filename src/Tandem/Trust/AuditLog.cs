@@ -372,19 +372,4 @@ internal sealed partial class AuditLog : IDisposable
             Log.SummaryFailed(_logger, ex.Message);
         }
     }
-
-    private static partial class Log
-    {
-        [LoggerMessage(60, LogLevel.Error, "The audit log's anchor does not match its records: {Problem} The finding is recorded as the next audit record; run ./tandem audit verify.")]
-        public static partial void TailMismatch(ILogger logger, string problem);
-
-        [LoggerMessage(61, LogLevel.Error, "The audit anchor cannot be written ({Reason}). Changes are refused with 503 audit_unavailable until it can; the next one rewrites it.")]
-        public static partial void AnchorUnwritable(ILogger logger, string reason);
-
-        [LoggerMessage(62, LogLevel.Warning, "The audit log is not signed (no $TANDEM_AUDIT_KEY or --audit-key-file): edits are detected, but someone who can write the data folder can forge records, cut the tail or empty the log undetected. See docs/trust.md.")]
-        public static partial void Unsigned(ILogger logger);
-
-        [LoggerMessage(63, LogLevel.Error, "A summary of refused calls could not be written to the audit log: {Reason}")]
-        public static partial void SummaryFailed(ILogger logger, string reason);
-    }
 }

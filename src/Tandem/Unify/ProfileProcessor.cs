@@ -635,31 +635,4 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
 
         public override void Fail(Exception error) => _done.TrySetException(error);
     }
-
-    private static partial class Log
-    {
-        [LoggerMessage(Level = LogLevel.Information, Message = "Profiles loaded from snapshot at log position {Position}: {Profiles} profiles")]
-        public static partial void SnapshotLoaded(ILogger logger, long position, int profiles);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "The profile snapshot could not be read; it was moved to {Path} and profiles are rebuilt from the log")]
-        public static partial void SnapshotUnreadable(ILogger logger, string path, Exception exception);
-
-        [LoggerMessage(Level = LogLevel.Debug, Message = "Profile snapshot written at log position {Position}: {Profiles} profiles")]
-        public static partial void SnapshotWritten(ILogger logger, long position, int profiles);
-
-        [LoggerMessage(Level = LogLevel.Error, Message = "The profile snapshot could not be written; will try again")]
-        public static partial void SnapshotFailed(ILogger logger, Exception exception);
-
-        [LoggerMessage(Level = LogLevel.Warning, Message = "Event {Seq} was not applied to profiles ({Reason}): {Detail}. It stays in the log and is listed at /api/v1/processor/not-applied")]
-        public static partial void EventNotApplied(ILogger logger, long seq, string reason, string detail);
-
-        [LoggerMessage(Level = LogLevel.Debug, Message = "Event {Seq} names no customer ({Reason}); counted at /api/v1/processor/not-applied")]
-        public static partial void EventUnattributed(ILogger logger, long seq, string reason);
-
-        [LoggerMessage(Level = LogLevel.Error, Message = "Event {Seq} could not be folded into the computed trait {Trait}")]
-        public static partial void BackfillFailed(ILogger logger, long seq, string trait, Exception exception);
-
-        [LoggerMessage(Level = LogLevel.Critical, Message = "The profile processor stopped")]
-        public static partial void ProcessorFailed(ILogger logger, Exception exception);
-    }
 }
