@@ -234,7 +234,7 @@ public static partial class EventIdentity
         }
 
         Span<byte> scratch = stackalloc byte[raw.Length];
-        return TryNormalAscii(type, raw, scratch, out var normal)
+        return TryNormal(type, raw, scratch, out var normal)
             ? visitor.Visit(type, normal)
             : VisitText(type, Encoding.UTF8.GetString(raw), ref visitor); // not ASCII: .NET's Unicode trimming and casing
     }

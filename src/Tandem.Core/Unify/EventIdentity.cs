@@ -174,29 +174,12 @@ public static partial class EventIdentity
         type == IdentifierType.Email ? value.Trim().ToLowerInvariant() : value.Trim();
 
     /// <summary>
-    /// <see cref="Normal"/> on UTF-8 without a string: true with the normal form in
-    /// <paramref name="into"/>; false when the value is not ASCII or does not fit, and must take the
-    /// string path (.NET's Unicode trimming and casing).
+    /// <see cref="Normal"/> on UTF-8 without a string: true with the normal form in <paramref name="normal"/>,
+    /// which is the trimmed slice of <paramref name="utf8"/> itself or (an email) its lower case written into
+    /// <paramref name="scratch"/>; false when the value is not ASCII or does not fit, and must take the string
+    /// path (.NET's Unicode trimming and casing).
     /// </summary>
-    public static bool TryNormal(string type, ReadOnlySpan<byte> utf8, Span<byte> into, out int written)
-    {
-        written = 0;
-        if (!TryNormalAscii(type, utf8, into, out var normal))
-        {
-            return false;
-        }
-
-        normal.CopyTo(into); // for an email, onto itself
-
-        written = normal.Length;
-        return true;
-    }
-
-    /// <summary>
-    /// The work of <see cref="TryNormal"/> without a copy where none is needed: the normal form is the
-    /// trimmed slice of <paramref name="utf8"/> itself, or (an email) its lower case in <paramref name="scratch"/>.
-    /// </summary>
-    private static bool TryNormalAscii(string type, ReadOnlySpan<byte> utf8, Span<byte> scratch, out ReadOnlySpan<byte> normal)
+    public static bool TryNormal(string type, ReadOnlySpan<byte> utf8, Span<byte> scratch, out ReadOnlySpan<byte> normal)
     {
         normal = default;
         if (!Ascii.IsValid(utf8))

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Net;
 using System.Text;
 using Tandem.Tests.Support;
@@ -98,18 +97,9 @@ public sealed class CollectorAnswerTests
     {
         await using var server = await TandemServer.StartAsync();
         var deep = "{\"batch\":[{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\",\"properties\":{\"x\":" + new string('[', 100) + new string(']', 100) + "}}]}";
-        using var output = new MemoryStream();
-        using (var gzip = new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true))
-        {
-            gzip.Write(Encoding.UTF8.GetBytes(deep));
-        }
+        var whole = CompressedBody.Compress(Encoding.UTF8.GetBytes(deep), "gzip");
 
-        var whole = output.ToArray();
-        using var request = new HttpRequestMessage(HttpMethod.Post, server.Url("/v1/batch")) { Content = new ByteArrayContent(whole[..^4]) };
-        request.Content.Headers.ContentEncoding.Add("gzip");
-        request.Headers.Authorization = TandemServer.Basic(server.WriteKey);
-
-        var problem = await HttpAssert.ProblemAsync(await server.Http.SendAsync(request), HttpStatusCode.BadRequest, "bad_compression");
+        var problem = await HttpAssert.ProblemAsync(await CompressedBody.PostBatchAsync(server, whole[..^4], "gzip"), HttpStatusCode.BadRequest, "bad_compression");
         Assert.Contains("gzip", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
         Assert.Equal("bad_compression", Assert.Single(await server.RejectionsAsync()).GetProperty("reason").GetString());
     }

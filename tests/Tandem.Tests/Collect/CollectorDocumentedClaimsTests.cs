@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -44,7 +43,7 @@ public sealed class CollectorDocumentedClaimsTests
     {
         await using var server = await TandemServer.StartAsync();
 
-        using var response = await PostAsync(server, Compress(Encoding.UTF8.GetBytes(OneEventBatch), encoding.ToLowerInvariant()), encoding);
+        using var response = await CompressedBody.PostBatchAsync(server, CompressedBody.Compress(Encoding.UTF8.GetBytes(OneEventBatch), encoding.ToLowerInvariant()), encoding);
 
         var answer = await HttpAssert.JsonAsync(response, HttpStatusCode.OK);
         Assert.Equal(1, answer.GetProperty("accepted").GetInt32());
@@ -58,7 +57,7 @@ public sealed class CollectorDocumentedClaimsTests
     {
         await using var server = await TandemServer.StartAsync();
 
-        using var response = await PostAsync(server, Encoding.UTF8.GetBytes(OneEventBatch), encoding);
+        using var response = await CompressedBody.PostBatchAsync(server, Encoding.UTF8.GetBytes(OneEventBatch), encoding);
 
         await HttpAssert.ProblemAsync(response, HttpStatusCode.BadRequest, "bad_compression");
         Assert.Empty(await server.StoredEventsAsync());
@@ -73,7 +72,7 @@ public sealed class CollectorDocumentedClaimsTests
     {
         await using var server = await TandemServer.StartAsync();
 
-        using var response = await PostAsync(server, Compress(Encoding.UTF8.GetBytes(OneEventBatch), "gzip"), encoding);
+        using var response = await CompressedBody.PostBatchAsync(server, CompressedBody.Compress(Encoding.UTF8.GetBytes(OneEventBatch), "gzip"), encoding);
 
         var problem = await HttpAssert.ProblemAsync(response, HttpStatusCode.BadRequest, "unsupported_encoding");
         Assert.Contains("gzip", problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
@@ -136,29 +135,5 @@ public sealed class CollectorDocumentedClaimsTests
         return server.Http.SendAsync(request);
     }
 
-    private static Task<HttpResponseMessage> PostAsync(TandemServer server, byte[] body, string encoding)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, server.Url("/v1/batch")) { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
-        request.Content.Headers.TryAddWithoutValidation("Content-Encoding", encoding);
-        request.Headers.Authorization = TandemServer.Basic(server.WriteKey);
-        return server.Http.SendAsync(request);
-    }
 
-    private static byte[] Compress(byte[] data, string encoding)
-    {
-        using var output = new MemoryStream();
-        using (Stream compressor = encoding switch
-        {
-            "gzip" or "x-gzip" => new GZipStream(output, CompressionLevel.Fastest, leaveOpen: true),
-            "deflate" => new ZLibStream(output, CompressionLevel.Fastest, leaveOpen: true),
-            "br" => new BrotliStream(output, CompressionLevel.Fastest, leaveOpen: true),
-            _ => throw new ArgumentOutOfRangeException(nameof(encoding), encoding, "not an encoding the collector documents"),
-        })
-        {
-            compressor.Write(data);
-        }
-
-        return output.ToArray();
-    }
 }

@@ -1,6 +1,4 @@
-using System.IO.Compression;
 using System.Net;
-using System.Net.Http.Headers;
 using System.Text;
 using Tandem.Tests.Support;
 
@@ -25,7 +23,7 @@ public sealed class CompressedBodyEdgeTests
     {
         await using var server = await TandemServer.StartAsync();
 
-        using var response = await PostAsync(server, Compress(LongInvalidJson, encoding), encoding);
+        using var response = await CompressedBody.PostBatchAsync(server, CompressedBody.Compress(LongInvalidJson, encoding), encoding);
 
         await HttpAssert.ProblemAsync(response, HttpStatusCode.BadRequest, "invalid_json");
         Assert.Equal("invalid_json", Assert.Single(await server.RejectionsAsync()).GetProperty("reason").GetString());
@@ -36,9 +34,9 @@ public sealed class CompressedBodyEdgeTests
     public async Task Batch_WholeStreamCutBeforeItsLastByte_IsBadCompression(string encoding)
     {
         await using var server = await TandemServer.StartAsync();
-        var whole = Compress(LongInvalidJson, encoding);
+        var whole = CompressedBody.Compress(LongInvalidJson, encoding);
 
-        using var response = await PostAsync(server, whole[..^1], encoding);
+        using var response = await CompressedBody.PostBatchAsync(server, whole[..^1], encoding);
 
         await HttpAssert.ProblemAsync(response, HttpStatusCode.BadRequest, "bad_compression");
     }
@@ -54,7 +52,7 @@ public sealed class CompressedBodyEdgeTests
     {
         await using var server = await TandemServer.StartAsync();
 
-        using var response = await PostAsync(server, body, encoding);
+        using var response = await CompressedBody.PostBatchAsync(server, body, encoding);
 
         var problem = await HttpAssert.ProblemAsync(response, HttpStatusCode.BadRequest, "bad_compression");
         Assert.Contains(encoding, problem.GetProperty("detail").GetString(), StringComparison.Ordinal);
@@ -69,35 +67,11 @@ public sealed class CompressedBodyEdgeTests
     {
         await using var server = await TandemServer.StartAsync();
 
-        using var response = await PostAsync(server, Encoding.UTF8.GetBytes("""{"batch":[{"type":"track","userId":"u-1","event":"Plain"}]}"""), encoding);
+        using var response = await CompressedBody.PostBatchAsync(server, Encoding.UTF8.GetBytes("""{"batch":[{"type":"track","userId":"u-1","event":"Plain"}]}"""), encoding);
 
         Assert.Equal(1, (await HttpAssert.JsonAsync(response, HttpStatusCode.OK)).GetProperty("accepted").GetInt32());
         Assert.Equal("Plain", Assert.Single(await server.StoredEventsAsync()).GetProperty("event").GetString());
     }
 
-    internal static Task<HttpResponseMessage> PostAsync(TandemServer server, byte[] body, string encoding)
-    {
-        var request = new HttpRequestMessage(HttpMethod.Post, server.Url("/v1/batch")) { Content = new ByteArrayContent(body) };
-        request.Content.Headers.ContentType = new MediaTypeHeaderValue("text/plain");
-        request.Content.Headers.TryAddWithoutValidation("Content-Encoding", encoding);
-        request.Headers.Authorization = TandemServer.Basic(server.WriteKey);
-        return server.Http.SendAsync(request);
-    }
 
-    internal static byte[] Compress(byte[] data, string encoding)
-    {
-        using var output = new MemoryStream();
-        using (Stream compressor = encoding switch
-        {
-            "gzip" or "x-gzip" => new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true),
-            "deflate" => new ZLibStream(output, CompressionLevel.Optimal, leaveOpen: true),
-            "br" => new BrotliStream(output, CompressionLevel.Optimal, leaveOpen: true),
-            _ => throw new ArgumentOutOfRangeException(nameof(encoding), encoding, "not an encoding the collector documents"),
-        })
-        {
-            compressor.Write(data);
-        }
-
-        return output.ToArray();
-    }
 }

@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Text;
@@ -300,7 +299,7 @@ public sealed class HostileInputTests
     {
         await using var server = await TandemServer.StartAsync();
         var json = "{\"batch\":[" + string.Join(",", Enumerable.Range(0, 50).Select(i => $$"""{"type":"track","userId":"u{{i}}","event":"E{{i}}"}""")) + "]}";
-        var compressed = Compress(Encoding.UTF8.GetBytes(json), encoding);
+        var compressed = CompressedBody.Compress(Encoding.UTF8.GetBytes(json), encoding);
         var truncated = compressed[..(compressed.Length / 2)];
         await HttpAssert.ProblemAsync(await PostBytesAsync(server, "/v1/batch", truncated, encoding), HttpStatusCode.BadRequest, "bad_compression");
 
@@ -313,7 +312,7 @@ public sealed class HostileInputTests
     public async Task Batch_CompressedBodyWithInvalidJson_IsStillInvalidJson()
     {
         await using var server = await TandemServer.StartAsync();
-        var compressed = Compress(Encoding.UTF8.GetBytes("""{"batch":[{"type":"track",}]}"""), "gzip");
+        var compressed = CompressedBody.Compress(Encoding.UTF8.GetBytes("""{"batch":[{"type":"track",}]}"""), "gzip");
         await HttpAssert.ProblemAsync(await PostBytesAsync(server, "/v1/batch", compressed, "gzip"), HttpStatusCode.BadRequest, "invalid_json");
     }
 
@@ -363,19 +362,4 @@ public sealed class HostileInputTests
         }
     }
 
-    private static byte[] Compress(byte[] data, string encoding)
-    {
-        using var output = new MemoryStream();
-        using (Stream compressor = encoding switch
-        {
-            "gzip" => new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true),
-            "deflate" => new ZLibStream(output, CompressionLevel.Optimal, leaveOpen: true),
-            _ => new BrotliStream(output, CompressionLevel.Optimal, leaveOpen: true),
-        })
-        {
-            compressor.Write(data);
-        }
-
-        return output.ToArray();
-    }
 }

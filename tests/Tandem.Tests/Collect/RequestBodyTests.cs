@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.AspNetCore.Http;
 using Tandem.Collect;
+using Tandem.Tests.Support;
 
 namespace Tandem.Tests.Collect;
 
@@ -57,7 +58,7 @@ public sealed class RequestBodyTests
     public async Task ReadAsync_CompressedBodyInSmallPieces_IsJudgedByItsOwnEnd(string encoding, int pieceSize)
     {
         var json = Encoding.UTF8.GetBytes("{\"batch\":[" + string.Join(',', Enumerable.Repeat("{\"type\":\"track\",\"userId\":\"u\",\"event\":\"E\"}", 40)));
-        var whole = CompressedBodyEdgeTests.Compress(json, encoding);
+        var whole = CompressedBody.Compress(json, encoding);
 
         using (var body = await RequestBody.ReadAsync(Request(new TricklingStream(whole, pieceSize), declared: whole.Length, encoding), Limit, CancellationToken.None))
         {

@@ -83,8 +83,8 @@ public sealed class EventIdentityAgreementTests
             foreach (var type in new[] { "email", "user_id", "crm_id" })
             {
                 var into = new byte[value.Length];
-                Assert.True(EventIdentity.TryNormal(type, Encoding.ASCII.GetBytes(value), into, out var written), value);
-                Assert.Equal(EventIdentity.Normal(type, value), Encoding.ASCII.GetString(into, 0, written));
+                Assert.True(EventIdentity.TryNormal(type, Encoding.ASCII.GetBytes(value), into, out var normal), value);
+                Assert.Equal(EventIdentity.Normal(type, value), Encoding.ASCII.GetString(normal));
             }
         }
     }
