@@ -41,7 +41,7 @@ public sealed record StoredRejection(long Id, DateTimeOffset ReceivedAt, int? In
 /// 128-bit hashes covering the dedup window. The index is rebuilt from the log on start, which is what
 /// makes the window survive restarts without a second write per event.
 /// </remarks>
-internal sealed class IngestLog : IDisposable
+internal sealed class IngestLog : IEventLogMaintenance, IDisposable
 {
     private readonly string _path;
     private readonly IngestLogOptions _options;
@@ -143,7 +143,8 @@ internal sealed class IngestLog : IDisposable
     /// truncated after the commit, so the bytes do not linger; the in-memory tail is dropped so no
     /// reader is served a deleted event from memory.
     /// </summary>
-    public Task<T> MaintainAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work)
+    /// <remarks>Internal to the log: capabilities delete through <see cref="IEventLogMaintenance"/>, never with their own SQL; tests use it to plant failures.</remarks>
+    internal Task<T> MaintainAsync<T>(Func<SqliteConnection, SqliteTransaction, T> work)
     {
         T result = default!;
         var pending = new PendingAppend(0, [], [], _time.GetUtcNow().ToUnixTimeMilliseconds())
@@ -164,16 +165,66 @@ internal sealed class IngestLog : IDisposable
             CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
-    /// <summary>Deletes the events with these sequence numbers; answers how many were there.</summary>
-    public Task<int> DeleteEventsAsync(IReadOnlyCollection<long> seqs) =>
-        seqs.Count == 0 ? Task.FromResult(0) : MaintainAsync((connection, transaction) =>
+    /// <inheritdoc/>
+    public Task BarrierAsync() => MaintainAsync((_, _) => 0);
+
+    /// <inheritdoc/>
+    public async Task<int> DeleteEventsAsync(IReadOnlyCollection<long> seqs) => (await RemoveEventsAsync(seqs)).Count;
+
+    /// <inheritdoc/>
+    public Task<IReadOnlyList<long>> RemoveEventsAsync(IReadOnlyCollection<long> seqs) =>
+        seqs.Count == 0 ? Task.FromResult<IReadOnlyList<long>>([]) : MaintainAsync<IReadOnlyList<long>>((connection, transaction) =>
         {
             using var command = connection.CreateCommand();
             command.Transaction = transaction;
-            command.CommandText = "DELETE FROM events WHERE seq IN (SELECT value FROM json_each($seqs))";
+            command.CommandText = "DELETE FROM events WHERE seq IN (SELECT value FROM json_each($seqs)) RETURNING seq";
             command.Parameters.AddWithValue("$seqs", "[" + string.Join(',', seqs) + "]");
-            return command.ExecuteNonQuery();
+            using var reader = command.ExecuteReader();
+            var gone = new List<long>(seqs.Count);
+            while (reader.Read())
+            {
+                gone.Add(reader.GetInt64(0));
+            }
+
+            return gone;
         });
+
+    /// <inheritdoc/>
+    public Task<int> DeleteRejectionsReceivedBeforeAsync(DateTimeOffset cutoff, int max) => MaintainAsync((connection, transaction) =>
+    {
+        using var command = connection.CreateCommand();
+        command.Transaction = transaction;
+        command.CommandText = """
+            DELETE FROM rejections WHERE id IN (
+                SELECT id FROM rejections WHERE received_at < $cutoff ORDER BY id LIMIT $limit)
+            """;
+        command.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());
+        command.Parameters.AddWithValue("$limit", max);
+        return command.ExecuteNonQuery();
+    });
+
+    /// <inheritdoc/>
+    public IReadOnlyList<RetentionRow> ScanForRetention(long afterSeq, long throughSeq, int max)
+    {
+        using var connection = SqliteDatabase.Open(_path, reader: true);
+        using var command = connection.CreateCommand();
+        command.CommandText = """
+            SELECT seq, type, received_at, CASE WHEN type = $track THEN json_extract(CAST(payload AS TEXT), '$.event') END
+            FROM events WHERE seq > $after AND seq <= $through ORDER BY seq LIMIT $limit
+            """;
+        command.Parameters.AddWithValue("$track", (int)MessageType.Track);
+        command.Parameters.AddWithValue("$after", afterSeq);
+        command.Parameters.AddWithValue("$through", throughSeq);
+        command.Parameters.AddWithValue("$limit", max);
+        using var rows = command.ExecuteReader();
+        var found = new List<RetentionRow>();
+        while (rows.Read())
+        {
+            found.Add(new RetentionRow(rows.GetInt64(0), (MessageType)rows.GetInt32(1), rows.GetInt64(2), rows.IsDBNull(3) ? null : rows.GetValue(3) as string));
+        }
+
+        return found;
+    }
 
     /// <summary>Raised after a request's events are queued; lets tests observe a backlog without polling.</summary>
     internal event Action? Enqueued;

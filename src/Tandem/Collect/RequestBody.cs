@@ -89,11 +89,7 @@ internal sealed class RequestBody : IDisposable
             {
                 if (length == buffer.Length)
                 {
-                    if (length > limit)
-                    {
-                        return new RequestBody(buffer, length, BodyReadError.TooLarge);
-                    }
-
+                    // length <= limit here: every read below stops at limit + 1 and returns once past the limit.
                     var larger = ArrayPool<byte>.Shared.Rent((int)Math.Min(buffer.Length * 2L, limit + 1L));
                     buffer.AsSpan(0, length).CopyTo(larger);
                     ArrayPool<byte>.Shared.Return(buffer);

@@ -107,6 +107,7 @@ public static class TandemHost
         services.AddSingleton(sp => new ControlStore(options.DataDirectory));
         services.AddSingleton<SettingsService>();
         services.AddSingleton(sp => new IngestLog(options.DataDirectory, options.IngestLog, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IEventLogMaintenance>(sp => sp.GetRequiredService<IngestLog>());
         services.AddSingleton<SourceRegistry>();
         services.AddTrust(options.DataDirectory);
         services.AddSingleton<Workspace>();

@@ -57,14 +57,7 @@ internal sealed class PrivacyRequests : IDisposable
 
     public PrivacyRequests(string dataDirectory)
     {
-        _connection = SqliteDatabase.Open(Path.Combine(dataDirectory, "tandem.db"));
-        SqliteDatabase.Execute(_connection, """
-            CREATE TABLE IF NOT EXISTS privacy_requests(
-                id TEXT PRIMARY KEY, type TEXT NOT NULL, subject TEXT NOT NULL, status TEXT NOT NULL,
-                requested_by TEXT NOT NULL, received_at INTEGER NOT NULL, due_at INTEGER NOT NULL,
-                completed_at INTEGER, result TEXT, error TEXT, attempts INTEGER NOT NULL DEFAULT 0);
-            CREATE INDEX IF NOT EXISTS privacy_requests_by_time ON privacy_requests(received_at);
-            """);
+        _connection = ControlSchema.Open(dataDirectory);
 
         // A completed request's subject is overwritten with its masked form: the clear one must not
         // survive in freed pages, nor in the write-ahead log (truncated after each save).

@@ -1,6 +1,6 @@
+using System.Data.Common;
 using System.Diagnostics.Metrics;
 using System.Text.Json.Nodes;
-using Microsoft.Data.Sqlite;
 using Tandem.Collect;
 using Tandem.Hosting;
 using Tandem.Settings;
@@ -51,14 +51,13 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
     /// <summary>Chunks of deletions gathered before the profiles are updated (each update writes a profile snapshot).</summary>
     private const int ChunksPerProfileUpdate = 20;
 
-    private readonly IngestLog _log;
+    private readonly IEventLogMaintenance _log;
     private readonly ProfileProcessor _processor;
     private readonly SettingsService _settings;
     private readonly RetentionRuns _runs;
     private readonly AuditLog _audit;
     private readonly TimeProvider _time;
     private readonly RetentionOptions _options;
-    private readonly string _logPath;
     private readonly ILogger<RetentionJob> _logger;
     private readonly Meter _meter;
     private readonly Counter<long> _removed;
@@ -68,7 +67,7 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
     private TaskCompletionSource<RetentionRun> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _nextRunAtMs;
 
-    public RetentionJob(IngestLog log, ProfileProcessor processor, SettingsService settings, RetentionRuns runs, AuditLog audit, TimeProvider time,
+    public RetentionJob(IEventLogMaintenance log, ProfileProcessor processor, SettingsService settings, RetentionRuns runs, AuditLog audit, TimeProvider time,
         TandemOptions options, IMeterFactory meters, ILogger<RetentionJob> logger)
     {
         _log = log;
@@ -78,7 +77,6 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
         _audit = audit;
         _time = time;
         _options = options.Retention;
-        _logPath = Path.Combine(options.DataDirectory, "log.db");
         _logger = logger;
         _meter = meters.Create(MeterName);
         _removed = _meter.CreateCounter<long>("tandem.retention.removed", "{row}", "Rows removed by retention, by kind (event, rejection)");
@@ -142,7 +140,7 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
             {
                 status = RetentionRun.Interrupted;
             }
-            catch (Exception ex) when (ex is SqliteException or InvalidOperationException or IOException or ObjectDisposedException)
+            catch (Exception ex) when (ex is DbException or InvalidOperationException or IOException or ObjectDisposedException)
             {
                 status = RetentionRun.Failed;
                 error = ex.Message;
@@ -229,41 +227,24 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
         while (!reachedRecent)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var read = 0;
-            using (var reader = SqliteDatabase.Open(_logPath, reader: true))
-            using (var command = reader.CreateCommand())
+            var rows = _log.ScanForRetention(after, head, _options.ChunkEvents);
+            foreach (var row in rows)
             {
-                command.CommandText = """
-                    SELECT seq, type, received_at, CASE WHEN type = $track THEN json_extract(CAST(payload AS TEXT), '$.event') END
-                    FROM events WHERE seq > $after AND seq <= $head ORDER BY seq LIMIT $limit
-                    """;
-                command.Parameters.AddWithValue("$track", (int)MessageType.Track);
-                command.Parameters.AddWithValue("$after", after);
-                command.Parameters.AddWithValue("$head", head);
-                command.Parameters.AddWithValue("$limit", _options.ChunkEvents);
-                using var rows = command.ExecuteReader();
-                while (rows.Read())
+                after = row.Seq;
+                if (row.ReceivedAtMs >= stopAt)
                 {
-                    read++;
-                    after = rows.GetInt64(0);
-                    var receivedAt = rows.GetInt64(2);
-                    if (receivedAt >= stopAt)
-                    {
-                        reachedRecent = true;
-                        break;
-                    }
+                    reachedRecent = true;
+                    break;
+                }
 
-                    var type = (MessageType)rows.GetInt32(1);
-                    var name = rows.IsDBNull(3) ? null : rows.GetValue(3) as string;
-                    var (rule, days) = policy.RuleFor(type, name);
-                    if (days is { } d && receivedAt < nowMs - (d * TimeSpan.MillisecondsPerDay))
-                    {
-                        due[after] = (rule, type, name);
-                    }
+                var (rule, days) = policy.RuleFor(row.Type, row.EventName);
+                if (days is { } d && row.ReceivedAtMs < nowMs - (d * TimeSpan.MillisecondsPerDay))
+                {
+                    due[row.Seq] = (rule, row.Type, row.EventName);
                 }
             }
 
-            reachedRecent |= read < _options.ChunkEvents;
+            reachedRecent |= rows.Count < _options.ChunkEvents;
             if (due.Count >= _options.ChunkEvents * ChunksPerProfileUpdate)
             {
                 await RemoveDueAsync(due, tally, cancellationToken);
@@ -287,21 +268,7 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
         foreach (var chunk in seqs.Chunk(_options.ChunkEvents))
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var deleted = await _log.MaintainAsync((connection, transaction) =>
-            {
-                using var command = connection.CreateCommand();
-                command.Transaction = transaction;
-                command.CommandText = "DELETE FROM events WHERE seq IN (SELECT value FROM json_each($seqs)) RETURNING seq";
-                command.Parameters.AddWithValue("$seqs", "[" + string.Join(',', chunk) + "]");
-                using var reader = command.ExecuteReader();
-                var gone = new List<long>(chunk.Length);
-                while (reader.Read())
-                {
-                    gone.Add(reader.GetInt64(0));
-                }
-
-                return gone;
-            });
+            var deleted = await _log.RemoveEventsAsync(chunk);
 
             // Counted from what the deletion returned: an event a privacy request deleted meanwhile is not counted twice.
             foreach (var seq in deleted)
@@ -327,18 +294,7 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
         do
         {
             cancellationToken.ThrowIfCancellationRequested();
-            removed = await _log.MaintainAsync((connection, transaction) =>
-            {
-                using var command = connection.CreateCommand();
-                command.Transaction = transaction;
-                command.CommandText = """
-                    DELETE FROM rejections WHERE id IN (
-                        SELECT id FROM rejections WHERE received_at < $cutoff ORDER BY id LIMIT $limit)
-                    """;
-                command.Parameters.AddWithValue("$cutoff", cutoff.ToUnixTimeMilliseconds());
-                command.Parameters.AddWithValue("$limit", _options.ChunkEvents);
-                return command.ExecuteNonQuery();
-            });
+            removed = await _log.DeleteRejectionsReceivedBeforeAsync(cutoff, _options.ChunkEvents);
             tally.Rejections += removed;
             _removed.Add(removed, new KeyValuePair<string, object?>("kind", "rejection"));
         }

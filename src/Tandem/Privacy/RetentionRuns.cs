@@ -37,11 +37,7 @@ internal sealed class RetentionRuns : IDisposable
 
     public RetentionRuns(TandemOptions options)
     {
-        _connection = SqliteDatabase.Open(Path.Combine(options.DataDirectory, "tandem.db"));
-        SqliteDatabase.Execute(_connection, """
-            CREATE TABLE IF NOT EXISTS retention_runs(
-                id INTEGER PRIMARY KEY, started_at INTEGER NOT NULL, finished_at INTEGER NOT NULL, report TEXT NOT NULL);
-            """);
+        _connection = ControlSchema.Open(options.DataDirectory);
     }
 
     /// <summary>Stores a run under the next id and answers it with that id.</summary>

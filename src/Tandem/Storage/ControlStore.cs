@@ -17,64 +17,7 @@ internal sealed class ControlStore : IDisposable
 
     public ControlStore(string dataDirectory)
     {
-        _connection = SqliteDatabase.Open(Path.Combine(dataDirectory, "tandem.db"));
-        SqliteDatabase.Execute(_connection, """
-            CREATE TABLE IF NOT EXISTS workspace(
-                id TEXT PRIMARY KEY, name TEXT NOT NULL, created_at INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS sources(
-                key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, name TEXT NOT NULL,
-                write_key TEXT NOT NULL UNIQUE, enabled INTEGER NOT NULL,
-                created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS checkpoints(
-                consumer TEXT PRIMARY KEY, seq INTEGER NOT NULL);
-            CREATE TABLE IF NOT EXISTS settings(
-                key TEXT PRIMARY KEY, value TEXT NOT NULL, updated_at INTEGER NOT NULL);
-            """);
-        // write_key holds a digest (WriteKeyDigest.Prefix…); write_key_end the last characters, to tell keys apart.
-        SqliteDatabase.AddMissingColumns(_connection, "sources", "write_key_end TEXT NOT NULL DEFAULT ''");
-        DigestClearWriteKeys();
-    }
-
-    /// <summary>
-    /// Data folders made before write keys were digested hold them in clear: each becomes its digest, the
-    /// key itself keeps working, and the old text is overwritten in the file and its write-ahead log.
-    /// </summary>
-    private void DigestClearWriteKeys()
-    {
-        var clear = new List<(long Key, string WriteKey)>();
-        using (var select = _connection.CreateCommand())
-        {
-            select.CommandText = $"SELECT key, write_key FROM sources WHERE write_key NOT LIKE '{WriteKeyDigest.Prefix}%'";
-            using var reader = select.ExecuteReader();
-            while (reader.Read())
-            {
-                clear.Add((reader.GetInt64(0), reader.GetString(1)));
-            }
-        }
-
-        if (clear.Count == 0)
-        {
-            return;
-        }
-
-        SqliteDatabase.Execute(_connection, "PRAGMA secure_delete = ON"); // freed cells are zeroed, not left readable
-        using (var transaction = _connection.BeginTransaction())
-        {
-            foreach (var (key, writeKey) in clear)
-            {
-                using var update = _connection.CreateCommand();
-                update.Transaction = transaction;
-                update.CommandText = "UPDATE sources SET write_key = $digest, write_key_end = $end WHERE key = $key";
-                update.Parameters.AddWithValue("$digest", WriteKeyDigest.Of(writeKey));
-                update.Parameters.AddWithValue("$end", WriteKeyDigest.End(writeKey));
-                update.Parameters.AddWithValue("$key", key);
-                update.ExecuteNonQuery();
-            }
-
-            transaction.Commit();
-        }
-
-        SqliteDatabase.TruncateWriteAheadLog(_connection);
+        _connection = ControlSchema.Open(dataDirectory);
     }
 
     public string? WorkspaceId()

@@ -76,15 +76,7 @@ internal sealed class MemberRegistry : IDisposable
     {
         _time = time;
         _hasher = hasher ?? new PasswordHasher<Member>();
-        _connection = SqliteDatabase.Open(Path.Combine(options.DataDirectory, "tandem.db"));
-        SqliteDatabase.Execute(_connection, """
-            CREATE TABLE IF NOT EXISTS members(
-                id TEXT PRIMARY KEY, email TEXT NOT NULL UNIQUE COLLATE NOCASE, name TEXT NOT NULL,
-                roles TEXT NOT NULL, password_hash TEXT, disabled INTEGER NOT NULL DEFAULT 0,
-                failed_sign_ins INTEGER NOT NULL DEFAULT 0, locked_until INTEGER,
-                created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL);
-            """);
-        SqliteDatabase.AddMissingColumns(_connection, "members", "session_stamp TEXT NOT NULL DEFAULT ''");
+        _connection = ControlSchema.Open(options.DataDirectory);
         _decoyHash = _hasher.HashPassword(null!, RandomNumberGenerator.GetHexString(32));
         using var command = _connection.CreateCommand();
         command.CommandText = "SELECT id, email, name, roles, disabled, created_at, updated_at, session_stamp FROM members";

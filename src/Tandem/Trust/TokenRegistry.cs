@@ -36,15 +36,7 @@ internal sealed class TokenRegistry : IDisposable
     public TokenRegistry(TandemOptions options, TimeProvider time)
     {
         _time = time;
-        _connection = SqliteDatabase.Open(Path.Combine(options.DataDirectory, "tandem.db"));
-        SqliteDatabase.Execute(_connection, """
-            CREATE TABLE IF NOT EXISTS api_tokens(
-                id TEXT PRIMARY KEY, name TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE,
-                scopes TEXT NOT NULL, created_at INTEGER NOT NULL);
-            """);
-
-        // Data folders from before members had tokens of their own lack these columns.
-        SqliteDatabase.AddMissingColumns(_connection, "api_tokens", "owner_id TEXT", "expires_at INTEGER", "revoked_at INTEGER", "parent_id TEXT", "maker_id TEXT");
+        _connection = ControlSchema.Open(options.DataDirectory);
     }
 
     /// <summary>Creates a token and returns it with its secret, which is not kept and cannot be shown again.</summary>

@@ -207,7 +207,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         {
             // Appends queued before this point are committed once a no-op maintenance commit is: then
             // catching up sees every event acknowledged before the request.
-            _log.MaintainAsync((_, _) => 0).GetAwaiter().GetResult();
+            _log.BarrierAsync().GetAwaiter().GetResult();
             CatchUp();
             if (find(engine) is not { } profile)
             {

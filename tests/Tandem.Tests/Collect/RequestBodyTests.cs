@@ -6,7 +6,7 @@ using Tandem.Tests.Support;
 namespace Tandem.Tests.Collect;
 
 /// <summary>What reading a collector body costs while its bytes are still on their way.</summary>
-public sealed class RequestBodyTests
+public sealed partial class RequestBodyTests
 {
     private const int Limit = 500 * 1024;
 

@@ -7,14 +7,15 @@ namespace Tandem.Tests.Support;
 internal static class CompressedBody
 {
     /// <summary><paramref name="data"/> as a complete stream in gzip (or x-gzip), deflate (zlib) or br.</summary>
-    public static byte[] Compress(byte[] data, string encoding)
+    /// <param name="level"><see cref="CompressionLevel.NoCompression"/> makes the stream longer than its content.</param>
+    public static byte[] Compress(byte[] data, string encoding, CompressionLevel level = CompressionLevel.Optimal)
     {
         using var output = new MemoryStream();
         using (Stream compressor = encoding switch
         {
-            "gzip" or "x-gzip" => new GZipStream(output, CompressionLevel.Optimal, leaveOpen: true),
-            "deflate" => new ZLibStream(output, CompressionLevel.Optimal, leaveOpen: true),
-            "br" => new BrotliStream(output, CompressionLevel.Optimal, leaveOpen: true),
+            "gzip" or "x-gzip" => new GZipStream(output, level, leaveOpen: true),
+            "deflate" => new ZLibStream(output, level, leaveOpen: true),
+            "br" => new BrotliStream(output, level, leaveOpen: true),
             _ => throw new ArgumentOutOfRangeException(nameof(encoding), encoding, "not an encoding the collector documents"),
         })
         {
