@@ -15,7 +15,7 @@ internal sealed class CollectMetrics : IDisposable
     private readonly Counter<long> _suppressed;
     private readonly Counter<long> _repaired;
 
-    public CollectMetrics(IMeterFactory meters, IngestLog log, ControlStore control)
+    public CollectMetrics(IMeterFactory meters, IEventLog log, ControlStore control)
     {
         _meter = meters.Create(MeterName);
         _received = _meter.CreateCounter<long>("tandem.collect.received", "{event}", "Events that passed validation and were stored");
@@ -48,7 +48,7 @@ internal sealed class CollectMetrics : IDisposable
 
     public void Suppressed(int count) => _suppressed.Add(count);
 
-    private static IEnumerable<Measurement<long>> Lag(IngestLog log, ControlStore control)
+    private static IEnumerable<Measurement<long>> Lag(IEventLog log, ControlStore control)
     {
         var head = log.Head;
         foreach (var (consumer, seq) in control.Checkpoints())

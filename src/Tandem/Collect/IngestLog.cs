@@ -21,15 +21,6 @@ public sealed record IngestLogOptions
     public int MaxGroupEvents { get; init; } = 25_000;
 }
 
-/// <summary>What one append did: events stored, events dropped as duplicates, the last sequence number used.</summary>
-public readonly record struct AppendResult(int Stored, int Deduplicated, long LastSeq);
-
-/// <summary>One stored event, as the log holds it.</summary>
-public readonly record struct LogEntry(long Seq, int SourceKey, DateTimeOffset ReceivedAt, byte[] Payload);
-
-/// <summary>One refused event, as the log holds it.</summary>
-public sealed record StoredRejection(long Id, DateTimeOffset ReceivedAt, int? Index, string Reason, string Field, string Detail, byte[] Payload);
-
 /// <summary>
 /// The append-only, sequence-numbered ingest log (<c>log.db</c>). Requests enqueue their events; one
 /// writer thread drains whatever has queued, writes it in one transaction and fsyncs once (group
@@ -41,7 +32,7 @@ public sealed record StoredRejection(long Id, DateTimeOffset ReceivedAt, int? In
 /// 128-bit hashes covering the dedup window. The index is rebuilt from the log on start, which is what
 /// makes the window survive restarts without a second write per event.
 /// </remarks>
-internal sealed class IngestLog : IEventLogMaintenance, IDisposable
+internal sealed class IngestLog : IEventLog, IEventLogReader, IEventLogMaintenance, IDisposable
 {
     private readonly string _path;
     private readonly IngestLogOptions _options;

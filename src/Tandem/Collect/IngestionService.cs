@@ -1,5 +1,6 @@
 using Tandem.Hosting;
 using Tandem.Privacy;
+using Tandem.Storage;
 
 namespace Tandem.Collect;
 
@@ -38,7 +39,7 @@ internal readonly record struct Admission(Task<AppendResult>? Commit, int Suppre
 /// pass the same suppression check and the same backlog bound, and a full log refuses them alike
 /// (<see cref="Overloaded"/>, answered 429 with Retry-After: 1).
 /// </summary>
-internal sealed class IngestionService(IngestLog log, SuppressionList suppressions, CollectMetrics metrics)
+internal sealed class IngestionService(IEventLog log, SuppressionList suppressions, CollectMetrics metrics)
 {
     /// <summary>The ingest log's backlog is past its bound (or its writer has stopped): nothing of the request was stored.</summary>
     public static readonly Refusal Overloaded = new(RefusalKind.Overloaded, "overloaded", "Tandem is catching up",

@@ -107,6 +107,8 @@ public static class TandemHost
         services.AddSingleton(sp => new ControlStore(options.DataDirectory));
         services.AddSingleton<SettingsService>();
         services.AddSingleton(sp => new IngestLog(options.DataDirectory, options.IngestLog, sp.GetRequiredService<TimeProvider>()));
+        services.AddSingleton<IEventLog>(sp => sp.GetRequiredService<IngestLog>());
+        services.AddSingleton<IEventLogReader>(sp => sp.GetRequiredService<IngestLog>());
         services.AddSingleton<IEventLogMaintenance>(sp => sp.GetRequiredService<IngestLog>());
         services.AddSingleton<SourceRegistry>();
         services.AddTrust(options.DataDirectory);
@@ -237,7 +239,7 @@ public static class TandemHost
                     : HealthCheckResult.Degraded("Loading profiles from the snapshot"));
     }
 
-    private sealed class IngestLogHealthCheck(IngestLog log) : IHealthCheck
+    private sealed class IngestLogHealthCheck(IEventLog log) : IHealthCheck
     {
         public Task<HealthCheckResult> CheckHealthAsync(HealthCheckContext context, CancellationToken cancellationToken = default) =>
             Task.FromResult(log.Fault is { } fault

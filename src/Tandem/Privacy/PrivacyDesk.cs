@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Tandem.Collect;
 using Tandem.Hosting;
 using Tandem.Sources;
+using Tandem.Storage;
 using Tandem.Text;
 using Tandem.Trust;
 using Tandem.Unify;
@@ -18,7 +19,8 @@ namespace Tandem.Privacy;
 internal sealed partial class PrivacyDesk(
     PrivacyRequests requests,
     ProfileProcessor processor,
-    IngestLog log,
+    IEventLogReader log,
+    IEventLogMaintenance maintenance,
     SuppressionList suppressions,
     ConsentRegistry consent,
     SourceRegistry sources,
@@ -247,7 +249,7 @@ internal sealed partial class PrivacyDesk(
 
         // Logs written before the collector repaired text may hold refusals that are not valid Unicode.
         var naming = suppressions.Naming(identifiers);
-        return await log.DeleteRejectionsAsync(payload => naming(UnicodeRepair.RepairIfNeeded(payload)));
+        return await maintenance.DeleteRejectionsAsync(payload => naming(UnicodeRepair.RepairIfNeeded(payload)));
     }
 
     /// <summary>Suppresses every identifier the person is known by (and the one given), so no event of theirs is stored again.</summary>

@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using Tandem.Collect;
 using Tandem.Hosting;
+using Tandem.Storage;
 using Tandem.Text;
 using Tandem.Trust;
 
@@ -136,7 +137,7 @@ internal static class SourcesApi
         return error == SourceChangeError.NotFound ? Problems.NotFound("Source", id) : TypedResults.Ok(IssuedSourceView.From(issued!));
     }
 
-    private static async Task Events(HttpContext context, string id, SourceRegistry registry, IngestLog log, PiiGuard pii, string? limit, string? after, string? before)
+    private static async Task Events(HttpContext context, string id, SourceRegistry registry, IEventLogReader log, PiiGuard pii, string? limit, string? after, string? before)
     {
         if (registry.FindById(id) is not { } source)
         {
@@ -188,7 +189,7 @@ internal static class SourcesApi
         lens.AuditRead();
     }
 
-    private static IResult Rejections(HttpContext context, string id, SourceRegistry registry, IngestLog log, PiiGuard pii, string? limit, string? before)
+    private static IResult Rejections(HttpContext context, string id, SourceRegistry registry, IEventLogReader log, PiiGuard pii, string? limit, string? before)
     {
         if (registry.FindById(id) is not { } source)
         {

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Http.HttpResults;
 using Tandem.Collect;
 using Tandem.Hosting;
 using Tandem.Sources;
+using Tandem.Storage;
 using Tandem.Trust;
 
 namespace Tandem.Unify;
@@ -36,7 +37,7 @@ internal static class ProcessorApi
         return api;
     }
 
-    private static IResult Status(ProfileProcessor processor, IngestLog log) => TypedResults.Ok(processor.Read(engine =>
+    private static IResult Status(ProfileProcessor processor, IEventLog log) => TypedResults.Ok(processor.Read(engine =>
     {
         var head = log.Head;
         var notApplied = NotAppliedReason.All.ToDictionary(r => r, r => engine.NotApplied.Totals.GetValueOrDefault(r), StringComparer.Ordinal);

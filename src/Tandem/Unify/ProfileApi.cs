@@ -5,6 +5,7 @@ using Tandem.Collect;
 using Tandem.Hosting;
 using Tandem.Sources;
 
+using Tandem.Storage;
 using Tandem.Trust;
 
 namespace Tandem.Unify;
@@ -61,7 +62,7 @@ internal static class ProfileApi
         return answer;
     }
 
-    private static IResult Events(HttpContext context, string identifier, string? limit, string? cursor, ProfileProcessor processor, IngestLog log, PiiGuard pii)
+    private static IResult Events(HttpContext context, string identifier, string? limit, string? cursor, ProfileProcessor processor, IEventLogReader log, PiiGuard pii)
     {
         var (size, badLimit) = Paging.Limit(limit, DefaultEvents, MaxEvents);
         var (olderThan, badCursor) = Paging.Sequence(cursor, "cursor", expected: "the cursor.next value of the previous page, unchanged");

@@ -59,7 +59,9 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
 {
     public const string Consumer = "profiles";
 
-    private readonly IngestLog _log;
+    private readonly IEventLog _log;
+    private readonly IEventLogReader _reader;
+    private readonly IEventLogMaintenance _maintenance;
     private readonly ControlStore _control;
     private readonly UnifySettings _settings;
     private readonly TimeProvider _time;
@@ -83,9 +85,12 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     private volatile bool _loaded;
     private volatile Exception? _fault;
 
-    public ProfileProcessor(IngestLog log, ControlStore control, UnifySettings settings, TimeProvider time, TandemOptions options, ILogger<ProfileProcessor> logger)
+    public ProfileProcessor(IEventLog log, IEventLogReader reader, IEventLogMaintenance maintenance, ControlStore control, UnifySettings settings,
+        TimeProvider time, TandemOptions options, ILogger<ProfileProcessor> logger)
     {
         _log = log;
+        _reader = reader;
+        _maintenance = maintenance;
         _control = control;
         _settings = settings;
         _time = time;
@@ -215,7 +220,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             }
 
             // The log first: if deleting fails, the engine still holds the profile and a retry finds it.
-            _log.DeleteEventsAsync(profile.EventSeqs).GetAwaiter().GetResult();
+            _maintenance.DeleteEventsAsync(profile.EventSeqs).GetAwaiter().GetResult();
             var forgotten = WithWriteLock(() => engine.Forget(profile));
 
             // The previous snapshot still holds the profile, and so may one set aside as unreadable.
@@ -384,7 +389,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     private IReadOnlyList<LogEntry> ReadNext()
     {
         var head = _log.Head; // read first: every event up to it is committed, so the read below sees it if it is there
-        var entries = _log.ReadAfter(Position, _options.ReadBatch);
+        var entries = _reader.ReadAfter(Position, _options.ReadBatch);
         if (entries.Count == 0 && head > Position)
         {
             WithWriteLock(() => _engine.SkipTo(head));
@@ -506,7 +511,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         var after = 0L;
         while (after < engine.Position)
         {
-            var entries = _log.ReadAfter(after, _options.ReadBatch);
+            var entries = _reader.ReadAfter(after, _options.ReadBatch);
             if (entries.Count == 0)
             {
                 break;

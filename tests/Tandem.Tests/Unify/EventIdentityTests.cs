@@ -10,7 +10,7 @@ namespace Tandem.Tests.Unify;
 /// them: what the identity stage links (<see cref="EventIdentity.Linked"/>) and what suppression and
 /// deletion match (<see cref="EventIdentity.Scan"/>), field by field and call by call.
 /// </summary>
-public sealed class EventIdentityTests
+public sealed partial class EventIdentityTests
 {
     internal static readonly IdentityRules Rules = new([
         .. IdentityRules.DefaultTypes,
