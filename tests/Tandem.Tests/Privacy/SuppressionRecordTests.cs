@@ -113,6 +113,18 @@ public sealed class SuppressionRecordTests : IDisposable
     }
 
     [Fact]
+    public void DroppedCounts_NeverListed_AreSavedWhenTheListStops()
+    {
+        _list.Suppress("prq_1", [new Identifier(IdentifierType.UserId, "ada-1")]);
+        _list.CountDropped("prq_1");
+        _list.CountDropped("prq_1");
+
+        Reopen(); // a stop before anyone listed the suppressions
+
+        Assert.Equal(2, Dropped("prq_1"));
+    }
+
+    [Fact]
     public void Unsuppress_LiftsEveryRequestCoveringTheIdentifier_AndKeepsTheOthersAndTheirCounts()
     {
         var ada = new Identifier(IdentifierType.Email, "ada@example.com");

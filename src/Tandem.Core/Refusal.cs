@@ -1,7 +1,7 @@
-namespace Tandem.Hosting;
+namespace Tandem;
 
-/// <summary>How a refusal is answered: the API maps each kind to one status (<see cref="Problems.From"/>).</summary>
-internal enum RefusalKind
+/// <summary>How a refusal is answered: the API maps each kind to one status (<c>Problems.Answer</c> in Tandem's host).</summary>
+public enum RefusalKind
 {
     Invalid,
     Unauthorized,
@@ -22,7 +22,7 @@ internal enum RefusalKind
 /// their own way, and a test can read it without HTTP. The fields are those of a problem answer.
 /// </summary>
 /// <param name="RetryAfter">When a throttled caller may try again; the API sends it as Retry-After.</param>
-internal sealed record Refusal(RefusalKind Kind, string Code, string Title, string Detail, string? Field = null,
+public sealed record Refusal(RefusalKind Kind, string Code, string Title, string Detail, string? Field = null,
     IReadOnlyDictionary<string, object?>? Extensions = null, DateTimeOffset? RetryAfter = null)
 {
     public static Refusal NotFound(string what, string id) =>
@@ -30,7 +30,7 @@ internal sealed record Refusal(RefusalKind Kind, string Code, string Title, stri
 }
 
 /// <summary>What a service did, or why it did not.</summary>
-internal readonly record struct Outcome<T>(T? Value, Refusal? Refusal)
+public readonly record struct Outcome<T>(T? Value, Refusal? Refusal)
 {
     public bool Succeeded => Refusal is null;
 
