@@ -161,30 +161,10 @@ public sealed partial class RequestBodyTests
     }
 
     /// <summary>A body whose first read fails as a broken connection or the server's cap would.</summary>
-    private sealed class BrokenStream(Exception failure) : Stream
+    private sealed class BrokenStream(Exception failure) : ReadOnlyBody
     {
         public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) => ValueTask.FromException<int>(failure);
 
         public override int Read(byte[] buffer, int offset, int count) => throw failure;
-
-        public override bool CanRead => true;
-
-        public override bool CanSeek => false;
-
-        public override bool CanWrite => false;
-
-        public override long Length => throw new NotSupportedException();
-
-        public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-
-        public override void Flush()
-        {
-        }
-
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-
-        public override void SetLength(long value) => throw new NotSupportedException();
-
-        public override void Write(byte[] buffer, int offset, int count) => throw new NotSupportedException();
     }
 }

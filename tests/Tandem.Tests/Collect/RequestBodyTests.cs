@@ -88,7 +88,7 @@ public sealed partial class RequestBodyTests
     }
 
     /// <summary>A body sent a few bytes per read, noting how much room the reader offered each time.</summary>
-    private sealed class TricklingStream(byte[] content, int pieceSize) : Stream
+    private sealed class TricklingStream(byte[] content, int pieceSize) : ReadOnlyBody
     {
         public int LargestBufferOffered { get; private set; }
 
@@ -104,7 +104,11 @@ public sealed partial class RequestBodyTests
         }
 
         public override int Read(byte[] buffer, int offset, int count) => ReadAsync(buffer.AsMemory(offset, count)).AsTask().Result;
+    }
 
+    /// <summary>What every request body stream here is besides its reads: forward only, read only.</summary>
+    private abstract class ReadOnlyBody : Stream
+    {
         public override bool CanRead => true;
 
         public override bool CanSeek => false;

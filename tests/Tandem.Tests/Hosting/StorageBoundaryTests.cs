@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using Tandem.Tests.Support;
 
 namespace Tandem.Tests.Hosting;
 
@@ -9,7 +10,7 @@ namespace Tandem.Tests.Hosting;
 /// </summary>
 public sealed partial class StorageBoundaryTests
 {
-    private static readonly string Src = Path.Combine(RepositoryRoot(), "src");
+    private static readonly string Src = Path.Combine(ChildProcess.RepositoryRoot, "src");
 
     [Fact]
     public void Schemas_AreCreatedOnlyByTheFileThatOwnsEachDatabase()
@@ -56,19 +57,6 @@ public sealed partial class StorageBoundaryTests
             .Select(f => Path.GetRelativePath(Path.Combine(Src, "Tandem"), f).Replace(Path.DirectorySeparatorChar, '/'))
             .Order(StringComparer.Ordinal),
     ];
-
-    private static string RepositoryRoot()
-    {
-        for (var folder = new DirectoryInfo(AppContext.BaseDirectory); folder is not null; folder = folder.Parent)
-        {
-            if (File.Exists(Path.Combine(folder.FullName, "Tandem.slnx")))
-            {
-                return folder.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("No Tandem.slnx above " + AppContext.BaseDirectory);
-    }
 
     [GeneratedRegex(@"\b(CREATE (TABLE|INDEX)|ALTER TABLE)\b")]
     private static partial Regex CreateOrAlter();
