@@ -134,10 +134,8 @@ public sealed class CollectorEdgeTests
         Task<HttpResponseMessage> held;
         using (log.HoldCommits())
         {
-            var queued = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            log.Enqueued += () => queued.TrySetResult();
             held = server.CollectAsync("/v1/track", """{"userId":"u","event":"Held"}""");
-            await queued.Task.WaitAsync(TimeSpan.FromSeconds(30));
+            await Hosting.OperationsDocumentedClaimsTests.WaitForBacklogAsync(log);
 
             using var refused = await server.CollectAsync("/v1/batch", "{not json");
 

@@ -102,7 +102,7 @@ public sealed class OperationsDocumentedClaimsTests
     }
 
     /// <summary>The request is queued once the backlog counts it; the writer is held, so it stays there.</summary>
-    private static async Task WaitForBacklogAsync(IngestLog log)
+    internal static async Task WaitForBacklogAsync(IngestLog log)
     {
         var queued = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
         void OnEnqueued() => queued.TrySetResult();
