@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.Logging.Abstractions;
 using Tandem.Hosting;
 using Tandem.Storage;
+using Tandem.Storage.Sqlite;
 using Tandem.Trust;
 
 namespace Tandem.Cli;
@@ -73,7 +74,8 @@ internal static class ResetAdminCommand
 
             var generated = string.IsNullOrWhiteSpace(chosenSecret);
             var secret = generated ? "tdm_admin_" + RandomNumberGenerator.GetHexString(40, lowercase: true) : chosenSecret!.Trim();
-            using var tokens = new TokenRegistry(options, TimeProvider.System);
+            using var tokenStore = SqliteTokenStore.Open(folder);
+            var tokens = new TokenRegistry(tokenStore, TimeProvider.System);
             ApiToken token;
             IReadOnlyList<ApiToken> revoked;
             try

@@ -6,6 +6,7 @@ using Tandem.Privacy;
 using Tandem.Settings;
 using Tandem.Sources;
 using Tandem.Storage;
+using Tandem.Storage.Sqlite;
 using Tandem.Trust;
 using Tandem.Unify;
 
@@ -106,10 +107,7 @@ public static class TandemHost
         services.AddSingleton(time ?? TimeProvider.System);
         services.AddSingleton(sp => new ControlStore(options.DataDirectory));
         services.AddSingleton<SettingsService>();
-        services.AddSingleton(sp => new IngestLog(options.DataDirectory, options.IngestLog, sp.GetRequiredService<TimeProvider>()));
-        services.AddSingleton<IEventLog>(sp => sp.GetRequiredService<IngestLog>());
-        services.AddSingleton<IEventLogReader>(sp => sp.GetRequiredService<IngestLog>());
-        services.AddSingleton<IEventLogMaintenance>(sp => sp.GetRequiredService<IngestLog>());
+        services.AddSqliteStorage(options);
         services.AddSingleton<SourceRegistry>();
         services.AddTrust(options.DataDirectory);
         services.AddSingleton<Workspace>();
@@ -121,7 +119,6 @@ public static class TandemHost
         services.AddSingleton<ConsentRegistry>();
         services.AddSingleton<ConsentService>();
         services.AddSingleton(sp => new SuppressionList(options.DataDirectory, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<UnifySettings>()));
-        services.AddSingleton(sp => new PrivacyRequests(options.DataDirectory));
         services.AddSingleton<PrivacyDesk>();
         services.AddHostedService(sp => sp.GetRequiredService<PrivacyDesk>());
         services.AddRetention();

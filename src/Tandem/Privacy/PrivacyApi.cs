@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Tandem.Hosting;
+using Tandem.Storage;
 using Tandem.Trust;
 using Tandem.Unify;
 
@@ -95,7 +96,7 @@ internal static class PrivacyApi
                 new Dictionary<string, object?> { ["request"] = view });
     }
 
-    private static IResult List(string? status, string? type, string? limit, string? cursor, PrivacyRequests requests, TimeProvider time)
+    private static IResult List(string? status, string? type, string? limit, string? cursor, IPrivacyRequestStore requests, TimeProvider time)
     {
         var (size, badLimit) = Paging.Limit(limit, 50, 200);
         if (badLimit is not null)
@@ -103,7 +104,7 @@ internal static class PrivacyApi
             return badLimit;
         }
 
-        if (!string.IsNullOrEmpty(cursor) && !PrivacyRequests.IsId(cursor))
+        if (!string.IsNullOrEmpty(cursor) && !PrivacyRequest.IsId(cursor))
         {
             return Paging.InvalidCursor("cursor", cursor, "the cursor.next value of the previous page (a request id, prq_…), unchanged");
         }
@@ -129,10 +130,10 @@ internal static class PrivacyApi
         });
     }
 
-    private static IResult One(string id, PrivacyRequests requests, TimeProvider time) =>
+    private static IResult One(string id, IPrivacyRequestStore requests, TimeProvider time) =>
         requests.Find(id) is { } request ? TypedResults.Ok(PrivacyRequestView.Of(request, time.GetUtcNow())) : NotFound(id);
 
-    private static async Task<IResult> RetryAsync(string id, HttpContext context, PrivacyRequests requests, PrivacyDesk desk, AuditLog audit, TimeProvider time, ClaimsPrincipal user)
+    private static async Task<IResult> RetryAsync(string id, HttpContext context, IPrivacyRequestStore requests, PrivacyDesk desk, AuditLog audit, TimeProvider time, ClaimsPrincipal user)
     {
         if (requests.Find(id) is not { } request)
         {

@@ -17,7 +17,7 @@ namespace Tandem.Privacy;
 /// start: every step can be repeated safely.
 /// </summary>
 internal sealed partial class PrivacyDesk(
-    PrivacyRequests requests,
+    IPrivacyRequestStore requests,
     ProfileProcessor processor,
     IEventLogReader log,
     IEventLogMaintenance maintenance,
@@ -53,7 +53,7 @@ internal sealed partial class PrivacyDesk(
     /// <summary>Records a request and carries it out; answers it as it ended, with the export document for an export.</summary>
     public async Task<(PrivacyRequest Request, JsonObject? Export)> FileAsync(string type, string subject, string actor)
     {
-        var request = requests.Create(type, subject, actor, time.GetUtcNow());
+        var request = requests.Add(PrivacyRequest.Receive(type, subject, actor, time.GetUtcNow()));
         audit.Append(actor, "privacy.request_received", "privacy:" + request.Id, detail: $"{type} of a person named by {SubjectType(subject)}");
         return await RunAsync(request);
     }

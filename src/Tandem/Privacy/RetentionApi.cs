@@ -2,6 +2,7 @@ using System.Security.Claims;
 using System.Text.Json.Nodes;
 using Tandem.Hosting;
 using Tandem.Settings;
+using Tandem.Storage;
 using Tandem.Trust;
 
 namespace Tandem.Privacy;
@@ -18,7 +19,6 @@ internal static class RetentionApi
 
     public static IServiceCollection AddRetention(this IServiceCollection services)
     {
-        services.AddSingleton<RetentionRuns>();
         services.AddSingleton<RetentionJob>();
         services.AddHostedService(sp => sp.GetRequiredService<RetentionJob>());
         return services;
@@ -27,7 +27,7 @@ internal static class RetentionApi
     public static RouteGroupBuilder MapRetentionApi(this RouteGroupBuilder api)
     {
         var retention = api.MapGroup("/retention").WithTags("Retention");
-        retention.MapGet("", (RetentionJob job, RetentionRuns runs) => TypedResults.Ok(View(job, runs)))
+        retention.MapGet("", (RetentionJob job, IRetentionRunStore runs) => TypedResults.Ok(View(job, runs)))
             .RequireScope(Scopes.AuditRead).WithSummary("The retention policy, when the job runs next, and its last run");
         retention.MapPut("", PutPolicyAsync).RequireScope(Scopes.PrivacyAdmin)
             .WithSummary("Replaces the retention policy: {\"defaultDays\": 395, \"events\": {\"Page Viewed\": 30}, \"types\": {\"page\": 90}}; null keeps forever");
@@ -38,7 +38,7 @@ internal static class RetentionApi
         return api;
     }
 
-    private static JsonObject View(RetentionJob job, RetentionRuns runs) => new()
+    private static JsonObject View(RetentionJob job, IRetentionRunStore runs) => new()
     {
         ["policy"] = job.Policy.ToJson(),
         ["interval"] = job.Interval.ToString("c", System.Globalization.CultureInfo.InvariantCulture),
@@ -46,7 +46,7 @@ internal static class RetentionApi
         ["lastRun"] = runs.Latest() is { } last ? System.Text.Json.JsonSerializer.SerializeToNode(last, System.Text.Json.JsonSerializerOptions.Web) : null,
     };
 
-    private static async Task<IResult> PutPolicyAsync(HttpRequest request, SettingsService settings, RetentionJob job, RetentionRuns runs, ClaimsPrincipal user)
+    private static async Task<IResult> PutPolicyAsync(HttpRequest request, SettingsService settings, RetentionJob job, IRetentionRunStore runs, ClaimsPrincipal user)
     {
         var (json, problem) = await JsonBody.ReadTextAsync(request);
         if (problem is not null)
@@ -58,7 +58,7 @@ internal static class RetentionApi
         return change.Refused is { } refused ? refused.AsProblem() : TypedResults.Ok(View(job, runs));
     }
 
-    private static IResult ListRuns(RetentionRuns runs, string? limit)
+    private static IResult ListRuns(IRetentionRunStore runs, string? limit)
     {
         var (size, invalid) = Paging.Limit(limit, DefaultRuns, MaxRuns);
         return invalid ?? TypedResults.Ok(runs.Recent(size));

@@ -54,7 +54,7 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
     private readonly IEventLogMaintenance _log;
     private readonly ProfileProcessor _processor;
     private readonly SettingsService _settings;
-    private readonly RetentionRuns _runs;
+    private readonly IRetentionRunStore _runs;
     private readonly AuditLog _audit;
     private readonly TimeProvider _time;
     private readonly RetentionOptions _options;
@@ -67,7 +67,7 @@ internal sealed partial class RetentionJob : IHostedService, IDisposable
     private TaskCompletionSource<RetentionRun> _finished = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private long _nextRunAtMs;
 
-    public RetentionJob(IEventLogMaintenance log, ProfileProcessor processor, SettingsService settings, RetentionRuns runs, AuditLog audit, TimeProvider time,
+    public RetentionJob(IEventLogMaintenance log, ProfileProcessor processor, SettingsService settings, IRetentionRunStore runs, AuditLog audit, TimeProvider time,
         TandemOptions options, IMeterFactory meters, ILogger<RetentionJob> logger)
     {
         _log = log;

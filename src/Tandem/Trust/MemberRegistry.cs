@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using Microsoft.AspNetCore.Identity;
-using Microsoft.Data.Sqlite;
-using Tandem.Hosting;
 using Tandem.Storage;
 
 namespace Tandem.Trust;
@@ -35,7 +33,7 @@ internal enum SignInOutcome
 internal sealed record SignInResult(SignInOutcome Outcome, Member? Member = null, DateTimeOffset? LockedUntil = null);
 
 /// <summary>
-/// Members and their local accounts, in <c>tandem.db</c>. Passwords are kept as salted PBKDF2 hashes
+/// Members and their local accounts, kept through <see cref="IMemberStore"/>. Passwords are kept as salted PBKDF2 hashes
 /// from ASP.NET Core Identity's hasher. Wrong passwords are counted three ways, so a password cannot
 /// be guessed through the sign-in endpoint and one address cannot lock a member out:
 /// <list type="bullet">
@@ -45,7 +43,7 @@ internal sealed record SignInResult(SignInOutcome Outcome, Member? Member = null
 /// for 15 minutes (one guess at many accounts).</item>
 /// </list>
 /// </summary>
-internal sealed class MemberRegistry : IDisposable
+internal sealed class MemberRegistry
 {
     /// <summary>Wrong passwords in a row from one address that lock the address out of the account.</summary>
     public const int MaxFailedSignIns = 5;
@@ -59,7 +57,7 @@ internal sealed class MemberRegistry : IDisposable
     public const int MinPasswordLength = PasswordRules.MinLength;
     public static readonly TimeSpan LockoutDuration = TimeSpan.FromMinutes(15);
 
-    private readonly SqliteConnection _connection;
+    private readonly IMemberStore _store;
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly IPasswordHasher<Member> _hasher;
@@ -72,20 +70,14 @@ internal sealed class MemberRegistry : IDisposable
     private readonly string _decoyHash;
 
     /// <param name="hasher">ASP.NET Core Identity's PBKDF2 hasher unless a test counts or holds its computations.</param>
-    public MemberRegistry(TandemOptions options, TimeProvider time, IPasswordHasher<Member>? hasher = null)
+    public MemberRegistry(IMemberStore store, TimeProvider time, IPasswordHasher<Member>? hasher = null)
     {
         _time = time;
+        _store = store;
         _hasher = hasher ?? new PasswordHasher<Member>();
-        _connection = ControlSchema.Open(options.DataDirectory);
         _decoyHash = _hasher.HashPassword(null!, RandomNumberGenerator.GetHexString(32));
-        using var command = _connection.CreateCommand();
-        command.CommandText = "SELECT id, email, name, roles, disabled, created_at, updated_at, session_stamp FROM members";
-        using var reader = command.ExecuteReader();
-        while (reader.Read())
+        foreach (var member in store.LoadAll())
         {
-            var member = new Member(reader.GetString(0), reader.GetString(1), reader.GetString(2),
-                reader.GetString(3).Split(' ', StringSplitOptions.RemoveEmptyEntries), reader.GetInt64(4) != 0,
-                DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)), reader.GetString(7));
             _byId[member.Id] = member;
         }
     }
@@ -109,19 +101,7 @@ internal sealed class MemberRegistry : IDisposable
                 return null;
             }
 
-            using var command = _connection.CreateCommand();
-            command.CommandText = """
-                INSERT INTO members(id, email, name, roles, password_hash, created_at, updated_at, session_stamp)
-                VALUES ($id, $email, $name, $roles, $hash, $now, $now, $stamp)
-                """;
-            command.Parameters.AddWithValue("$stamp", member.SessionStamp);
-            command.Parameters.AddWithValue("$id", member.Id);
-            command.Parameters.AddWithValue("$email", email);
-            command.Parameters.AddWithValue("$name", name);
-            command.Parameters.AddWithValue("$roles", string.Join(' ', roles));
-            command.Parameters.AddWithValue("$hash", _hasher.HashPassword(member, password));
-            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-            command.ExecuteNonQuery();
+            _store.Insert(member, _hasher.HashPassword(member, password));
             _byId[member.Id] = member;
         }
 
@@ -136,14 +116,7 @@ internal sealed class MemberRegistry : IDisposable
         {
             // The stamp is not the caller's to change here; keep the one in force.
             updated = member with { UpdatedAt = _time.GetUtcNow(), SessionStamp = Find(member.Id)?.SessionStamp ?? member.SessionStamp };
-            using var command = _connection.CreateCommand();
-            command.CommandText = "UPDATE members SET name = $name, roles = $roles, disabled = $disabled, updated_at = $now WHERE id = $id";
-            command.Parameters.AddWithValue("$id", updated.Id);
-            command.Parameters.AddWithValue("$name", updated.Name);
-            command.Parameters.AddWithValue("$roles", string.Join(' ', updated.Roles));
-            command.Parameters.AddWithValue("$disabled", updated.Disabled ? 1 : 0);
-            command.Parameters.AddWithValue("$now", updated.UpdatedAt.ToUnixTimeMilliseconds());
-            command.ExecuteNonQuery();
+            _store.Update(updated);
             _byId[updated.Id] = updated;
         }
 
@@ -154,10 +127,7 @@ internal sealed class MemberRegistry : IDisposable
     {
         lock (_gate)
         {
-            using var command = _connection.CreateCommand();
-            command.CommandText = "DELETE FROM members WHERE id = $id";
-            command.Parameters.AddWithValue("$id", id);
-            if (command.ExecuteNonQuery() == 0)
+            if (!_store.Delete(id))
             {
                 return false;
             }
@@ -174,11 +144,7 @@ internal sealed class MemberRegistry : IDisposable
         var member = Find(id) ?? throw new InvalidOperationException($"No member {id}.");
         lock (_gate)
         {
-            using var command = _connection.CreateCommand();
-            command.CommandText = "UPDATE members SET password_hash = $hash, failed_sign_ins = 0, locked_until = NULL WHERE id = $id";
-            command.Parameters.AddWithValue("$id", id);
-            command.Parameters.AddWithValue("$hash", _hasher.HashPassword(member, password));
-            command.ExecuteNonQuery();
+            _store.ResetPassword(id, _hasher.HashPassword(member, password));
         }
 
         _throttle.ForgetPairs(member.Email);
@@ -199,11 +165,7 @@ internal sealed class MemberRegistry : IDisposable
             }
 
             var renewed = member with { SessionStamp = NewStamp() };
-            using var command = _connection.CreateCommand();
-            command.CommandText = "UPDATE members SET session_stamp = $stamp WHERE id = $id";
-            command.Parameters.AddWithValue("$id", id);
-            command.Parameters.AddWithValue("$stamp", renewed.SessionStamp);
-            command.ExecuteNonQuery();
+            _store.SetSessionStamp(id, renewed.SessionStamp);
             _byId[id] = renewed;
         }
     }
@@ -237,7 +199,7 @@ internal sealed class MemberRegistry : IDisposable
         string? hash;
         lock (_gate)
         {
-            var (stored, _, lockedUntil) = ReadSecrets(member.Id);
+            var (stored, _, lockedUntil) = _store.ReadSecrets(member.Id);
             if (lockedUntil > now)
             {
                 return new SignInResult(SignInOutcome.LockedOut, LockedUntil: lockedUntil);
@@ -254,11 +216,11 @@ internal sealed class MemberRegistry : IDisposable
             SignInResult account;
             lock (_gate)
             {
-                var (_, failed, lockedUntil) = ReadSecrets(member.Id); // read again: others may have failed meanwhile
+                var (_, failed, lockedUntil) = _store.ReadSecrets(member.Id); // read again: others may have failed meanwhile
                 var counted = SignInThrottle.CountFailure((failed, lockedUntil), MaxFailedSignInsPerAccount, now);
                 if (counted != (failed, lockedUntil))
                 {
-                    WriteFailures(member.Id, counted.Failed, counted.LockedUntil);
+                    _store.WriteFailures(member.Id, counted.Failed, counted.LockedUntil);
                 }
 
                 account = SignInThrottle.Outcome(counted);
@@ -271,42 +233,14 @@ internal sealed class MemberRegistry : IDisposable
         var rehashed = verdict == PasswordVerificationResult.SuccessRehashNeeded ? _hasher.HashPassword(member, password) : null;
         lock (_gate)
         {
-            WriteFailures(member.Id, 0, null);
+            _store.WriteFailures(member.Id, 0, null);
             if (rehashed is not null)
             {
-                using var command = _connection.CreateCommand();
-                command.CommandText = "UPDATE members SET password_hash = $hash WHERE id = $id";
-                command.Parameters.AddWithValue("$id", member.Id);
-                command.Parameters.AddWithValue("$hash", rehashed);
-                command.ExecuteNonQuery();
+                _store.Rehash(member.Id, rehashed);
             }
         }
 
         _throttle.Succeeded(pair);
         return new SignInResult(SignInOutcome.SignedIn, member);
     }
-
-    /// <summary>The stored hash (null without a password) and the account-wide failure count; the caller holds the gate.</summary>
-    private (string? Hash, int Failed, DateTimeOffset? LockedUntil) ReadSecrets(string id)
-    {
-        using var read = _connection.CreateCommand();
-        read.CommandText = "SELECT password_hash, failed_sign_ins, locked_until FROM members WHERE id = $id";
-        read.Parameters.AddWithValue("$id", id);
-        using var reader = read.ExecuteReader();
-        return reader.Read()
-            ? (reader.IsDBNull(0) ? null : reader.GetString(0), reader.GetInt32(1), reader.IsDBNull(2) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(2)))
-            : (null, 0, null);
-    }
-
-    private void WriteFailures(string id, int failed, DateTimeOffset? lockedUntil)
-    {
-        using var command = _connection.CreateCommand();
-        command.CommandText = "UPDATE members SET failed_sign_ins = $failed, locked_until = $until WHERE id = $id";
-        command.Parameters.AddWithValue("$id", id);
-        command.Parameters.AddWithValue("$failed", failed);
-        command.Parameters.AddWithValue("$until", lockedUntil is { } until ? until.ToUnixTimeMilliseconds() : DBNull.Value);
-        command.ExecuteNonQuery();
-    }
-
-    public void Dispose() => _connection.Dispose();
 }

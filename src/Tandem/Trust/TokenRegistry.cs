@@ -1,8 +1,6 @@
 using System.Collections.Concurrent;
 using System.Security.Cryptography;
 using System.Text;
-using Microsoft.Data.Sqlite;
-using Tandem.Hosting;
 using Tandem.Storage;
 
 namespace Tandem.Trust;
@@ -15,17 +13,17 @@ internal sealed record ApiToken(string Id, string Name, string? OwnerId, IReadOn
     DateTimeOffset CreatedAt, DateTimeOffset? ExpiresAt, DateTimeOffset? RevokedAt, string? ParentId = null, string? MakerId = null);
 
 /// <summary>
-/// API tokens in <c>tandem.db</c>. A token is shown once when created and kept as a SHA-256 digest, so
+/// API tokens, kept through <see cref="ITokenStore"/>. A token is shown once when created and kept as a SHA-256 digest, so
 /// a stolen data folder yields no usable token. Lookups are cached by digest: the Profile API checks
 /// one token per request at thousands of requests a second.
 /// </summary>
-internal sealed class TokenRegistry : IDisposable
+internal sealed class TokenRegistry
 {
     public const string FirstAdminTokenId = "tok_admin";
     private const int MaxCachedTokens = 10_000;
     private static readonly ApiToken Unknown = new("", "", null, [], default, null, null);
 
-    private readonly SqliteConnection _connection;
+    private readonly ITokenStore _store;
     private readonly Lock _gate = new();
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<string, ApiToken> _byDigest = new(StringComparer.Ordinal);
@@ -33,10 +31,10 @@ internal sealed class TokenRegistry : IDisposable
     // Parents are looked up on every request a minted token makes; cleared with the digest cache.
     private readonly ConcurrentDictionary<string, ApiToken?> _byId = new(StringComparer.Ordinal);
 
-    public TokenRegistry(TandemOptions options, TimeProvider time)
+    public TokenRegistry(ITokenStore store, TimeProvider time)
     {
         _time = time;
-        _connection = ControlSchema.Open(options.DataDirectory);
+        _store = store;
     }
 
     /// <summary>Creates a token and returns it with its secret, which is not kept and cannot be shown again.</summary>
@@ -67,11 +65,7 @@ internal sealed class TokenRegistry : IDisposable
 
         lock (_gate)
         {
-            using var command = _connection.CreateCommand();
-            command.CommandText = $"SELECT {Columns} FROM api_tokens WHERE token_hash = $hash";
-            command.Parameters.AddWithValue("$hash", digest);
-            using var reader = command.ExecuteReader();
-            var token = reader.Read() ? Read(reader) : null;
+            var token = _store.FindByDigest(digest);
             if (_byDigest.Count > MaxCachedTokens)
             {
                 _byDigest.Clear(); // a flood of made-up tokens must not grow memory without bound
@@ -83,7 +77,7 @@ internal sealed class TokenRegistry : IDisposable
         }
     }
 
-    public ApiToken? Find(string id) => Query("WHERE id = $p", id).FirstOrDefault();
+    public ApiToken? Find(string id) => _store.Find(id);
 
     /// <summary>Like <see cref="Find"/>, from memory after the first read: for walking a token's parents on every request.</summary>
     public ApiToken? FindCached(string id)
@@ -104,30 +98,10 @@ internal sealed class TokenRegistry : IDisposable
     }
 
     /// <summary>The token and every token minted from it, at any depth (ids), in one read.</summary>
-    public IReadOnlyList<string> Lineage(string id)
-    {
-        lock (_gate)
-        {
-            using var command = _connection.CreateCommand();
-            command.CommandText = LineageSql + " SELECT id FROM lineage";
-            command.Parameters.AddWithValue("$id", id);
-            using var reader = command.ExecuteReader();
-            var ids = new List<string>();
-            while (reader.Read())
-            {
-                ids.Add(reader.GetString(0));
-            }
-
-            return ids;
-        }
-    }
-
-    private const string LineageSql =
-        "WITH RECURSIVE lineage(id) AS (SELECT id FROM api_tokens WHERE id = $id UNION SELECT t.id FROM api_tokens t JOIN lineage ON t.parent_id = lineage.id)";
+    public IReadOnlyList<string> Lineage(string id) => _store.Lineage(id);
 
     /// <summary>Tokens of one member, or every token when <paramref name="ownerId"/> is null.</summary>
-    public IReadOnlyList<ApiToken> List(string? ownerId) =>
-        ownerId is null ? Query("ORDER BY created_at, id", null) : Query("WHERE owner_id = $p ORDER BY created_at, id", ownerId);
+    public IReadOnlyList<ApiToken> List(string? ownerId) => _store.List(ownerId);
 
     /// <summary>
     /// Revokes a token at once, and every token minted from it at any depth (one statement): a leaked
@@ -139,11 +113,7 @@ internal sealed class TokenRegistry : IDisposable
         var descendants = Lineage(id).Where(d => d != id && Find(d) is { RevokedAt: null }).ToList();
         lock (_gate)
         {
-            using var command = _connection.CreateCommand();
-            command.CommandText = LineageSql + " UPDATE api_tokens SET revoked_at = COALESCE(revoked_at, $now) WHERE id IN (SELECT id FROM lineage)";
-            command.Parameters.AddWithValue("$id", id);
-            command.Parameters.AddWithValue("$now", _time.GetUtcNow().ToUnixTimeMilliseconds());
-            if (command.ExecuteNonQuery() == 0)
+            if (!_store.RevokeLineage(id, _time.GetUtcNow()))
             {
                 return null;
             }
@@ -195,94 +165,23 @@ internal sealed class TokenRegistry : IDisposable
             var now = _time.GetUtcNow();
             var revoked = List(null).Where(t => IsActiveAdmin(t, now)).Select(t => t with { RevokedAt = now }).ToList();
             var token = new ApiToken("tok_" + RandomNumberGenerator.GetHexString(12, lowercase: true), "Admin token (tokens reset-admin)", null, [Scopes.All], now, null, null);
-            using var transaction = _connection.BeginTransaction();
-            foreach (var old in revoked)
-            {
-                using var revoke = _connection.CreateCommand();
-                revoke.Transaction = transaction;
-                revoke.CommandText = "UPDATE api_tokens SET revoked_at = $now WHERE id = $id";
-                revoke.Parameters.AddWithValue("$id", old.Id);
-                revoke.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
-                revoke.ExecuteNonQuery();
-            }
-
             // Tokens the old admin tokens minted are kept, and listed by the command for checking: an
             // admin token lost (not leaked) must not take every machine's token with it. They stand on
             // their own from now on.
-            foreach (var old in revoked)
-            {
-                using var detach = _connection.CreateCommand();
-                detach.Transaction = transaction;
-                detach.CommandText = "UPDATE api_tokens SET parent_id = NULL WHERE parent_id = $id";
-                detach.Parameters.AddWithValue("$id", old.Id);
-                detach.ExecuteNonQuery();
-            }
-
-            Insert(token, secret, transaction);
-            transaction.Commit();
+            _store.ReplaceAdmins([.. revoked.Select(t => t.Id)], now, token, Digest(secret));
             ForgetCached();
             return (token, revoked);
         }
     }
 
-    private void Insert(ApiToken token, string secret, SqliteTransaction? transaction = null)
+    private void Insert(ApiToken token, string secret)
     {
         lock (_gate)
         {
-            using var command = _connection.CreateCommand();
-            command.Transaction = transaction;
-            command.CommandText = """
-                INSERT OR REPLACE INTO api_tokens(id, name, token_hash, scopes, created_at, owner_id, expires_at, revoked_at, parent_id, maker_id)
-                VALUES ($id, $name, $hash, $scopes, $now, $owner, $expires, NULL, $parent, $maker)
-                """;
-            command.Parameters.AddWithValue("$parent", (object?)token.ParentId ?? DBNull.Value);
-            command.Parameters.AddWithValue("$maker", (object?)token.MakerId ?? DBNull.Value);
-            command.Parameters.AddWithValue("$id", token.Id);
-            command.Parameters.AddWithValue("$name", token.Name);
-            command.Parameters.AddWithValue("$hash", Digest(secret));
-            command.Parameters.AddWithValue("$scopes", string.Join(' ', token.Scopes));
-            command.Parameters.AddWithValue("$now", token.CreatedAt.ToUnixTimeMilliseconds());
-            command.Parameters.AddWithValue("$owner", (object?)token.OwnerId ?? DBNull.Value);
-            command.Parameters.AddWithValue("$expires", token.ExpiresAt is { } at ? at.ToUnixTimeMilliseconds() : DBNull.Value);
-            command.ExecuteNonQuery();
+            _store.Insert(token, Digest(secret));
             ForgetCached();
         }
     }
 
-    private List<ApiToken> Query(string where, string? parameter)
-    {
-        lock (_gate)
-        {
-            using var command = _connection.CreateCommand();
-            command.CommandText = $"SELECT {Columns} FROM api_tokens " + where;
-            if (parameter is not null)
-            {
-                command.Parameters.AddWithValue("$p", parameter);
-            }
-
-            using var reader = command.ExecuteReader();
-            var tokens = new List<ApiToken>();
-            while (reader.Read())
-            {
-                tokens.Add(Read(reader));
-            }
-
-            return tokens;
-        }
-    }
-
-    private static ApiToken Read(SqliteDataReader reader) => new(
-        reader.GetString(0), reader.GetString(1), reader.IsDBNull(2) ? null : reader.GetString(2),
-        reader.GetString(3).Split(' ', StringSplitOptions.RemoveEmptyEntries),
-        DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(4)),
-        reader.IsDBNull(5) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(5)),
-        reader.IsDBNull(6) ? null : DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(6)),
-        reader.IsDBNull(7) ? null : reader.GetString(7),
-        reader.IsDBNull(8) ? null : reader.GetString(8));
-
-    private const string Columns = "id, name, owner_id, scopes, created_at, expires_at, revoked_at, parent_id, maker_id";
-
     private static string Digest(string secret) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(secret)));
-
-    public void Dispose() => _connection.Dispose();
 }

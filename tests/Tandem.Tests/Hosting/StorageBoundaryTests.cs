@@ -28,14 +28,27 @@ public sealed partial class StorageBoundaryTests
     }
 
     [Fact]
+    public void ControlTablesWithAPort_AreReadAndWrittenOnlyByTheirAdapter()
+    {
+        Assert.Equal(
+            [
+                "Storage/Sqlite/SqliteMemberStore.cs", "Storage/Sqlite/SqlitePrivacyRequestStore.cs",
+                "Storage/Sqlite/SqliteRetentionRunStore.cs", "Storage/Sqlite/SqliteTokenStore.cs",
+            ],
+            FilesMatching(PortedControlTable()));
+    }
+
+    [Fact]
     public void SqliteTypes_AppearOnlyInTheFilesThatHoldStorage()
     {
         Assert.Equal(
             [
                 "Collect/EventInsert.cs", "Collect/IngestLog.cs",
-                "Privacy/PrivacyRequests.cs", "Privacy/RetentionRuns.cs", "Privacy/SuppressionList.cs",
-                "Storage/ControlSchema.cs", "Storage/ControlStore.cs", "Storage/SqliteDatabase.cs",
-                "Trust/AuditChain.cs", "Trust/AuditLog.cs", "Trust/MemberRegistry.cs", "Trust/TokenRegistry.cs",
+                "Privacy/SuppressionList.cs",
+                "Storage/ControlSchema.cs", "Storage/ControlStore.cs",
+                "Storage/Sqlite/ControlDatabase.cs", "Storage/Sqlite/SqliteMemberStore.cs", "Storage/Sqlite/SqlitePrivacyRequestStore.cs",
+                "Storage/Sqlite/SqliteRetentionRunStore.cs", "Storage/Sqlite/SqliteTokenStore.cs", "Storage/SqliteDatabase.cs",
+                "Trust/AuditChain.cs", "Trust/AuditLog.cs",
             ],
             FilesMatching(SqliteNamespace()));
     }
@@ -63,6 +76,9 @@ public sealed partial class StorageBoundaryTests
 
     [GeneratedRegex(@"\b(FROM|INTO|UPDATE|JOIN)\s+(events|rejections|log_meta)\b")]
     private static partial Regex LogTable();
+
+    [GeneratedRegex(@"\b(FROM|INTO|UPDATE|JOIN)\s+(members|api_tokens|privacy_requests|retention_runs)\b")]
+    private static partial Regex PortedControlTable();
 
     [GeneratedRegex(@"\b(Microsoft\.Data\.Sqlite|SQLitePCL)\b")]
     private static partial Regex SqliteNamespace();

@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Privacy;
+using Tandem.Storage.Sqlite;
 
 namespace Tandem.Tests.Privacy;
 
@@ -18,9 +19,9 @@ public sealed class PrivacyRequestStoreTests : IDisposable
 
     private readonly string _directory = Directory.CreateTempSubdirectory("tandem-privacy-").FullName;
     private readonly FakeTimeProvider _clock = new(Received);
-    private readonly PrivacyRequests _requests;
+    private readonly SqlitePrivacyRequestStore _requests;
 
-    public PrivacyRequestStoreTests() => _requests = new PrivacyRequests(_directory);
+    public PrivacyRequestStoreTests() => _requests = SqlitePrivacyRequestStore.Open(_directory);
 
     public void Dispose()
     {
@@ -29,12 +30,16 @@ public sealed class PrivacyRequestStoreTests : IDisposable
         Directory.Delete(_directory, recursive: true);
     }
 
+    /// <summary>Files a request as the privacy desk does: received now, kept at once.</summary>
+    private PrivacyRequest Create(string type, string subject, string requestedBy, DateTimeOffset now) =>
+        _requests.Add(PrivacyRequest.Receive(type, subject, requestedBy, now));
+
     [Fact]
     public void ANewRequest_IsReceived_DueThirtyDaysLater_AndReadsBackAsFiled()
     {
-        var filed = _requests.Create("delete", "email:ada@example.com", "member:po", Received);
+        var filed = Create("delete", "email:ada@example.com", "member:po", Received);
 
-        Assert.True(PrivacyRequests.IsId(filed.Id));
+        Assert.True(PrivacyRequest.IsId(filed.Id));
         var found = _requests.Find(filed.Id)!;
         Assert.Equal(filed.Id, found.Id);
         Assert.Equal(("delete", "email:ada@example.com", "received", "member:po"), (found.Type, found.Subject, found.Status, found.RequestedBy));
@@ -50,7 +55,7 @@ public sealed class PrivacyRequestStoreTests : IDisposable
     [Fact]
     public void ASavedRequest_ReadsBackEveryField()
     {
-        var filed = _requests.Create("delete", "email:ada@example.com", "member:po", Received);
+        var filed = Create("delete", "email:ada@example.com", "member:po", Received);
         var completedAt = Received.AddSeconds(3);
         _requests.Save(filed with
         {
@@ -77,7 +82,7 @@ public sealed class PrivacyRequestStoreTests : IDisposable
     [Fact]
     public void ACompletedRequest_LeavesItsClearSubjectNeitherInTheFileNorInItsWriteAheadLog()
     {
-        var filed = _requests.Create("delete", "email:zelda.unique@example.com", "member:po", Received);
+        var filed = Create("delete", "email:zelda.unique@example.com", "member:po", Received);
         _requests.Save(filed with { Status = "processing", Attempts = 1 });
         _requests.Save(filed with { Subject = "email:z***@example.com", Status = "completed", CompletedAt = Received, Attempts = 1 });
 
@@ -95,7 +100,7 @@ public sealed class PrivacyRequestStoreTests : IDisposable
     [InlineData("completed", false)]
     public void ARequest_IsOverdue_OnlyWhileOpenPastItsDueDate(string status, bool overdue)
     {
-        var request = _requests.Create("export", "user_id:ada-1", "member:po", Received) with { Status = status };
+        var request = Create("export", "user_id:ada-1", "member:po", Received) with { Status = status };
 
         Assert.False((bool)PrivacyRequestView.Of(request, new DateTimeOffset(2027, 1, 4, 10, 0, 0, TimeSpan.Zero))["overdue"]!);
         Assert.Equal(overdue, (bool)PrivacyRequestView.Of(request, new DateTimeOffset(2027, 1, 4, 10, 0, 1, TimeSpan.Zero))["overdue"]!);
@@ -110,7 +115,7 @@ public sealed class PrivacyRequestStoreTests : IDisposable
     [InlineData("prq_0193a1b2c3d47e5f8a9b0c1d2e3f4a5", false)]
     [InlineData("prq_", false)]
     public void ACursor_IsARequestId_PrqAnd32HexDigits(string text, bool isId) =>
-        Assert.Equal(isId, PrivacyRequests.IsId(text));
+        Assert.Equal(isId, PrivacyRequest.IsId(text));
 
     [Fact]
     public void List_IsNewestFirst_FilteredByStatusAndType_AndPagedByTheLastIdSeen()
@@ -118,7 +123,7 @@ public sealed class PrivacyRequestStoreTests : IDisposable
         var ids = new List<string>();
         foreach (var (type, status) in new[] { ("export", "completed"), ("delete", "failed"), ("delete", "completed"), ("suppress", "received"), ("delete", "completed") })
         {
-            var request = _requests.Create(type, "user_id:x", "member:po", _clock.GetUtcNow());
+            var request = Create(type, "user_id:x", "member:po", _clock.GetUtcNow());
             _requests.Save(request with { Status = status });
             ids.Add(request.Id);
             _clock.Advance(TimeSpan.FromSeconds(1));
@@ -136,10 +141,10 @@ public sealed class PrivacyRequestStoreTests : IDisposable
     [Fact]
     public void Unfinished_AreTheReceivedAndProcessingOnes_OldestFirst()
     {
-        var received = _requests.Create("delete", "user_id:a", "member:po", Received);
-        var processing = _requests.Create("suppress", "user_id:b", "member:po", Received.AddSeconds(1));
-        var failed = _requests.Create("delete", "user_id:c", "member:po", Received.AddSeconds(2));
-        var completed = _requests.Create("export", "user_id:d", "member:po", Received.AddSeconds(3));
+        var received = Create("delete", "user_id:a", "member:po", Received);
+        var processing = Create("suppress", "user_id:b", "member:po", Received.AddSeconds(1));
+        var failed = Create("delete", "user_id:c", "member:po", Received.AddSeconds(2));
+        var completed = Create("export", "user_id:d", "member:po", Received.AddSeconds(3));
         _requests.Save(processing with { Status = "processing", Attempts = 1 });
         _requests.Save(failed with { Status = "failed", Attempts = 1, Error = "x" });
         _requests.Save(completed with { Status = "completed", Attempts = 1, CompletedAt = Received });

@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Tandem.Privacy;
+using Tandem.Storage;
 using Tandem.Tests.Support;
 using Tandem.Trust;
 
@@ -395,8 +396,8 @@ public sealed class PrivacyRequestTests
     public async Task ARequestLeftUnfinishedByAStop_IsCarriedOutAtTheNextStart()
     {
         await using var server = await ArrangeAsync();
-        var requests = server.Services.GetRequiredService<PrivacyRequests>();
-        var pending = requests.Create(PrivacyRequestTypes.Delete, "user_id:bo-2", "token:test", server.Clock.GetUtcNow());
+        var requests = server.Services.GetRequiredService<IPrivacyRequestStore>();
+        var pending = requests.Add(PrivacyRequest.Receive(PrivacyRequestTypes.Delete, "user_id:bo-2", "token:test", server.Clock.GetUtcNow()));
 
         await server.RestartAsync();
         await server.Services.GetRequiredService<PrivacyDesk>().Resumed.WaitAsync(TimeSpan.FromSeconds(30));

@@ -7,6 +7,7 @@ using Tandem.Collect;
 using Tandem.Hosting;
 using Tandem.Privacy;
 using Tandem.Settings;
+using Tandem.Storage;
 using Tandem.Tests.Support;
 using Tandem.Trust;
 using Tandem.Unify;
@@ -242,7 +243,7 @@ public sealed class RetentionTests
         var services = server.Services;
         var options = services.GetRequiredService<TandemOptions>();
         return new RetentionJob(services.GetRequiredService<IngestLog>(), services.GetRequiredService<ProfileProcessor>(),
-            services.GetRequiredService<SettingsService>(), services.GetRequiredService<RetentionRuns>(), services.GetRequiredService<AuditLog>(),
+            services.GetRequiredService<SettingsService>(), services.GetRequiredService<IRetentionRunStore>(), services.GetRequiredService<AuditLog>(),
             services.GetRequiredService<TimeProvider>(), options with { Retention = new RetentionOptions { ChunkEvents = chunkEvents } },
             services.GetRequiredService<IMeterFactory>(), services.GetRequiredService<ILogger<RetentionJob>>());
     }

@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Time.Testing;
-using Tandem.Hosting;
+using Tandem.Storage.Sqlite;
 using Tandem.Tests.Support;
 using Tandem.Trust;
 
@@ -17,32 +17,44 @@ public sealed class MemberRegistryTests : IDisposable
     private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("tandem-members-");
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 3, 1, 9, 0, 0, TimeSpan.Zero));
 
-    public void Dispose() => _data.Delete(recursive: true);
+    public void Dispose()
+    {
+        _stores.ForEach(s => s.Dispose());
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        _data.Delete(recursive: true);
+    }
 
-    private MemberRegistry Open(IPasswordHasher<Member>? hasher = null) =>
-        new(new TandemOptions { DataDirectory = _data.FullName }, _clock, hasher ?? new PlainPasswordHasher("v2"));
+    private readonly List<SqliteMemberStore> _stores = [];
+
+    /// <summary>A registry on its own store, as a restart opens it.</summary>
+    private MemberRegistry Open(IPasswordHasher<Member>? hasher = null)
+    {
+        var store = SqliteMemberStore.Open(_data.FullName);
+        _stores.Add(store);
+        return new MemberRegistry(store, _clock, hasher ?? new PlainPasswordHasher("v2"));
+    }
 
     [Fact]
     public void Update_NameRolesAndDisabled_AreKeptAcrossARestart()
     {
         string id;
-        using (var members = Open())
         {
+            var members = Open();
             var ada = members.Add("ada@example.com", "Ada", ["marketer"], Password)!;
             id = ada.Id;
             members.Update(ada with { Name = "Ada L.", Roles = ["analyst", "viewer"], Disabled = true });
         }
 
-        using (var members = Open())
         {
+            var members = Open();
             var ada = members.Find(id)!;
             Assert.Equal(("Ada L.", true), (ada.Name, ada.Disabled));
             Assert.Equal(["analyst", "viewer"], ada.Roles);
             members.Update(ada with { Disabled = false });
         }
 
-        using (var members = Open())
         {
+            var members = Open();
             Assert.False(members.Find(id)!.Disabled);
         }
     }
@@ -50,7 +62,7 @@ public sealed class MemberRegistryTests : IDisposable
     [Fact]
     public void Add_AnEmailTakenInAnyCase_IsRefused()
     {
-        using var members = Open();
+        var members = Open();
         Assert.NotNull(members.Add("ada@example.com", "Ada", ["admin"], Password));
         Assert.Null(members.Add("ADA@Example.com", "Other Ada", ["viewer"], Password));
         Assert.Single(members.All);
@@ -59,7 +71,7 @@ public sealed class MemberRegistryTests : IDisposable
     [Fact]
     public void All_IsOldestFirst_ThenById()
     {
-        using var members = Open();
+        var members = Open();
         var first = members.Add("first@example.com", "First", ["admin"], Password)!;
         _clock.Advance(TimeSpan.FromSeconds(1));
         var second = members.Add("second@example.com", "Second", ["viewer"], Password)!;
@@ -73,16 +85,16 @@ public sealed class MemberRegistryTests : IDisposable
     public void Remove_TakesTheMemberOutForGood_AndSaysWhenThereWasNone()
     {
         string id;
-        using (var members = Open())
         {
+            var members = Open();
             id = members.Add("ada@example.com", "Ada", ["admin"], Password)!.Id;
             Assert.True(members.Remove(id));
             Assert.False(members.Remove(id));
             Assert.Null(members.Find(id));
         }
 
-        using (var members = Open())
         {
+            var members = Open();
             Assert.Null(members.Find(id));
             Assert.Equal(SignInOutcome.InvalidCredentials, members.SignIn("ada@example.com", Password, "10.0.0.1").Outcome);
         }
@@ -91,7 +103,7 @@ public sealed class MemberRegistryTests : IDisposable
     [Fact]
     public void SetPassword_ReplacesTheOldOne_LiftsTheLockout_AndEndsSessions()
     {
-        using var members = Open();
+        var members = Open();
         var ada = members.Add("ada@example.com", "Ada", ["admin"], Password)!;
         for (var i = 0; i < 5; i++)
         {
@@ -113,8 +125,8 @@ public sealed class MemberRegistryTests : IDisposable
     public void EndSessions_GivesANewStamp_KeptAcrossARestart()
     {
         string id, stamp;
-        using (var members = Open())
         {
+            var members = Open();
             var ada = members.Add("ada@example.com", "Ada", ["admin"], Password)!;
             id = ada.Id;
             members.EndSessions(id);
@@ -123,8 +135,8 @@ public sealed class MemberRegistryTests : IDisposable
             members.EndSessions("mbr_nobody");
         }
 
-        using (var members = Open())
         {
+            var members = Open();
             Assert.Equal(stamp, members.Find(id)!.SessionStamp);
         }
     }
@@ -132,19 +144,19 @@ public sealed class MemberRegistryTests : IDisposable
     [Fact]
     public void SignIn_WithAnOutdatedHash_StoresTheNewHash()
     {
-        using (var members = Open(new PlainPasswordHasher("v1")))
         {
+            var members = Open(new PlainPasswordHasher("v1"));
             members.Add("ada@example.com", "Ada", ["admin"], Password);
         }
 
         // This hasher verifies v1 hashes but asks for a rehash; the next one knows only v2.
-        using (var members = Open(new PlainPasswordHasher("v2", accepts: "v1")))
         {
+            var members = Open(new PlainPasswordHasher("v2", accepts: "v1"));
             Assert.Equal(SignInOutcome.SignedIn, members.SignIn("ada@example.com", Password, "10.0.0.1").Outcome);
         }
 
-        using (var members = Open(new PlainPasswordHasher("v2")))
         {
+            var members = Open(new PlainPasswordHasher("v2"));
             Assert.Equal(SignInOutcome.SignedIn, members.SignIn("ada@example.com", Password, "10.0.0.1").Outcome);
         }
     }
@@ -152,7 +164,7 @@ public sealed class MemberRegistryTests : IDisposable
     [Fact]
     public void Update_FromACopyReadBeforeSessionsEnded_KeepsThemEnded()
     {
-        using var members = Open();
+        var members = Open();
         var before = members.Add("ada@example.com", "Ada", ["admin"], Password)!;
         members.EndSessions(before.Id);
         var ended = members.Find(before.Id)!.SessionStamp;
@@ -167,7 +179,7 @@ public sealed class MemberRegistryTests : IDisposable
     [Fact]
     public void AnEmailLockedWhileNoMemberHadIt_DoesNotLockTheMemberCreatedWithItLater()
     {
-        using var members = Open();
+        var members = Open();
         for (var i = 0; i < 20; i++)
         {
             members.SignIn("newcomer@example.com", "a guess", $"10.0.{i}.1");
@@ -184,7 +196,7 @@ public sealed class MemberRegistryTests : IDisposable
     public void AnUnknownEmail_CostsOnePasswordCheck_AsAMembersEmailDoes()
     {
         var hasher = new CountingHasher();
-        using var members = Open(hasher);
+        var members = Open(hasher);
         members.Add("ada@example.com", "Ada", ["admin"], Password);
 
         members.SignIn("ada@example.com", "wrong password", "10.0.0.1");
@@ -197,7 +209,7 @@ public sealed class MemberRegistryTests : IDisposable
     public void SignIn_WithAHashThatNeedsNoUpdate_DoesNotHashAgain()
     {
         var hasher = new CountingHasher();
-        using var members = Open(hasher);
+        var members = Open(hasher);
         members.Add("ada@example.com", "Ada", ["admin"], Password);
         var hashedBefore = hasher.Hashed; // the store hashes a decoy when it opens, and Ada's password once
 
@@ -208,7 +220,7 @@ public sealed class MemberRegistryTests : IDisposable
     [Fact]
     public void ADisabledMember_IsToldDisabled_WithTheRightPasswordOrAWrongOne()
     {
-        using var members = Open();
+        var members = Open();
         var ada = members.Add("ada@example.com", "Ada", ["marketer"], Password)!;
         members.Update(ada with { Disabled = true });
 
@@ -219,7 +231,7 @@ public sealed class MemberRegistryTests : IDisposable
     [Fact]
     public void ASuccessfulSignIn_StartsTheAddressCountAgain()
     {
-        using var members = Open();
+        var members = Open();
         members.Add("ada@example.com", "Ada", ["admin"], Password);
         for (var i = 0; i < 4; i++)
         {
@@ -239,8 +251,8 @@ public sealed class MemberRegistryTests : IDisposable
     public void AMemberWithoutAPasswordHash_AsAHandEditedFileLeavesIt_CannotSignIn()
     {
         string id;
-        using (var members = Open())
         {
+            var members = Open();
             id = members.Add("ada@example.com", "Ada", ["admin"], Password)!.Id;
         }
 
@@ -253,8 +265,8 @@ public sealed class MemberRegistryTests : IDisposable
             Assert.Equal(1, command.ExecuteNonQuery());
         }
 
-        using (var members = Open())
         {
+            var members = Open();
             Assert.Equal(SignInOutcome.InvalidCredentials, members.SignIn("ada@example.com", Password, "10.0.0.1").Outcome);
         }
     }

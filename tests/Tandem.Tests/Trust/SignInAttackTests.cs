@@ -1,6 +1,6 @@
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.Time.Testing;
-using Tandem.Hosting;
+using Tandem.Storage.Sqlite;
 using Tandem.Trust;
 using SignInResult = Tandem.Trust.SignInResult;
 
@@ -22,7 +22,7 @@ public sealed class SignInAttackTests : IDisposable
     public void WrongPassword_KnownAndUnknownEmail_CostTheSameNumberOfHashes()
     {
         var hasher = new CountingHasher();
-        using var members = Open(hasher);
+        var members = Open(hasher);
         members.Add("ada@example.com", "Ada", [Roles.Marketer], Password);
         var noPassword = members.Add("bob@example.com", "Bob", [Roles.Marketer], Password)!;
 
@@ -43,7 +43,7 @@ public sealed class SignInAttackTests : IDisposable
     public void ThrottledSignIn_IsRefusedBeforeHashing()
     {
         var hasher = new CountingHasher();
-        using var members = Open(hasher);
+        var members = Open(hasher);
         members.Add("ada@example.com", "Ada", [Roles.Marketer], Password);
         for (var i = 0; i < MemberRegistry.MaxFailedSignIns; i++)
         {
@@ -67,7 +67,7 @@ public sealed class SignInAttackTests : IDisposable
     public void FifthWrongPassword_Locks_AndLaterAttemptsMeetThatSameLock()
     {
         // Refused before hashing, the later attempts neither lift the lock nor start a new one.
-        using var members = Open(new CountingHasher());
+        var members = Open(new CountingHasher());
         members.Add("ada@example.com", "Ada", [Roles.Marketer], Password);
         var results = Enumerable.Range(0, MemberRegistry.MaxFailedSignIns + 3).Select(i => members.SignIn("ada@example.com", "guess " + i, "10.0.0.1")).ToList();
 
@@ -80,7 +80,7 @@ public sealed class SignInAttackTests : IDisposable
     public void DisabledMember_RightPassword_IsCountedLikeAWrongOne()
     {
         // A right password that never moved the count towards a lock would confirm itself.
-        using var members = Open(new CountingHasher());
+        var members = Open(new CountingHasher());
         var ada = members.Add("ada@example.com", "Ada", [Roles.Marketer], Password)!;
         members.Update(ada with { Disabled = true });
         var results = Enumerable.Range(0, MemberRegistry.MaxFailedSignIns).Select(_ => members.SignIn("ada@example.com", Password, "10.0.0.1")).ToList();
@@ -95,7 +95,7 @@ public sealed class SignInAttackTests : IDisposable
         // Each verification waits until the other has started: that can only happen when neither
         // holds a lock the other needs while it hashes. A lock held across hashing times out here.
         using var hasher = new MeetingHasher(2);
-        using var members = Open(hasher);
+        var members = Open(hasher);
         members.Add("ada@example.com", "Ada", [Roles.Marketer], Password);
         members.Add("bob@example.com", "Bob", [Roles.Marketer], Password);
 
@@ -108,7 +108,14 @@ public sealed class SignInAttackTests : IDisposable
         Assert.True(hasher.AllMet, "a sign-in hashed while the other waited on a lock");
     }
 
-    private MemberRegistry Open(IPasswordHasher<Member> hasher) => new(new TandemOptions { DataDirectory = _directory }, _clock, hasher);
+    private readonly List<SqliteMemberStore> _stores = [];
+
+    private MemberRegistry Open(IPasswordHasher<Member> hasher)
+    {
+        var store = SqliteMemberStore.Open(_directory);
+        _stores.Add(store);
+        return new MemberRegistry(store, _clock, hasher);
+    }
 
     private static long Hashes(CountingHasher hasher, Func<SignInResult> signIn)
     {
@@ -119,6 +126,7 @@ public sealed class SignInAttackTests : IDisposable
 
     public void Dispose()
     {
+        _stores.ForEach(s => s.Dispose());
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try
         {

@@ -7,6 +7,8 @@ using Tandem.Trust;
 namespace Tandem.Tests.Trust;
 
 /// <summary>What the sign-in endpoint answers an attacker, and what it leaves in the audit log and the metrics.</summary>
+/// <remarks>Reads /metrics, which every test server's meters of the same name feed: runs with the other metrics tests, alone.</remarks>
+[Collection(nameof(Collect.MetricsTests))]
 public sealed class SignInEndpointTests
 {
     private const string Password = "correct horse battery";

@@ -6,6 +6,8 @@ using Tandem.Trust;
 namespace Tandem.Tests.Trust;
 
 /// <summary>Guessing API tokens, and choosing a weak admin token.</summary>
+/// <remarks>Reads /metrics, which every test server's meters of the same name feed: runs with the other metrics tests, alone.</remarks>
+[Collection(nameof(Collect.MetricsTests))]
 public sealed class TokenAttackTests
 {
     [Fact]

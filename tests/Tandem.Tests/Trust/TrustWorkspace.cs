@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Hosting;
+using Tandem.Storage.Sqlite;
 using Tandem.Tests.Support;
 using Tandem.Trust;
 
@@ -20,13 +21,17 @@ internal sealed class TrustWorkspace : IDisposable
     private readonly string _directory = Directory.CreateTempSubdirectory("tandem-trust-").FullName;
     private readonly ServiceProvider _meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
     private readonly TrustMetrics _metrics;
+    private readonly SqliteMemberStore _memberStore;
+    private readonly SqliteTokenStore _tokenStore;
 
     public TrustWorkspace()
     {
         var options = new TandemOptions { DataDirectory = _directory };
         Audit = new(options, Clock, NullLogger<AuditLog>.Instance);
-        Registry = new(options, Clock, new PlainPasswordHasher());
-        Tokens = new(options, Clock);
+        _memberStore = SqliteMemberStore.Open(_directory);
+        _tokenStore = SqliteTokenStore.Open(_directory);
+        Registry = new(_memberStore, Clock, new PlainPasswordHasher());
+        Tokens = new(_tokenStore, Clock);
         _metrics = new(_meters.GetRequiredService<IMeterFactory>());
         var admins = new AdminContinuity();
         Members = new(Registry, Tokens, admins, Audit);
@@ -66,8 +71,8 @@ internal sealed class TrustWorkspace : IDisposable
 
     public void Dispose()
     {
-        Registry.Dispose();
-        Tokens.Dispose();
+        _memberStore.Dispose();
+        _tokenStore.Dispose();
         Audit.Dispose();
         _metrics.Dispose();
         _meters.Dispose();

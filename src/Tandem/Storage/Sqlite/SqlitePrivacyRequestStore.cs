@@ -1,73 +1,28 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
-using Tandem.Storage;
+using Tandem.Privacy;
 
-namespace Tandem.Privacy;
+namespace Tandem.Storage.Sqlite;
 
-/// <summary>The kinds of privacy request, as the API names them.</summary>
-internal static class PrivacyRequestTypes
+/// <summary>Privacy requests in <c>tandem.db</c>'s <c>privacy_requests</c> table; one connection, one statement at a time.</summary>
+internal sealed class SqlitePrivacyRequestStore : IPrivacyRequestStore, IDisposable
 {
-    public const string Export = "export";
-    public const string Delete = "delete";
-    public const string Suppress = "suppress";
-    public const string Unsuppress = "unsuppress";
-    public const string DeleteAndSuppress = "delete_and_suppress";
-
-    public static readonly IReadOnlyList<string> All = [Export, Delete, Suppress, Unsuppress, DeleteAndSuppress];
-}
-
-/// <summary>Where a request stands: received, then processing, then completed or failed (a failed one can be retried).</summary>
-internal static class PrivacyRequestStatus
-{
-    public const string Received = "received";
-    public const string Processing = "processing";
-    public const string Completed = "completed";
-    public const string Failed = "failed";
-}
-
-/// <summary>One privacy request as kept.</summary>
-/// <param name="Subject">The identifier as given (<c>email:ada@example.com</c>); once the person's data is deleted, only its type and a masked form remain.</param>
-internal sealed record PrivacyRequest(
-    string Id,
-    string Type,
-    string Subject,
-    string Status,
-    string RequestedBy,
-    DateTimeOffset ReceivedAt,
-    DateTimeOffset DueAt,
-    DateTimeOffset? CompletedAt,
-    JsonObject? Result,
-    string? Error,
-    int Attempts)
-{
-    public bool Open => Status is PrivacyRequestStatus.Received or PrivacyRequestStatus.Processing or PrivacyRequestStatus.Failed;
-}
-
-/// <summary>
-/// Privacy requests (<c>tandem.db</c>, table <c>privacy_requests</c>): the record of what was asked,
-/// by whom, when it is due (30 days after it was received, the GDPR's month) and what was done.
-/// </summary>
-internal sealed class PrivacyRequests : IDisposable
-{
-    public static readonly TimeSpan DueAfter = TimeSpan.FromDays(30);
-
     private readonly SqliteConnection _connection;
     private readonly Lock _gate = new();
 
-    public PrivacyRequests(string dataDirectory)
+    public SqlitePrivacyRequestStore(ControlDatabase database)
     {
-        _connection = ControlSchema.Open(dataDirectory);
+        _connection = database.Connect();
 
         // A completed request's subject is overwritten with its masked form: the clear one must not
         // survive in freed pages, nor in the write-ahead log (truncated after each save).
         SqliteDatabase.Execute(_connection, "PRAGMA secure_delete=ON;");
     }
 
-    public PrivacyRequest Create(string type, string subject, string requestedBy, DateTimeOffset now)
+    public static SqlitePrivacyRequestStore Open(string dataDirectory) => new(ControlDatabase.Open(dataDirectory));
+
+    public PrivacyRequest Add(PrivacyRequest request)
     {
-        var request = new PrivacyRequest("prq_" + Guid.CreateVersion7(now).ToString("N"), type, subject, PrivacyRequestStatus.Received,
-            requestedBy, now, now + DueAfter, null, null, null, 0);
         lock (_gate)
         {
             using var command = _connection.CreateCommand();
@@ -76,11 +31,11 @@ internal sealed class PrivacyRequests : IDisposable
                 VALUES ($id, $type, $subject, $status, $by, $at, $due)
                 """;
             command.Parameters.AddWithValue("$id", request.Id);
-            command.Parameters.AddWithValue("$type", type);
-            command.Parameters.AddWithValue("$subject", subject);
+            command.Parameters.AddWithValue("$type", request.Type);
+            command.Parameters.AddWithValue("$subject", request.Subject);
             command.Parameters.AddWithValue("$status", request.Status);
-            command.Parameters.AddWithValue("$by", requestedBy);
-            command.Parameters.AddWithValue("$at", now.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$by", request.RequestedBy);
+            command.Parameters.AddWithValue("$at", request.ReceivedAt.ToUnixTimeMilliseconds());
             command.Parameters.AddWithValue("$due", request.DueAt.ToUnixTimeMilliseconds());
             command.ExecuteNonQuery();
         }
@@ -113,13 +68,8 @@ internal sealed class PrivacyRequests : IDisposable
         }
     }
 
-    /// <summary>True when <paramref name="text"/> has the shape of a request id: <c>prq_</c> and a GUID's 32 hex digits.</summary>
-    public static bool IsId(string text) =>
-        text.StartsWith("prq_", StringComparison.Ordinal) && Guid.TryParseExact(text.AsSpan(4), "N", out _);
-
     public PrivacyRequest? Find(string id) => Query("WHERE id = $id", c => c.Parameters.AddWithValue("$id", id), 1).FirstOrDefault();
 
-    /// <summary>Newest first, optionally of one status and one type, before a cursor (a request id).</summary>
     public IReadOnlyList<PrivacyRequest> List(string? status, string? type, string? before, int limit) =>
         Query("""
             WHERE ($status IS NULL OR status = $status) AND ($type IS NULL OR type = $type)
@@ -132,7 +82,6 @@ internal sealed class PrivacyRequests : IDisposable
             c.Parameters.AddWithValue("$before", (object?)before ?? DBNull.Value);
         }, limit);
 
-    /// <summary>Requests that were received or being processed when Tandem stopped: run again at start.</summary>
     public IReadOnlyList<PrivacyRequest> Unfinished() =>
         Query("WHERE status IN ('received', 'processing') ORDER BY id", _ => { }, 10_000);
 
