@@ -2,6 +2,7 @@ using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Tandem.Collect;
+using Tandem.Storage.Sqlite;
 using Tandem.Tests.Collect.Fuzz;
 using Tandem.Unify;
 

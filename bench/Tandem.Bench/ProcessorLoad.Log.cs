@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Tandem.Collect;
+using Tandem.Storage.Sqlite;
 
 namespace Tandem.Bench;
 

@@ -3,6 +3,7 @@ using System.Globalization;
 using System.IO.Hashing;
 using System.Runtime;
 using Tandem.Collect;
+using Tandem.Storage.Sqlite;
 using Tandem.Unify;
 
 namespace Tandem.Bench;

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Tandem.Collect;
 using Tandem.Hosting;
+using Tandem.Storage.Sqlite;
 using Tandem.Unify;
 
 namespace Tandem.Bench;

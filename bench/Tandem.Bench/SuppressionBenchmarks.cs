@@ -2,6 +2,7 @@ using System.Text;
 using BenchmarkDotNet.Attributes;
 using Tandem.Collect;
 using Tandem.Privacy;
+using Tandem.Storage.Sqlite;
 using Tandem.Unify;
 
 namespace Tandem.Bench;
@@ -31,8 +32,8 @@ public class SuppressionBenchmarks : IDisposable
     {
         Directory.CreateDirectory(Path.Combine(_directory, "empty"));
         Directory.CreateDirectory(Path.Combine(_directory, "full"));
-        _empty = new SuppressionList(Path.Combine(_directory, "empty"), TimeProvider.System);
-        _full = new SuppressionList(Path.Combine(_directory, "full"), TimeProvider.System);
+        _empty = new SuppressionList(new SqliteSuppressionStore(Path.Combine(_directory, "empty")), TimeProvider.System, ownsStore: true);
+        _full = new SuppressionList(new SqliteSuppressionStore(Path.Combine(_directory, "full")), TimeProvider.System, ownsStore: true);
         // One request per person in real life; one call here, since each call reloads the whole list.
         _full.Suppress("prq_bench", Enumerable.Range(0, 10_000).SelectMany(i =>
             new[] { new Identifier(IdentifierType.UserId, $"gone-{i}"), new Identifier(IdentifierType.Email, $"gone-{i}@example.com") }));

@@ -24,9 +24,9 @@ public sealed class AccessPolicy
 
     /// <summary>
     /// The roles the policy has rules for, in the order the document lists them: the members' role
-    /// names, matched exactly. Declared first because the static fields below are built from it.
+    /// names (<see cref="Roles.All"/>), matched exactly. Declared first because the static fields below are built from it.
     /// </summary>
-    public static IReadOnlyList<string> RoleNames { get; } = ["admin", "marketer", "it_steward", "privacy_officer", "analyst", "liaison", "viewer"];
+    public static IReadOnlyList<string> RoleNames => Roles.All;
 
     private static readonly FrozenDictionary<string, int> RoleIndex =
         RoleNames.Select((role, i) => (role, i)).ToFrozenDictionary(x => x.role, x => x.i, StringComparer.Ordinal);

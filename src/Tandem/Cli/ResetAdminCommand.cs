@@ -63,7 +63,7 @@ internal static class ResetAdminCommand
         using (folderLock)
         {
             var options = new TandemOptions { DataDirectory = folder };
-            using (var store = new ControlStore(folder))
+            using (var store = SqliteControlStore.Open(folder))
             {
                 if (store.WorkspaceId() is null)
                 {
@@ -107,7 +107,7 @@ internal static class ResetAdminCommand
     /// <summary>One record per revoked token and one for the new one, by the operating-system user who ran the command.</summary>
     private static void Audit(TandemOptions options, ApiToken token, IReadOnlyList<ApiToken> revoked)
     {
-        using var audit = new AuditLog(options, TimeProvider.System, NullLogger<AuditLog>.Instance);
+        using var audit = new AuditLog(new SqliteAuditStore(options.DataDirectory), options, TimeProvider.System, NullLogger<AuditLog>.Instance, ownsStore: true);
         var actor = $"operator:{Environment.UserName}@{Environment.MachineName}";
         var detail = $"./tandem tokens reset-admin, run by OS user {Environment.UserName} on {Environment.MachineName} (process {Environment.ProcessId})";
         foreach (var old in revoked)

@@ -15,7 +15,7 @@ internal sealed class CollectMetrics : IDisposable
     private readonly Counter<long> _suppressed;
     private readonly Counter<long> _repaired;
 
-    public CollectMetrics(IMeterFactory meters, IEventLog log, ControlStore control)
+    public CollectMetrics(IMeterFactory meters, IEventLog log, ConsumerPositions positions)
     {
         _meter = meters.Create(MeterName);
         _received = _meter.CreateCounter<long>("tandem.collect.received", "{event}", "Events that passed validation and were stored");
@@ -27,7 +27,7 @@ internal sealed class CollectMetrics : IDisposable
         _meter.CreateObservableGauge("tandem.log.head", () => log.Head, "{event}", "Sequence number of the newest durable event");
         _meter.CreateObservableCounter("tandem.log.commits", () => log.Commits, "{commit}", "Group commits (one fsync each)");
         _meter.CreateObservableGauge("tandem.log.backlog", () => log.PendingEvents, "{event}", "Events waiting for a group commit");
-        _meter.CreateObservableGauge("tandem.log.lag", () => Lag(log, control), "{event}", "Events in the log not yet read by each consumer");
+        _meter.CreateObservableGauge("tandem.log.lag", () => Lag(log, positions), "{event}", "Events in the log not yet read by each consumer");
     }
 
     public void Stored(int count) => _received.Add(count);
@@ -48,10 +48,10 @@ internal sealed class CollectMetrics : IDisposable
 
     public void Suppressed(int count) => _suppressed.Add(count);
 
-    private static IEnumerable<Measurement<long>> Lag(IEventLog log, ControlStore control)
+    private static IEnumerable<Measurement<long>> Lag(IEventLog log, ConsumerPositions positions)
     {
         var head = log.Head;
-        foreach (var (consumer, seq) in control.Checkpoints())
+        foreach (var (consumer, seq) in positions.All())
         {
             yield return new Measurement<long>(Math.Max(0, head - seq), new KeyValuePair<string, object?>("consumer", consumer));
         }

@@ -6,7 +6,6 @@ using Tandem.Privacy;
 using Tandem.Settings;
 using Tandem.Sources;
 using Tandem.Storage;
-using Tandem.Storage.Sqlite;
 using Tandem.Trust;
 using Tandem.Unify;
 
@@ -105,9 +104,9 @@ public static class TandemHost
             json.SerializerOptions.MaxDepth = TandemJson.MaxDepth;
         });
         services.AddSingleton(time ?? TimeProvider.System);
-        services.AddSingleton(sp => new ControlStore(options.DataDirectory));
         services.AddSingleton<SettingsService>();
-        services.AddSqliteStorage(options);
+        services.AddEmbeddedStorage(options);
+        services.AddSingleton<ConsumerPositions>();
         services.AddSingleton<SourceRegistry>();
         services.AddTrust(options.DataDirectory);
         services.AddSingleton<Workspace>();
@@ -118,7 +117,7 @@ public static class TandemHost
         services.AddSingleton<UnifyMetrics>();
         services.AddSingleton<ConsentRegistry>();
         services.AddSingleton<ConsentService>();
-        services.AddSingleton(sp => new SuppressionList(options.DataDirectory, sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<UnifySettings>()));
+        services.AddSingleton(sp => new SuppressionList(sp.GetRequiredService<ISuppressionStore>(), sp.GetRequiredService<TimeProvider>(), sp.GetRequiredService<UnifySettings>()));
         services.AddSingleton<PrivacyDesk>();
         services.AddHostedService(sp => sp.GetRequiredService<PrivacyDesk>());
         services.AddRetention();

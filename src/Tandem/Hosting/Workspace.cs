@@ -6,7 +6,7 @@ using Tandem.Trust;
 namespace Tandem.Hosting;
 
 /// <summary>First start of a data folder: the workspace, its first admin token and a default source.</summary>
-internal sealed class Workspace(ControlStore store, TokenRegistry tokens, SourceRegistry sources, TandemOptions options, TimeProvider time, ILogger<Workspace> logger)
+internal sealed class Workspace(IWorkspaceStore store, TokenRegistry tokens, SourceRegistry sources, TandemOptions options, TimeProvider time, ILogger<Workspace> logger)
 {
     public const string DefaultSourceName = "Default source";
 

@@ -70,7 +70,7 @@ internal static class ConsentApi
             return Problems.Answer(invalid);
         }
 
-        var standing = await service.RecordAsync(Caller.From(user), identifier, record.Value!, lens.Hides, cancellationToken);
+        var standing = await service.RecordAsync(user.ToCaller(), identifier, record.Value!, lens.Hides, cancellationToken);
         return standing.Refusal is { } refusal ? Problems.Answer(refusal) : TypedResults.Bytes(Json(standing.Value!, sources), "application/json");
     }
 

@@ -19,13 +19,13 @@ internal sealed class ConsentRegistry
 {
     public const string UsesKey = "consent.uses";
 
-    private readonly ControlStore _control;
+    private readonly IWorkspaceStore _control;
     private readonly SettingsService _settings;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, ConsentUse> _uses;
 
-    public ConsentRegistry(ControlStore control, SettingsService settings, TimeProvider time)
+    public ConsentRegistry(IWorkspaceStore control, SettingsService settings, TimeProvider time)
     {
         _control = control;
         _settings = settings;

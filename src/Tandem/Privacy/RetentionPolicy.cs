@@ -9,11 +9,6 @@ namespace Tandem.Privacy;
 /// <summary>One problem with a retention policy: where it is (<c>events["Page Viewed"]</c>) and how to fix it.</summary>
 internal sealed record RetentionPolicyError(string Field, string Detail);
 
-/// <summary>The rule that decides how long one event is kept, and the time before which it is due.</summary>
-/// <param name="Rule"><c>defaultDays</c>, <c>types.page</c> or <c>events["Page Viewed"]</c>.</param>
-/// <param name="Days">Null: kept forever.</param>
-internal sealed record RetentionCutoff(string Rule, int? Days, DateTimeOffset? Cutoff);
-
 /// <summary>
 /// How long events are kept, counted in whole days from when the collector received them. A track
 /// event is matched by its name in <see cref="Events"/>, then by <c>track</c> in <see cref="Types"/>;

@@ -2,25 +2,22 @@ using System.Collections.Frozen;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
-using Microsoft.Data.Sqlite;
 using Tandem.Storage;
 using Tandem.Unify;
 
 namespace Tandem.Privacy;
 
-/// <summary>One suppression: the request that made it, how many identifiers it covers, and the events it dropped.</summary>
-public sealed record Suppression(string RequestId, DateTimeOffset CreatedAt, IReadOnlyList<string> IdentifierTypes, long Dropped);
-
 /// <summary>
 /// People whose future events the collector drops (counted, never stored), from <c>suppress</c> and
 /// <c>delete_and_suppress</c> privacy requests. Identifiers are kept as SHA-256 digests
-/// (<c>suppressions.db</c>), never in clear: the list must not become a copy of what was deleted.
+/// (<see cref="ISuppressionStore"/>), never in clear: the list must not become a copy of what was deleted.
 /// The collector matches an event's userId, anonymousId, previousId, email and phone (in traits and
 /// context.traits) and external ids against it; with no suppression in force it costs nothing.
 /// </summary>
 internal sealed class SuppressionList : IDisposable
 {
-    private readonly SqliteConnection _connection;
+    private readonly ISuppressionStore _store;
+    private readonly bool _ownsStore;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, long> _dropped = new(StringComparer.Ordinal);
@@ -28,7 +25,8 @@ internal sealed class SuppressionList : IDisposable
     private volatile State _state = new(FrozenDictionary<UInt128, string>.Empty, FrozenSet<uint>.Empty, TraitKeyedTypes.None);
 
     /// <param name="settings">Where the identity rules are kept: custom types read from a trait are checked too.</param>
-    public SuppressionList(string dataDirectory, TimeProvider time, UnifySettings? settings = null)
+    /// <param name="ownsStore">Dispose the store with the list (a list opened on its own, outside the server's container).</param>
+    public SuppressionList(ISuppressionStore store, TimeProvider time, UnifySettings? settings = null, bool ownsStore = false)
     {
         if (settings is not null)
         {
@@ -44,14 +42,8 @@ internal sealed class SuppressionList : IDisposable
         }
 
         _time = time;
-        _connection = SqliteDatabase.Open(Path.Combine(dataDirectory, "suppressions.db"));
-        SqliteDatabase.Execute(_connection, """
-            CREATE TABLE IF NOT EXISTS suppressions(
-                request_id TEXT PRIMARY KEY, created_at INTEGER NOT NULL, dropped INTEGER NOT NULL DEFAULT 0);
-            CREATE TABLE IF NOT EXISTS suppressed_identifiers(
-                digest BLOB PRIMARY KEY, type TEXT NOT NULL, request_id TEXT NOT NULL, prefilter INTEGER NOT NULL DEFAULT 0);
-            CREATE INDEX IF NOT EXISTS suppressed_by_request ON suppressed_identifiers(request_id);
-            """);
+        _store = store;
+        _ownsStore = ownsStore;
         Reload();
     }
 
@@ -65,35 +57,8 @@ internal sealed class SuppressionList : IDisposable
     {
         lock (_gate)
         {
-            using var transaction = _connection.BeginTransaction();
-            using (var insert = _connection.CreateCommand())
-            {
-                insert.Transaction = transaction;
-                insert.CommandText = "INSERT OR IGNORE INTO suppressions(request_id, created_at) VALUES ($r, $at)";
-                insert.Parameters.AddWithValue("$r", requestId);
-                insert.Parameters.AddWithValue("$at", _time.GetUtcNow().ToUnixTimeMilliseconds());
-                insert.ExecuteNonQuery();
-            }
-
-            var added = 0;
-            using (var insert = _connection.CreateCommand())
-            {
-                insert.Transaction = transaction;
-                insert.CommandText = "INSERT OR IGNORE INTO suppressed_identifiers(digest, type, request_id, prefilter) VALUES ($d, $t, $r, $p)";
-                var digest = insert.Parameters.Add("$d", SqliteType.Blob);
-                var prefilter = insert.Parameters.Add("$p", SqliteType.Integer);
-                var type = insert.Parameters.Add("$t", SqliteType.Text);
-                insert.Parameters.AddWithValue("$r", requestId);
-                foreach (var id in identifiers.Distinct())
-                {
-                    digest.Value = Digest(id.Type, id.Value);
-                    prefilter.Value = (long)Prefilter(id.Type, Encoding.UTF8.GetBytes(EventIdentity.Normal(id.Type, id.Value)));
-                    type.Value = id.Type;
-                    added += insert.ExecuteNonQuery();
-                }
-            }
-
-            transaction.Commit();
+            var added = _store.Add(requestId, _time.GetUtcNow(), [.. identifiers.Distinct().Select(id => new SuppressedIdentifier(
+                Digest(id.Type, id.Value), id.Type, Prefilter(id.Type, Encoding.UTF8.GetBytes(EventIdentity.Normal(id.Type, id.Value)))))]);
             Reload();
             return added;
         }
@@ -105,31 +70,14 @@ internal sealed class SuppressionList : IDisposable
         lock (_gate)
         {
             SaveCountsLocked();
-            var requests = new List<string>();
-            using (var find = _connection.CreateCommand())
-            {
-                find.CommandText = "SELECT request_id FROM suppressed_identifiers WHERE digest = $d";
-                find.Parameters.AddWithValue("$d", Digest(identifier.Type, identifier.Value));
-                using var reader = find.ExecuteReader();
-                while (reader.Read())
-                {
-                    requests.Add(reader.GetString(0));
-                }
-            }
-
-            using var transaction = _connection.BeginTransaction();
+            var requests = _store.RequestsCovering(Digest(identifier.Type, identifier.Value));
+            _store.Remove(requests);
             foreach (var request in requests)
             {
-                using var delete = _connection.CreateCommand();
-                delete.Transaction = transaction;
-                delete.CommandText = "DELETE FROM suppressed_identifiers WHERE request_id = $r; DELETE FROM suppressions WHERE request_id = $r";
-                delete.Parameters.AddWithValue("$r", request);
-                delete.ExecuteNonQuery();
                 _dropped.Remove(request);
                 _droppedSaved.Remove(request);
             }
 
-            transaction.Commit();
             Reload();
             return requests;
         }
@@ -143,21 +91,7 @@ internal sealed class SuppressionList : IDisposable
         lock (_gate)
         {
             SaveCountsLocked();
-            using var command = _connection.CreateCommand();
-            command.CommandText = """
-                SELECT s.request_id, s.created_at, s.dropped, COALESCE(group_concat(i.type, ','), '')
-                FROM suppressions s LEFT JOIN suppressed_identifiers i ON i.request_id = s.request_id
-                GROUP BY s.request_id ORDER BY s.created_at DESC, s.request_id
-                """;
-            using var reader = command.ExecuteReader();
-            var result = new List<Suppression>();
-            while (reader.Read())
-            {
-                result.Add(new Suppression(reader.GetString(0), DateTimeOffset.FromUnixTimeMilliseconds(reader.GetInt64(1)),
-                    [.. reader.GetString(3).Split(',', StringSplitOptions.RemoveEmptyEntries).Order(StringComparer.Ordinal)], reader.GetInt64(2)));
-            }
-
-            return result;
+            return _store.List();
         }
     }
 
@@ -334,26 +268,19 @@ internal sealed class SuppressionList : IDisposable
                 continue;
             }
 
-            using var update = _connection.CreateCommand();
-            update.CommandText = "UPDATE suppressions SET dropped = dropped + $n WHERE request_id = $r";
-            update.Parameters.AddWithValue("$n", count - saved);
-            update.Parameters.AddWithValue("$r", request);
-            update.ExecuteNonQuery();
+            _store.AddDropped(request, count - saved);
             _droppedSaved[request] = count;
         }
     }
 
     private void Reload()
     {
-        using var command = _connection.CreateCommand();
-        command.CommandText = "SELECT digest, request_id, prefilter FROM suppressed_identifiers";
-        using var reader = command.ExecuteReader();
         var map = new Dictionary<UInt128, string>();
         var prefilter = new HashSet<uint>();
-        while (reader.Read())
+        foreach (var entry in _store.LoadAll())
         {
-            map[Key((byte[])reader.GetValue(0))] = reader.GetString(1);
-            prefilter.Add((uint)reader.GetInt64(2));
+            map[Key(entry.Digest.Span)] = entry.RequestId;
+            prefilter.Add(entry.Prefilter);
         }
 
         _state = new State(map.ToFrozenDictionary(), prefilter.ToFrozenSet(), _traitKeyed);
@@ -375,7 +302,7 @@ internal sealed class SuppressionList : IDisposable
         return new(BitConverter.ToUInt64(digest), BitConverter.ToUInt64(digest[8..]));
     }
 
-    private static UInt128 Key(byte[] digest) => new(BitConverter.ToUInt64(digest, 0), BitConverter.ToUInt64(digest, 8));
+    private static UInt128 Key(ReadOnlySpan<byte> digest) => new(BitConverter.ToUInt64(digest), BitConverter.ToUInt64(digest[8..]));
 
     public void Dispose()
     {
@@ -384,6 +311,9 @@ internal sealed class SuppressionList : IDisposable
             SaveCountsLocked();
         }
 
-        _connection.Dispose();
+        if (_ownsStore && _store is IDisposable disposable)
+        {
+            disposable.Dispose();
+        }
     }
 }

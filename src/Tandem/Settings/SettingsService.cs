@@ -9,7 +9,7 @@ namespace Tandem.Settings;
 /// API today, the console next. Each document is read from <c>tandem.db</c> once and then served from
 /// memory, so every save must come through here.
 /// </summary>
-internal sealed class SettingsService(ControlStore control, AuditLog audit, TimeProvider time)
+internal sealed class SettingsService(IWorkspaceStore control, AuditLog audit, TimeProvider time)
 {
     private readonly ConcurrentDictionary<string, object?> _current = new(StringComparer.Ordinal);
 

@@ -4,12 +4,6 @@ using Tandem.Storage;
 
 namespace Tandem.Sources;
 
-/// <summary>A place events come from (website, CMS, CRM...), identified on the wire by its write key.</summary>
-/// <param name="Key">Compact storage key used in the ingest log.</param>
-/// <param name="WriteKeyDigest">The write key's digest (see <see cref="Sources.WriteKeyDigest"/>): the key itself is shown once and never stored.</param>
-/// <param name="WriteKeyEnd">The key's last four characters, to tell keys apart.</param>
-public sealed record Source(string Id, int Key, string Name, string WriteKeyDigest, string WriteKeyEnd, bool Enabled, DateTimeOffset CreatedAt);
-
 /// <summary>A source with the write key just issued for it: the only moment the key exists outside its owner's hands.</summary>
 public sealed record IssuedSource(Source Source, string WriteKey);
 
@@ -28,17 +22,17 @@ internal enum SourceChangeError
 internal sealed class SourceRegistry
 {
     private const string KeyAlphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    private readonly ControlStore _store;
+    private readonly ISourceStore _store;
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private FrozenDictionary<string, Source> _byWriteKeyDigest;
     private FrozenDictionary<string, Source> _byId;
 
-    public SourceRegistry(ControlStore store, TimeProvider time)
+    public SourceRegistry(ISourceStore store, TimeProvider time)
     {
         _store = store;
         _time = time;
-        (_byWriteKeyDigest, _byId) = Index(store.LoadSources());
+        (_byWriteKeyDigest, _byId) = Index(store.Load());
     }
 
     public IReadOnlyCollection<Source> All => _byId.Values.OrderBy(s => s.Key).ToArray();
@@ -72,7 +66,7 @@ internal sealed class SourceRegistry
             }
 
             var writeKey = NewWriteKey();
-            var source = _store.InsertSource("src_" + RandomNumberGenerator.GetString(KeyAlphabet, 16), name, writeKey, _time.GetUtcNow());
+            var source = _store.Insert("src_" + RandomNumberGenerator.GetString(KeyAlphabet, 16), name, WriteKeyDigest.Of(writeKey), WriteKeyDigest.End(writeKey), _time.GetUtcNow());
             Refresh();
             return (new IssuedSource(source, writeKey), SourceChangeError.None);
         }
@@ -117,7 +111,7 @@ internal sealed class SourceRegistry
                 return (null, SourceChangeError.NameTaken);
             }
 
-            _store.UpdateSource(changed, _time.GetUtcNow());
+            _store.Update(changed, _time.GetUtcNow());
             Refresh();
             return (changed, SourceChangeError.None);
         }
@@ -128,7 +122,7 @@ internal sealed class SourceRegistry
     private bool NameTaken(string name, string? exceptId) =>
         _byId.Values.Any(s => s.Id != exceptId && string.Equals(s.Name, name, StringComparison.OrdinalIgnoreCase));
 
-    private void Refresh() => (_byWriteKeyDigest, _byId) = Index(_store.LoadSources());
+    private void Refresh() => (_byWriteKeyDigest, _byId) = Index(_store.Load());
 
     private static (FrozenDictionary<string, Source>, FrozenDictionary<string, Source>) Index(IReadOnlyList<Source> sources) =>
         (sources.ToFrozenDictionary(s => s.WriteKeyDigest, StringComparer.Ordinal), sources.ToFrozenDictionary(s => s.Id, StringComparer.Ordinal));

@@ -1,9 +1,9 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 using System.Text;
-using System.Text.Json;
 using System.Text.Json.Serialization;
-using Microsoft.Data.Sqlite;
+using Tandem.Storage;
+using Tandem.Storage.Sqlite;
 
 namespace Tandem.Trust;
 
@@ -26,9 +26,6 @@ internal sealed record AuditVerification(
     public static AuditVerification Broken(long? seq, string kind, string problem) => new(false, Seq: seq, Kind: kind, Problem: problem);
 }
 
-/// <summary>What <c>audit.head</c> held: a head, nothing (no file), or an error saying why it could not be read.</summary>
-internal readonly record struct AnchorRead(AuditHead? Head, string? Error);
-
 /// <summary>How records are hashed and linked, how the anchor is kept, and how a log is checked.</summary>
 internal static class AuditChain
 {
@@ -45,8 +42,6 @@ internal static class AuditChain
     public const string CheckpointMismatch = "checkpoint_mismatch";
 
     public static readonly string GenesisHash = new('0', 64);
-    private static readonly JsonSerializerOptions AnchorJson = new(JsonSerializerDefaults.Web);
-    private const int StableAnchorAttempts = 5;
 
     /// <summary>
     /// SHA-256, as lowercase hex, of the previous hash and the record's fields in a canonical encoding:
@@ -90,48 +85,6 @@ internal static class AuditChain
         BinaryPrimitives.WriteInt32BigEndian(length, bytes.Length);
         buffer.Write(length);
         buffer.Write(bytes);
-    }
-
-    /// <summary>Replaces the anchor whole: a crash leaves the old one or the new one, never half of either.</summary>
-    public static void WriteAnchor(string path, AuditHead head)
-    {
-        var temporary = path + ".tmp";
-        using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            file.Write(JsonSerializer.SerializeToUtf8Bytes(head, AnchorJson));
-            file.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, path, overwrite: true);
-    }
-
-    public static AnchorRead ReadAnchor(string path)
-    {
-        byte[] bytes;
-        try
-        {
-            bytes = File.ReadAllBytes(path);
-        }
-        catch (FileNotFoundException)
-        {
-            return default;
-        }
-        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
-        {
-            return new AnchorRead(null, ex.Message);
-        }
-
-        try
-        {
-            var head = JsonSerializer.Deserialize<AuditHead>(bytes, AnchorJson);
-            return head is { Seq: >= 0, Hash: { Length: 64 } hash } && hash.All(char.IsAsciiHexDigitLower) && head.Mac is null or { Length: 64 }
-                ? new AnchorRead(head, null)
-                : new AnchorRead(null, "it does not hold a seq and a SHA-256 hash");
-        }
-        catch (JsonException ex)
-        {
-            return new AnchorRead(null, "it is not the JSON Tandem writes: " + ex.Message);
-        }
     }
 
     /// <summary>
@@ -189,82 +142,38 @@ internal static class AuditChain
             : null;
     }
 
+    /// <summary>Checks the audit log of a data folder (the embedded mode's files), reading only.</summary>
     /// <param name="key">When given, every record from the first signed one on, and the anchor, must carry this key's MAC.</param>
     /// <param name="checkpoint">When given, the log must still hold the checkpoint's head record with the same hash.</param>
-    public static AuditVerification Verify(string dataDirectory, AuditKey? key = null, AuditCheckpoint? checkpoint = null)
-    {
-        var path = Path.Combine(dataDirectory, AuditLog.DatabaseFile);
-        var anchorPath = Path.Combine(dataDirectory, AuditLog.AnchorFile);
-        if (!File.Exists(path))
-        {
-            return AuditVerification.Broken(null, Unreadable, $"The audit database {AuditLog.DatabaseFile} is missing from {Path.GetFullPath(dataDirectory)}.");
-        }
+    public static AuditVerification Verify(string dataDirectory, AuditKey? key = null, AuditCheckpoint? checkpoint = null) =>
+        Verify(SqliteAuditStore.Reader(dataDirectory), key, checkpoint);
 
+    /// <summary>Checks every record against its hash, every link against the record before it, and the newest record against the anchor.</summary>
+    public static AuditVerification Verify(IAuditReader log, AuditKey? key = null, AuditCheckpoint? checkpoint = null)
+    {
         try
         {
-            for (var attempt = 1; ; attempt++)
-            {
-                var anchor = ReadAnchor(anchorPath);
-                using var connection = OpenReadOnly(path);
-                using var transaction = connection.BeginTransaction(deferred: true);
-                // The first read fixes the snapshot. The server writes the anchor right after each
-                // commit, so an anchor unchanged across that read is at most one record behind it.
-                FixSnapshot(connection, transaction);
-                if (ReadAnchor(anchorPath) == anchor || attempt == StableAnchorAttempts)
-                {
-                    return Walk(connection, transaction, anchor, key, checkpoint);
-                }
-            }
+            return log.Walk((anchor, rows) => Walk(anchor, rows, key, checkpoint));
         }
-        catch (SqliteException ex)
+        catch (IOException ex)
         {
-            return AuditVerification.Broken(null, Unreadable, $"The audit database {AuditLog.DatabaseFile} cannot be read: {ex.Message}");
+            return AuditVerification.Broken(null, Unreadable, ex.Message);
         }
     }
 
-    /// <summary>Reads the newest seq only: a head with a NULL where a value belongs is for the walk to report, not to throw here.</summary>
-    private static void FixSnapshot(SqliteConnection connection, SqliteTransaction transaction)
+    private static AuditVerification Walk(AnchorRead anchor, IEnumerable<AuditRow> rows, AuditKey? key, AuditCheckpoint? checkpoint)
     {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT seq FROM audit ORDER BY seq DESC LIMIT 1";
-        command.ExecuteScalar();
-    }
-
-    private static SqliteConnection OpenReadOnly(string path)
-    {
-        var connection = new SqliteConnection(new SqliteConnectionStringBuilder
-        {
-            DataSource = path,
-            Mode = SqliteOpenMode.ReadOnly,
-            // Not pooled: a check from the CLI or a test must leave no handle on the file.
-            Pooling = false,
-            DefaultTimeout = 30,
-        }.ToString());
-        connection.Open();
-        return connection;
-    }
-
-    private static AuditVerification Walk(SqliteConnection connection, SqliteTransaction transaction, AnchorRead anchor, AuditKey? key, AuditCheckpoint? checkpoint)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        // A log written before MACs existed has no mac column until a server opens it.
-        var mac = HasMacColumn(connection, transaction) ? "mac" : "NULL";
-        command.CommandText = $"SELECT seq, at, actor, action, target, before, after, detail, prev_hash, hash, {mac} FROM audit ORDER BY seq";
-        using var reader = command.ExecuteReader();
         var expected = 1L;
         var previousHash = GenesisHash;
         var hashAtAnchor = anchor.Head?.Seq == 0 ? GenesisHash : null;
         var signedFrom = 0L;
-        while (reader.Read())
+        foreach (var row in rows)
         {
-            if (reader.IsDBNull(0))
+            if (row.Seq is not { } seq)
             {
                 return AuditVerification.Broken(null, Edited, "A record was edited: its seq is NULL.");
             }
 
-            var seq = reader.GetInt64(0);
             if (seq != expected)
             {
                 var which = seq == expected + 1 ? $"Record #{expected} is" : $"Records #{expected} to #{seq - 1} are";
@@ -272,19 +181,13 @@ internal static class AuditChain
                     $"{which} missing: the log goes from {(expected == 1 ? "its start" : $"#{expected - 1}")} to #{seq}.");
             }
 
-            string prevHash, hash, computed;
-            try
-            {
-                prevHash = reader.GetString(8);
-                hash = reader.GetString(9);
-                computed = Hash(prevHash, seq, reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-                    AuditLog.Text(reader, 5), AuditLog.Text(reader, 6), AuditLog.Text(reader, 7));
-            }
-            // Microsoft.Data.Sqlite throws InvalidOperationException for a NULL read as text or a number.
-            catch (Exception ex) when (ex is InvalidOperationException or InvalidCastException or FormatException or OverflowException)
+            if (row.Record is not { } record)
             {
                 return AuditVerification.Broken(seq, Edited, $"Record #{seq} was edited: a column holds a value of the wrong type.");
             }
+
+            var (prevHash, hash) = (record.PrevHash, record.Hash);
+            var computed = Hash(prevHash, seq, record.At, record.Actor, record.Action, record.Target, record.Before, record.After, record.Detail);
 
             if (computed != hash)
             {
@@ -303,7 +206,7 @@ internal static class AuditChain
                     $"The chain is broken at record #{seq}: it does not follow record #{seq - 1}, whose hash differs from the one #{seq} was linked to. Record #{seq - 1} was rewritten with a recomputed hash, or records were reordered.");
             }
 
-            if (key is not null && AuditLog.Text(reader, 10) is { } recordMac)
+            if (key is not null && record.Mac is { } recordMac)
             {
                 if (!AuditKey.Matches(key.RecordMac(hash), recordMac))
                 {
@@ -342,13 +245,5 @@ internal static class AuditChain
         }
 
         return CheckTail(anchor, last, hashAtAnchor, key) ?? new AuditVerification(true, last, last, previousHash, Signed: key is not null ? true : null);
-    }
-
-    internal static bool HasMacColumn(SqliteConnection connection, SqliteTransaction? transaction)
-    {
-        using var command = connection.CreateCommand();
-        command.Transaction = transaction;
-        command.CommandText = "SELECT COUNT(*) FROM pragma_table_info('audit') WHERE name = 'mac'";
-        return Convert.ToInt64(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture) > 0;
     }
 }

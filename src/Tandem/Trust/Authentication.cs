@@ -172,6 +172,9 @@ internal sealed record RouteAccess(string Requirement)
 /// <summary>The caller as the APIs see it.</summary>
 internal static class CallerExtensions
 {
+    /// <summary>The caller as the services take it.</summary>
+    public static Caller ToCaller(this ClaimsPrincipal user) => new(user.Actor(), user.MemberId(), user.Scopes(), user.IsToken(), user.TokenExpiry());
+
     /// <summary>How the audit log names the caller: <c>member:mbr_…</c> or <c>token:tok_…</c>.</summary>
     public static string Actor(this ClaimsPrincipal user) => user.FindFirstValue(TrustAuthentication.CallerClaim) ?? "anonymous";
 

@@ -47,19 +47,19 @@ internal static partial class TrustApi
             || parsed.MediaType.Value?.EndsWith("+json", StringComparison.OrdinalIgnoreCase) == true);
 
     private static IResult Session(ClaimsPrincipal user, SessionsService sessions) =>
-        TypedResults.Ok(new SessionView(user.Actor(), sessions.MemberOf(Caller.From(user)) is { } m ? MemberView.From(m) : null,
+        TypedResults.Ok(new SessionView(user.Actor(), sessions.MemberOf(user.ToCaller()) is { } m ? MemberView.From(m) : null,
             user.Roles(), [.. user.Scopes().Order(StringComparer.Ordinal)], user.FindFirstValue(TrustAuthentication.CsrfClaim)));
 
     private static async Task<IResult> SignOutAsync(HttpContext context, ClaimsPrincipal user, SessionsService sessions)
     {
-        sessions.SignOut(Caller.From(user));
+        sessions.SignOut(user.ToCaller());
         await context.SignOutAsync(TrustAuthentication.SessionScheme);
         return TypedResults.NoContent();
     }
 
     private static async Task<IResult> ChangePasswordAsync(HttpRequest request, ClaimsPrincipal user, SessionsService sessions)
     {
-        var caller = Caller.From(user);
+        var caller = user.ToCaller();
         // Before the body is read: a token without an owner is told so whatever it sent.
         if (sessions.PasswordHolder(caller).Refusal is { } notMember)
         {

@@ -8,7 +8,7 @@ internal static partial class TrustApi
 {
     private static IResult ListTokens(string? owner, ClaimsPrincipal user, TokensService tokens)
     {
-        var listed = tokens.List(Caller.From(user), owner);
+        var listed = tokens.List(user.ToCaller(), owner);
         return listed.Value is { } views ? TypedResults.Ok(views) : Problems.From(listed.Refusal!);
     }
 
@@ -20,7 +20,7 @@ internal static partial class TrustApi
             return problem;
         }
 
-        var issued = tokens.Create(Caller.From(user), new NewToken(body!.Name, body.Scopes, body.ExpiresAt, body.OwnerId));
+        var issued = tokens.Create(user.ToCaller(), new NewToken(body!.Name, body.Scopes, body.ExpiresAt, body.OwnerId));
         if (issued.Value is not { Token: var token } done)
         {
             return Problems.From(issued.Refusal!);
@@ -32,7 +32,7 @@ internal static partial class TrustApi
 
     private static IResult RevokeToken(string id, ClaimsPrincipal user, TokensService tokens)
     {
-        var revoked = tokens.Revoke(Caller.From(user), id);
+        var revoked = tokens.Revoke(user.ToCaller(), id);
         return revoked.Value is { } view ? TypedResults.Ok(view) : Problems.From(revoked.Refusal!);
     }
 }

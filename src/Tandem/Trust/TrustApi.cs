@@ -92,7 +92,7 @@ internal static partial class TrustApi
             return problem;
         }
 
-        var created = members.Create(Caller.From(user), new NewMember(body!.Email, body.Name, body.Roles, body.Password));
+        var created = members.Create(user.ToCaller(), new NewMember(body!.Email, body.Name, body.Roles, body.Password));
         return created.Value is { } done
             ? TypedResults.Created($"/api/v1/members/{done.Member.Id}", new CreatedMemberView(MemberView.From(done.Member), done.GeneratedPassword))
             : Problems.From(created.Refusal!);
@@ -106,12 +106,12 @@ internal static partial class TrustApi
             return problem;
         }
 
-        var updated = members.Update(Caller.From(user), id, new MemberPatch(body!.Name, body.Roles, body.Disabled));
+        var updated = members.Update(user.ToCaller(), id, new MemberPatch(body!.Name, body.Roles, body.Disabled));
         return updated.Value is { } member ? TypedResults.Ok(MemberView.From(member)) : Problems.From(updated.Refusal!);
     }
 
     private static IResult DeleteMember(string id, MembersService members, ClaimsPrincipal user) =>
-        members.Remove(Caller.From(user), id).Refusal is { } refusal ? Problems.From(refusal) : TypedResults.NoContent();
+        members.Remove(user.ToCaller(), id).Refusal is { } refusal ? Problems.From(refusal) : TypedResults.NoContent();
 
     private static async Task<IResult> ResetPasswordAsync(string id, HttpRequest request, MembersService members, ClaimsPrincipal user)
     {
@@ -128,7 +128,7 @@ internal static partial class TrustApi
             password = body!.Password;
         }
 
-        var reset = members.ResetPassword(Caller.From(user), id, password);
+        var reset = members.ResetPassword(user.ToCaller(), id, password);
         return reset.Value is { } done ? TypedResults.Ok(new { id, initialPassword = done.GeneratedPassword }) : Problems.From(reset.Refusal!);
     }
 }

@@ -62,12 +62,12 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     private readonly IEventLog _log;
     private readonly IEventLogReader _reader;
     private readonly IEventLogMaintenance _maintenance;
-    private readonly ControlStore _control;
+    private readonly ConsumerPositions _positions;
     private readonly UnifySettings _settings;
     private readonly TimeProvider _time;
     private readonly ProcessorOptions _options;
     private readonly ILogger<ProfileProcessor> _logger;
-    private readonly string _snapshotPath;
+    private readonly ISnapshotStore _snapshots;
     private readonly ReaderWriterLockSlim _lock = new();
     private readonly Channel<Command> _commands = Channel.CreateUnbounded<Command>(new() { SingleReader = true });
     private readonly CancellationTokenSource _stopping = new();
@@ -85,18 +85,18 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     private volatile bool _loaded;
     private volatile Exception? _fault;
 
-    public ProfileProcessor(IEventLog log, IEventLogReader reader, IEventLogMaintenance maintenance, ControlStore control, UnifySettings settings,
-        TimeProvider time, TandemOptions options, ILogger<ProfileProcessor> logger)
+    public ProfileProcessor(IEventLog log, IEventLogReader reader, IEventLogMaintenance maintenance, ConsumerPositions positions, ISnapshotStore snapshots,
+        UnifySettings settings, TimeProvider time, TandemOptions options, ILogger<ProfileProcessor> logger)
     {
         _log = log;
         _reader = reader;
         _maintenance = maintenance;
-        _control = control;
+        _positions = positions;
         _settings = settings;
         _time = time;
         _options = options.Processor;
         _logger = logger;
-        _snapshotPath = Path.Combine(options.DataDirectory, "profiles.snapshot");
+        _snapshots = snapshots;
         _snapshotTimer = time.CreateTimer(static state => ((ManualResetEventSlim)state!).Set(), _wake, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _onCommitted = _wake.Set;
         _log.Committed += _onCommitted;
@@ -229,7 +229,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
                 throw new IOException("The profile snapshot could not be rewritten without the deleted profile; retry the request once the disk is writable.");
             }
 
-            File.Delete(_snapshotPath + ".unreadable");
+            _snapshots.DeleteSetAside();
             return forgotten;
         }, cancellationToken);
 
@@ -394,7 +394,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         {
             WithWriteLock(() => _engine.SkipTo(head));
             Interlocked.Exchange(ref _position, head);
-            _control.ReportPosition(Consumer, head);
+            _positions.Report(Consumer, head);
             Interlocked.Exchange(ref _progressed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
 
@@ -406,22 +406,20 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     {
         var rules = _settings.LoadRules();
         var engine = new ProfileEngine(rules);
-        if (File.Exists(_snapshotPath))
+        try
         {
-            try
+            using var file = _snapshots.OpenRead();
+            if (file is not null)
             {
-                using var file = File.OpenRead(_snapshotPath);
                 engine = ProfileEngine.ReadSnapshot(new BufferedStream(file, 1 << 20), rules);
                 Log.SnapshotLoaded(_logger, engine.Position, engine.ProfileCount);
             }
-            catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException or ArgumentException)
-            {
-                // A damaged snapshot is only a lost shortcut: set it aside and rebuild from the log.
-                var aside = _snapshotPath + ".unreadable";
-                File.Move(_snapshotPath, aside, overwrite: true);
-                Log.SnapshotUnreadable(_logger, aside, ex);
-                engine = new ProfileEngine(rules);
-            }
+        }
+        catch (Exception ex) when (ex is InvalidDataException or EndOfStreamException or IOException or ArgumentException)
+        {
+            // A damaged snapshot is only a lost shortcut: set it aside and rebuild from the log.
+            Log.SnapshotUnreadable(_logger, _snapshots.SetAside(), ex);
+            engine = new ProfileEngine(rules);
         }
 
         // Computed traits are configuration: make the engine's set match what is saved.
@@ -446,7 +444,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
         Interlocked.Increment(ref _definitionsVersion);
         Interlocked.Exchange(ref _position, engine.Position);
         _snapshotPosition = engine.Position;
-        _control.ReportPosition(Consumer, engine.Position);
+        _positions.Report(Consumer, engine.Position);
         _snapshotAt = _time.GetUtcNow();
         UpdateStats();
         _loaded = true;
@@ -481,7 +479,7 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
             Interlocked.Exchange(ref _progressed, new(TaskCreationOptions.RunContinuationsAsynchronously)).TrySetResult();
         }
 
-        _control.ReportPosition(Consumer, Position);
+        _positions.Report(Consumer, Position);
     }
 
     private void UpdateStats()
@@ -543,21 +541,14 @@ internal sealed partial class ProfileProcessor : IHostedService, IDisposable
     private bool Snapshot()
     {
         var written = false;
-        var temporary = _snapshotPath + ".tmp";
         try
         {
-            using (var file = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 20))
-            {
-                // The loop is the only writer, so reading the engine here needs no lock.
-                _engine.WriteSnapshot(file);
-                file.Flush(flushToDisk: true);
-            }
-
-            File.Move(temporary, _snapshotPath, overwrite: true);
+            // The loop is the only writer, so reading the engine here needs no lock.
+            _snapshots.Write(_engine.WriteSnapshot);
             _snapshotPosition = _engine.Position;
 
             // The snapshot is where a restart resumes, so it is also the durable checkpoint.
-            _control.SaveCheckpoint(Consumer, _snapshotPosition);
+            _positions.Save(Consumer, _snapshotPosition);
             Log.SnapshotWritten(_logger, _snapshotPosition, _engine.ProfileCount);
             written = true;
         }

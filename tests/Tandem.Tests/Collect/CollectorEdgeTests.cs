@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Tandem.Collect;
+using Tandem.Storage.Sqlite;
 using Tandem.Tests.Support;
 
 namespace Tandem.Tests.Collect;

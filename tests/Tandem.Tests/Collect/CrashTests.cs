@@ -3,6 +3,7 @@ using System.Net;
 using System.Text;
 using System.Text.Json;
 using Tandem.Collect;
+using Tandem.Storage.Sqlite;
 using Tandem.Tests.Support;
 
 namespace Tandem.Tests.Collect;

@@ -326,7 +326,7 @@ public sealed class HostileInputTests
 
         // The API masks a sample that is not JSON, so look at what the log keeps.
         var sourceKey = server.Services.GetRequiredService<Tandem.Sources.SourceRegistry>().FindByWriteKey(server.WriteKey)!.Key;
-        var kept = Assert.Single(server.Services.GetRequiredService<Tandem.Collect.IngestLog>().ReadRejections(sourceKey, 10)).Payload;
+        var kept = Assert.Single(server.Services.GetRequiredService<Tandem.Storage.Sqlite.IngestLog>().ReadRejections(sourceKey, 10)).Payload;
         Assert.True(System.Text.Unicode.Utf8.IsValid(kept));
         Assert.StartsWith("{\"userId\":\"caf" + Replacement, Encoding.UTF8.GetString(kept), StringComparison.Ordinal);
     }

@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Collect;
+using Tandem.Storage.Sqlite;
 
 namespace Tandem.Tests.Collect;
 

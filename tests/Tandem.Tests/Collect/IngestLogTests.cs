@@ -2,6 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Tandem.Collect;
+using Tandem.Storage.Sqlite;
 using Tandem.Tests.Support;
 
 namespace Tandem.Tests.Collect;
@@ -94,12 +95,12 @@ public sealed class IngestLogTests
         Assert.Equal(Enumerable.Range(1, 40).Select(i => (long)i), all.Select(e => e.Seq));
         Assert.Equal(40, all.Select(e => JsonDocument.Parse(e.Payload).RootElement.GetProperty("messageId").GetString()).Distinct().Count());
 
-        var control = server.Services.GetRequiredService<Tandem.Storage.ControlStore>();
-        control.SaveCheckpoint("processor", 25);
+        var checkpoints = server.Services.GetRequiredService<Tandem.Storage.ICheckpointStore>();
+        checkpoints.Save("processor", 25);
         await server.RestartAsync();
-        control = server.Services.GetRequiredService<Tandem.Storage.ControlStore>();
+        checkpoints = server.Services.GetRequiredService<Tandem.Storage.ICheckpointStore>();
         log = server.Services.GetRequiredService<IngestLog>();
-        var rest = log.ReadAfter(control.Checkpoint("processor"), 100);
+        var rest = log.ReadAfter(checkpoints.Read("processor"), 100);
         Assert.Equal(Enumerable.Range(26, 15).Select(i => (long)i), rest.Select(e => e.Seq));
     }
 

@@ -6,6 +6,8 @@ using Tandem.Collect;
 using Tandem.Hosting;
 using Tandem.Privacy;
 using Tandem.Storage;
+using Tandem.Storage.Sqlite;
+using Tandem.Tests.Support;
 using Tandem.Unify;
 
 namespace Tandem.Tests.Collect;
@@ -147,7 +149,7 @@ public sealed class IngestionServiceTests : IDisposable
 
         private readonly DirectoryInfo _data = Directory.CreateTempSubdirectory("tandem-ingest-");
         private readonly ServiceProvider _meters = new ServiceCollection().AddMetrics().BuildServiceProvider();
-        private readonly ControlStore _control;
+        private readonly SqliteControlStore _control;
         private readonly CollectMetrics _metrics;
         private readonly MeterListener _listener = new();
         private long _suppressedCounted;
@@ -156,10 +158,10 @@ public sealed class IngestionServiceTests : IDisposable
         {
             var clock = new FakeTimeProvider(Now);
             Log = new IngestLog(_data.FullName, options, clock);
-            _control = new ControlStore(_data.FullName);
-            Suppressions = new SuppressionList(_data.FullName, clock);
+            _control = SqliteControlStore.Open(_data.FullName);
+            Suppressions = TestSuppressions.Open(_data.FullName, clock);
             var factory = _meters.GetRequiredService<IMeterFactory>();
-            _metrics = new CollectMetrics(factory, Log, _control);
+            _metrics = new CollectMetrics(factory, Log, new ConsumerPositions(_control));
             Ingestion = new IngestionService(Log, Suppressions, _metrics);
 
             // Only this rig's instrument: meters are process-wide and other tests count into the same names.

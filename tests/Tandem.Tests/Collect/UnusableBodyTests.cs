@@ -50,6 +50,6 @@ public sealed class UnusableBodyTests
     private static IReadOnlyList<Tandem.Collect.StoredRejection> Rejections(TandemServer server)
     {
         var sourceKey = server.Services.GetRequiredService<Tandem.Sources.SourceRegistry>().FindByWriteKey(server.WriteKey)!.Key;
-        return server.Services.GetRequiredService<Tandem.Collect.IngestLog>().ReadRejections(sourceKey, 10);
+        return server.Services.GetRequiredService<Tandem.Storage.Sqlite.IngestLog>().ReadRejections(sourceKey, 10);
     }
 }

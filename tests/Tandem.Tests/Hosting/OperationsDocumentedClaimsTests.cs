@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.DependencyInjection;
 using Tandem.Collect;
+using Tandem.Storage.Sqlite;
 using Tandem.Tests.Collect;
 using Tandem.Tests.Support;
 using Tandem.Tests.Unify;

@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Tandem.Collect;
 using Tandem.Hosting;
 using Tandem.Privacy;
+using Tandem.Storage.Sqlite;
 using Tandem.Tests.Support;
 using Tandem.Trust;
 using Tandem.Unify;

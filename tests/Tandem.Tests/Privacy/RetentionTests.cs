@@ -8,6 +8,7 @@ using Tandem.Hosting;
 using Tandem.Privacy;
 using Tandem.Settings;
 using Tandem.Storage;
+using Tandem.Storage.Sqlite;
 using Tandem.Tests.Support;
 using Tandem.Trust;
 using Tandem.Unify;

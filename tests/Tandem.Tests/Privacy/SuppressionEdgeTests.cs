@@ -1,5 +1,6 @@
 using System.Text;
 using Tandem.Privacy;
+using Tandem.Tests.Support;
 using Tandem.Unify;
 
 namespace Tandem.Tests.Privacy;
@@ -16,7 +17,7 @@ public sealed class SuppressionEdgeTests : IDisposable
 
     public SuppressionEdgeTests()
     {
-        _list = new SuppressionList(_directory, TimeProvider.System);
+        _list = TestSuppressions.Open(_directory, TimeProvider.System);
         _list.Suppress("prq_1", [new Identifier(IdentifierType.UserId, "ada-1"), new Identifier(IdentifierType.Email, "zara@example.com")]);
     }
 

@@ -1,11 +1,12 @@
 using System.Text;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Hosting;
 using Tandem.Privacy;
 using Tandem.Settings;
 using Tandem.Storage;
+using Tandem.Storage.Sqlite;
+using Tandem.Tests.Support;
 using Tandem.Trust;
 using Tandem.Unify;
 
@@ -29,7 +30,7 @@ public sealed class SuppressionFileTests : IDisposable
     [Fact]
     public void TheFile_KeepsSha256DigestsOfTypeAndKeptValue_NeverTheValue()
     {
-        using (var list = new SuppressionList(_directory, TimeProvider.System))
+        using (var list = TestSuppressions.Open(_directory, TimeProvider.System))
         {
             list.Suppress("prq_1", [new Identifier(IdentifierType.Email, "  Ada@Example.COM "), new Identifier(IdentifierType.UserId, " ada-1")]);
         }
@@ -67,7 +68,7 @@ public sealed class SuppressionFileTests : IDisposable
         // Rows as this version writes them, values worked out by hand: the digest is SHA-256 of
         // "type\nkept value"; the prefilter is XXH32 (seed 0) of the type's first 16 characters, "\n"
         // and the kept value. A change to either would let a suppressed person in after an upgrade.
-        new SuppressionList(_directory, TimeProvider.System).Dispose(); // creates the tables
+        TestSuppressions.Open(_directory, TimeProvider.System).Dispose(); // creates the tables
 
         SqliteConnection.ClearAllPools();
         using (var connection = new SqliteConnection($"Data Source={Path.Combine(_directory, "suppressions.db")};Pooling=False"))
@@ -84,7 +85,7 @@ public sealed class SuppressionFileTests : IDisposable
             command.ExecuteNonQuery();
         }
 
-        using var reopened = new SuppressionList(_directory, TimeProvider.System);
+        using var reopened = TestSuppressions.Open(_directory, TimeProvider.System);
         Assert.True(reopened.Active);
         Assert.Equal("prq_old", reopened.Match(Encoding.UTF8.GetBytes("""{"userId":"ada-1"}""")));
         Assert.Equal("prq_old", reopened.Match(Encoding.UTF8.GetBytes("""{"traits":{"email":"ADA@example.com"}}""")));
@@ -96,12 +97,12 @@ public sealed class SuppressionFileTests : IDisposable
     public void ACustomTypeReadFromATrait_IsCheckedFromTheMomentTheRulesSayItIs()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
-        using var audit = new AuditLog(new TandemOptions { DataDirectory = _directory }, clock, NullLogger<AuditLog>.Instance);
-        using var control = new ControlStore(_directory);
+        using var audit = TestAudit.Open(new TandemOptions { DataDirectory = _directory }, clock);
+        using var control = SqliteControlStore.Open(_directory);
         var unify = new UnifySettings(new SettingsService(control, audit, clock));
         unify.SaveRules(new IdentityRules([.. IdentityRules.DefaultTypes, new IdentifierType("crm_id", 1, 5)]));
 
-        using var list = new SuppressionList(_directory, clock, unify);
+        using var list = TestSuppressions.Open(_directory, clock, unify);
         list.Suppress("prq_1", [new Identifier("crm_id", "c-9")]);
         var inTraits = Encoding.UTF8.GetBytes("""{"userId":"someone","traits":{"crm":"c-9"}}""");
         var inContextTraits = Encoding.UTF8.GetBytes("""{"userId":"someone","context":{"traits":{"crm":" c-9 "}}}""");
@@ -120,12 +121,12 @@ public sealed class SuppressionFileTests : IDisposable
     public void ACustomTypeReadFromATrait_InTheRulesAtStart_IsChecked()
     {
         var clock = new FakeTimeProvider(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
-        using var audit = new AuditLog(new TandemOptions { DataDirectory = _directory }, clock, NullLogger<AuditLog>.Instance);
-        using var control = new ControlStore(_directory);
+        using var audit = TestAudit.Open(new TandemOptions { DataDirectory = _directory }, clock);
+        using var control = SqliteControlStore.Open(_directory);
         var unify = new UnifySettings(new SettingsService(control, audit, clock));
         unify.SaveRules(new IdentityRules([.. IdentityRules.DefaultTypes, new IdentifierType("crm_id", 1, 5, TraitKey: "crm")]));
 
-        using var list = new SuppressionList(_directory, clock, unify);
+        using var list = TestSuppressions.Open(_directory, clock, unify);
         list.Suppress("prq_1", [new Identifier("crm_id", "c-9")]);
         Assert.Equal("prq_1", list.Match(Encoding.UTF8.GetBytes("""{"traits":{"plan":"pro","crm":"c-9"}}""")));
         Assert.Null(list.Match(Encoding.UTF8.GetBytes("""{"traits":{"crm":"c-10","email":"c-9"}}""")));

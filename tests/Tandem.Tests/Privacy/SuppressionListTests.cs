@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Tandem.Privacy;
+using Tandem.Tests.Support;
 using Tandem.Unify;
 
 namespace Tandem.Tests.Privacy;
@@ -13,7 +14,7 @@ public sealed class SuppressionListTests : IDisposable
 
     public SuppressionListTests()
     {
-        _list = new SuppressionList(_directory, TimeProvider.System);
+        _list = TestSuppressions.Open(_directory, TimeProvider.System);
         _list.Suppress("prq_1", [
             new Identifier(IdentifierType.UserId, "ada-1"),
             new Identifier(IdentifierType.UserId, "42"),
@@ -64,7 +65,7 @@ public sealed class SuppressionListTests : IDisposable
     public void TheListSurvivesAReopen_AndAnUnsuppressLiftsEveryIdentifierOfTheRequest()
     {
         _list.Dispose();
-        using var reopened = new SuppressionList(_directory, TimeProvider.System);
+        using var reopened = TestSuppressions.Open(_directory, TimeProvider.System);
         Assert.Equal("prq_1", reopened.Match(Encoding.UTF8.GetBytes("""{"traits":{"email":"ada@example.com"}}""")));
         Assert.Equal(["prq_1"], reopened.Unsuppress(new Identifier(IdentifierType.Phone, "+1 415 555 0142")));
         Assert.False(reopened.Active);

@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Privacy;
+using Tandem.Tests.Support;
 using Tandem.Unify;
 
 namespace Tandem.Tests.Privacy;
@@ -19,7 +20,7 @@ public sealed class SuppressionRecordTests : IDisposable
     private readonly FakeTimeProvider _clock = new(Start);
     private SuppressionList _list;
 
-    public SuppressionRecordTests() => _list = new SuppressionList(_directory, _clock);
+    public SuppressionRecordTests() => _list = TestSuppressions.Open(_directory, _clock);
 
     public void Dispose()
     {
@@ -145,6 +146,6 @@ public sealed class SuppressionRecordTests : IDisposable
     private void Reopen()
     {
         _list.Dispose();
-        _list = new SuppressionList(_directory, _clock);
+        _list = TestSuppressions.Open(_directory, _clock);
     }
 }

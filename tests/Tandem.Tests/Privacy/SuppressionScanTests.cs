@@ -1,6 +1,7 @@
 using System.Text;
 using Microsoft.Data.Sqlite;
 using Tandem.Privacy;
+using Tandem.Tests.Support;
 using Tandem.Unify;
 
 namespace Tandem.Tests.Privacy;
@@ -18,7 +19,7 @@ public sealed class SuppressionScanTests : IDisposable
 
     public SuppressionScanTests()
     {
-        _list = new SuppressionList(_directory, TimeProvider.System);
+        _list = TestSuppressions.Open(_directory, TimeProvider.System);
         _list.Suppress("prq_1", [
             new Identifier(IdentifierType.UserId, "ada-1"),
             new Identifier(IdentifierType.AnonymousId, "anon-ada"),
@@ -77,7 +78,7 @@ public sealed class SuppressionScanTests : IDisposable
         var directory = Directory.CreateTempSubdirectory("tandem-suppression-").FullName;
         try
         {
-            using var empty = new SuppressionList(directory, TimeProvider.System);
+            using var empty = TestSuppressions.Open(directory, TimeProvider.System);
             Assert.False(empty.Active);
             Assert.Null(empty.Match(Encoding.UTF8.GetBytes("""{"userId":"ada-1"}""")));
             Assert.Null(empty.MatchRaw(Encoding.UTF8.GetBytes("not json")));

@@ -188,7 +188,7 @@ public sealed class ProfileApiTests
             engine.DefineComputedTrait(definition, []);
         }
 
-        var log = server.Services.GetRequiredService<Tandem.Collect.IngestLog>();
+        var log = server.Services.GetRequiredService<Tandem.Storage.Sqlite.IngestLog>();
         for (var batch = log.ReadAfter(0, 1000); batch.Count > 0; batch = log.ReadAfter(batch[^1].Seq, 1000))
         {
             foreach (var entry in batch)

@@ -1,9 +1,10 @@
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Hosting;
 using Tandem.Privacy;
 using Tandem.Settings;
 using Tandem.Storage;
+using Tandem.Storage.Sqlite;
+using Tandem.Tests.Support;
 using Tandem.Trust;
 using Tandem.Unify;
 
@@ -19,13 +20,13 @@ public sealed class SettingsServiceTests : IDisposable
     private readonly string _directory = Directory.CreateTempSubdirectory("tandem-settings-").FullName;
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 12, 5, 12, 0, 0, TimeSpan.Zero));
     private readonly AuditLog _audit;
-    private ControlStore _control;
+    private SqliteControlStore _control;
     private SettingsService _settings;
 
     public SettingsServiceTests()
     {
-        _audit = new(new TandemOptions { DataDirectory = _directory }, _clock, NullLogger<AuditLog>.Instance);
-        _control = new(_directory);
+        _audit = TestAudit.Open(new TandemOptions { DataDirectory = _directory }, _clock);
+        _control = SqliteControlStore.Open(_directory);
         _settings = new(_control, _audit, _clock);
     }
 
@@ -190,7 +191,7 @@ public sealed class SettingsServiceTests : IDisposable
     private void Restart()
     {
         _control.Dispose();
-        _control = new(_directory);
+        _control = SqliteControlStore.Open(_directory);
         _settings = new(_control, _audit, _clock);
     }
 }

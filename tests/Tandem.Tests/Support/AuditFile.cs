@@ -42,6 +42,8 @@ internal static class AuditFile
         using var reader = read.ExecuteReader();
         Assert.True(reader.Read(), $"no record #{seq}");
         return AuditChain.Hash(previous ?? reader.GetString(0), seq, reader.GetInt64(1), reader.GetString(2), reader.GetString(3), reader.GetString(4),
-            AuditLog.Text(reader, 5), AuditLog.Text(reader, 6), AuditLog.Text(reader, 7));
+            Text(reader, 5), Text(reader, 6), Text(reader, 7));
     }
+
+    private static string? Text(SqliteDataReader reader, int ordinal) => reader.IsDBNull(ordinal) ? null : reader.GetString(ordinal);
 }

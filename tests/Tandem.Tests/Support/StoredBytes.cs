@@ -2,6 +2,7 @@ using System.Text;
 using Microsoft.Extensions.DependencyInjection;
 using Tandem.Collect;
 using Tandem.Sources;
+using Tandem.Storage.Sqlite;
 
 namespace Tandem.Tests.Support;
 

@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Collect;
 using Tandem.Hosting;
+using Tandem.Storage.Sqlite;
 
 namespace Tandem.Tests.Support;
 

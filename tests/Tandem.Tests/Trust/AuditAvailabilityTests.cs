@@ -1,7 +1,6 @@
 using System.Net;
 using System.Net.Http.Json;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Hosting;
 using Tandem.Tests.Support;
@@ -18,7 +17,7 @@ public sealed class AuditAvailabilityTests
         var directory = Directory.CreateTempSubdirectory("tandem-audit-").FullName;
         try
         {
-            using var log = new AuditLog(new TandemOptions { DataDirectory = directory }, new FakeTimeProvider(), NullLogger<AuditLog>.Instance);
+            using var log = TestAudit.Open(new TandemOptions { DataDirectory = directory }, new FakeTimeProvider());
             log.Append("system", "test.one", "thing:1");
             var anchor = Path.Combine(directory, AuditLog.AnchorFile);
             File.Delete(anchor);

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Hosting;
 using Tandem.Tests.Support;
@@ -33,7 +32,7 @@ public sealed class AuditForgeryTests : IDisposable
     }
 
     private AuditLog Open(string? key = Key) =>
-        new(new TandemOptions { DataDirectory = Data, AuditKey = key }, _clock, NullLogger<AuditLog>.Instance);
+        TestAudit.Open(new TandemOptions { DataDirectory = Data, AuditKey = key }, _clock);
 
     private void AppendFive(string? key = Key)
     {

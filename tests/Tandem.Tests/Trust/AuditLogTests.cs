@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Cli;
 using Tandem.Hosting;
@@ -22,7 +21,7 @@ public sealed class AuditLogTests : IDisposable
         _log = Open();
     }
 
-    private AuditLog Open() => new(new TandemOptions { DataDirectory = _directory }, _clock, NullLogger<AuditLog>.Instance);
+    private AuditLog Open() => TestAudit.Open(new TandemOptions { DataDirectory = _directory }, _clock);
 
     private string AnchorPath => Path.Combine(_directory, AuditLog.AnchorFile);
 

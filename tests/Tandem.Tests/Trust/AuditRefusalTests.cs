@@ -3,7 +3,6 @@ using System.Net.Http.Json;
 using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Hosting;
 using Tandem.Tests.Support;
@@ -19,7 +18,7 @@ public sealed partial class AuditRefusalTests : IDisposable
     private readonly FakeTimeProvider _clock = new(new DateTimeOffset(2026, 11, 23, 12, 0, 0, TimeSpan.Zero));
     private readonly AuditLog _log;
 
-    public AuditRefusalTests() => _log = new(new TandemOptions { DataDirectory = _directory }, _clock, NullLogger<AuditLog>.Instance);
+    public AuditRefusalTests() => _log = TestAudit.Open(new TandemOptions { DataDirectory = _directory }, _clock);
 
     [Fact]
     public void Refused_AThousandTimesInAMinute_WritesTheFirst_ThenOneSummaryWithTheCount()
@@ -68,7 +67,7 @@ public sealed partial class AuditRefusalTests : IDisposable
 
         _log.Dispose();
 
-        using var reopened = new AuditLog(new TandemOptions { DataDirectory = _directory }, _clock, NullLogger<AuditLog>.Instance);
+        using var reopened = TestAudit.Open(new TandemOptions { DataDirectory = _directory }, _clock);
         Assert.Equal("api.refused", reopened.Query(new AuditQuery(Limit: 1)).Records.Single().Action);
     }
 

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Microsoft.Data.Sqlite;
+using Tandem.Storage.Sqlite;
 using Tandem.Trust;
 
 namespace Tandem.Tests.Trust;
@@ -22,7 +23,7 @@ public sealed partial class AuditVerdictTests
         var old = File.ReadAllText(AnchorPath);
         using var reader = new FileStream(AnchorPath, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
 
-        AuditChain.WriteAnchor(AnchorPath, new AuditHead(6, new string('c', 64), null));
+        SqliteAuditStore.WriteAnchor(AnchorPath, new AuditHead(6, new string('c', 64), null));
 
         using (var text = new StreamReader(reader))
         {

@@ -1,6 +1,5 @@
 using System.Text.Json.Nodes;
 using Microsoft.Data.Sqlite;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Hosting;
 using Tandem.Tests.Support;
@@ -279,7 +278,7 @@ public sealed partial class AuditVerdictTests : IDisposable
 
     private void Append(int records, string? key = null)
     {
-        using var log = new AuditLog(new TandemOptions { DataDirectory = Data, AuditKey = key }, _clock, NullLogger<AuditLog>.Instance);
+        using var log = TestAudit.Open(new TandemOptions { DataDirectory = Data, AuditKey = key }, _clock);
         for (var i = 1; i <= records; i++)
         {
             _clock.Advance(TimeSpan.FromSeconds(1));

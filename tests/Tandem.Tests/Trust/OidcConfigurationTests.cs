@@ -56,7 +56,7 @@ public sealed class OidcConfigurationTests
             Assert.Equal(new Uri(server.BaseAddress, "/api/v1/session/oidc/callback").ToString(), view.GetProperty("callbackUrl").GetString());
         }
 
-        var stored = server.Services.GetRequiredService<ControlStore>().Setting(OidcConfiguration.SettingKey)!;
+        var stored = server.Services.GetRequiredService<IWorkspaceStore>().Setting(OidcConfiguration.SettingKey)!;
         Assert.Contains("login.example.com", stored, StringComparison.Ordinal);
         Assert.DoesNotContain(OpenIdProvider.ClientSecret, stored, StringComparison.Ordinal);
 

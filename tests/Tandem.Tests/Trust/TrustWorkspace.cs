@@ -1,7 +1,6 @@
 using System.Diagnostics.Metrics;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
-using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Tandem.Hosting;
 using Tandem.Storage.Sqlite;
@@ -27,7 +26,7 @@ internal sealed class TrustWorkspace : IDisposable
     public TrustWorkspace()
     {
         var options = new TandemOptions { DataDirectory = _directory };
-        Audit = new(options, Clock, NullLogger<AuditLog>.Instance);
+        Audit = TestAudit.Open(options, Clock);
         _memberStore = SqliteMemberStore.Open(_directory);
         _tokenStore = SqliteTokenStore.Open(_directory);
         Registry = new(_memberStore, Clock, new PlainPasswordHasher());

@@ -11,6 +11,11 @@ public sealed partial class EventIdentityTests
     [InlineData("""{"traits":{"email":"a@x.io","phone":"+1 555"},"userId":"u"}""", "email", "a@x.io")]
     [InlineData("""{"context":{"traits":{"email":"a@x.io"},"externalIds":[{"type":"user_id","id":"e"}]},"userId":"u"}""", "email", "a@x.io")]
     [InlineData("""{"context":{"externalIds":[{"type":"user_id","id":"e1"},{"type":"user_id","id":"e2"}]},"userId":"u"}""", "user_id", "e1")]
+    // After the stop, what follows inside the object is not read as the event's own fields either.
+    [InlineData("""{"traits":{"email":"a@x.io","userId":"t"},"userId":"u"}""", "email", "a@x.io")]
+    [InlineData("""{"context":{"traits":{"email":"a@x.io","userId":"t"}},"userId":"u"}""", "email", "a@x.io")]
+    [InlineData("""{"context":{"externalIds":[{"type":"user_id","id":"e1"},{"userId":"t"}]},"userId":"u"}""", "user_id", "e1")]
+    [InlineData("""{"context":{"externalIds":[{"type":"user_id","id":"e1"}],"traits":{"email":"t@x.io"}}}""", "user_id", "e1")]
     public void Scan_VisitorStopsAtTheFirst_NothingAfterItIsVisited(string json, string type, string value)
     {
         var visitor = new Collecting { StopAfter = 1 };

@@ -4,6 +4,7 @@ using System.Text.Json;
 using Microsoft.Extensions.DependencyInjection;
 using Tandem.Collect;
 using Tandem.Sources;
+using Tandem.Storage.Sqlite;
 using Tandem.Tests.Support;
 using Tandem.Unify;
 using static Tandem.Tests.Profiles.ProfileApiTests;

@@ -4,7 +4,7 @@ using Tandem.Trust;
 namespace Tandem.Storage.Sqlite;
 
 /// <summary>Members in <c>tandem.db</c>'s <c>members</c> table; one connection, one statement at a time.</summary>
-internal sealed class SqliteMemberStore(ControlDatabase database) : IMemberStore
+internal sealed class SqliteMemberStore(ControlDatabase database) : IMemberStore, IDisposable
 {
     private readonly SqliteConnection _connection = database.Connect();
     private readonly Lock _gate = new();

@@ -4,7 +4,7 @@ using Tandem.Trust;
 namespace Tandem.Storage.Sqlite;
 
 /// <summary>API tokens in <c>tandem.db</c>'s <c>api_tokens</c> table; one connection, one statement at a time.</summary>
-internal sealed class SqliteTokenStore(ControlDatabase database) : ITokenStore
+internal sealed class SqliteTokenStore(ControlDatabase database) : ITokenStore, IDisposable
 {
     private const string Columns = "id, name, owner_id, scopes, created_at, expires_at, revoked_at, parent_id, maker_id";
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.Extensions.DependencyInjection;
 using Tandem.Collect;
+using Tandem.Storage.Sqlite;
 using Tandem.Tests.Support;
 using Tandem.Unify;
 

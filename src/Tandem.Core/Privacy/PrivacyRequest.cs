@@ -3,7 +3,7 @@ using System.Text.Json.Nodes;
 namespace Tandem.Privacy;
 
 /// <summary>The kinds of privacy request, as the API names them.</summary>
-internal static class PrivacyRequestTypes
+public static class PrivacyRequestTypes
 {
     public const string Export = "export";
     public const string Delete = "delete";
@@ -15,7 +15,7 @@ internal static class PrivacyRequestTypes
 }
 
 /// <summary>Where a request stands: received, then processing, then completed or failed (a failed one can be retried).</summary>
-internal static class PrivacyRequestStatus
+public static class PrivacyRequestStatus
 {
     public const string Received = "received";
     public const string Processing = "processing";
@@ -25,7 +25,7 @@ internal static class PrivacyRequestStatus
 
 /// <summary>One privacy request as kept.</summary>
 /// <param name="Subject">The identifier as given (<c>email:ada@example.com</c>); once the person's data is deleted, only its type and a masked form remain.</param>
-internal sealed record PrivacyRequest(
+public sealed record PrivacyRequest(
     string Id,
     string Type,
     string Subject,

@@ -1,5 +1,3 @@
-using System.Security.Claims;
-
 namespace Tandem.Trust;
 
 /// <summary>
@@ -8,12 +6,10 @@ namespace Tandem.Trust;
 /// </summary>
 /// <param name="Actor">How the audit log names the caller: <c>member:mbr_…</c> or <c>token:tok_…</c>.</param>
 /// <param name="TokenExpiry">When the calling token expires; null for sessions and tokens without expiry.</param>
-internal sealed record Caller(string Actor, string? MemberId, IReadOnlySet<string> Scopes, bool IsToken, DateTimeOffset? TokenExpiry)
+public sealed record Caller(string Actor, string? MemberId, IReadOnlySet<string> Scopes, bool IsToken, DateTimeOffset? TokenExpiry)
 {
     public bool Holds(string scope) => Scopes.Contains(Trust.Scopes.All) || Scopes.Contains(scope);
 
     /// <summary>The token the caller is, when it is one (what a token it mints descends from).</summary>
     public string? TokenId => IsToken && Actor.StartsWith("token:", StringComparison.Ordinal) ? Actor["token:".Length..] : null;
-
-    public static Caller From(ClaimsPrincipal user) => new(user.Actor(), user.MemberId(), user.Scopes(), user.IsToken(), user.TokenExpiry());
 }

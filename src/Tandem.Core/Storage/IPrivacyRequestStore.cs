@@ -7,7 +7,7 @@ namespace Tandem.Storage;
 /// done. A completed request's subject is saved in its masked form, and the adapter leaves no copy of the
 /// clear one behind (freed pages, journal).
 /// </summary>
-internal interface IPrivacyRequestStore
+public interface IPrivacyRequestStore
 {
     /// <summary>Keeps a new request; answers it.</summary>
     PrivacyRequest Add(PrivacyRequest request);

@@ -1,24 +1,18 @@
-using System.Collections.Concurrent;
 using Microsoft.Data.Sqlite;
 using Tandem.Sources;
 
-namespace Tandem.Storage;
+namespace Tandem.Storage.Sqlite;
 
 /// <summary>
-/// The operational state of a workspace (<c>tandem.db</c>): the workspace itself, sources, log
-/// checkpoints and settings (members and tokens: see Tandem.Trust). Writes are rare; they share one
-/// connection under a lock.
+/// The workspace row, its settings documents, sources and log checkpoints, in <c>tandem.db</c>: one adapter
+/// behind three ports. Writes are rare; they share one connection under a lock.
 /// </summary>
-internal sealed class ControlStore : IDisposable
+internal sealed class SqliteControlStore(ControlDatabase database) : IWorkspaceStore, ISourceStore, ICheckpointStore, IDisposable
 {
-    private readonly SqliteConnection _connection;
+    private readonly SqliteConnection _connection = database.Connect();
     private readonly Lock _gate = new();
-    private readonly ConcurrentDictionary<string, long> _positions = new(StringComparer.Ordinal);
 
-    public ControlStore(string dataDirectory)
-    {
-        _connection = ControlSchema.Open(dataDirectory);
-    }
+    public static SqliteControlStore Open(string dataDirectory) => new(ControlDatabase.Open(dataDirectory));
 
     public string? WorkspaceId()
     {
@@ -30,7 +24,7 @@ internal sealed class ControlStore : IDisposable
         }
     }
 
-    public void CreateWorkspace(string id, string name, DateTimeOffset now)
+    public void CreateWorkspace(string id, string name, DateTimeOffset at)
     {
         lock (_gate)
         {
@@ -38,12 +32,12 @@ internal sealed class ControlStore : IDisposable
             command.CommandText = "INSERT INTO workspace(id, name, created_at) VALUES ($id, $name, $now)";
             command.Parameters.AddWithValue("$id", id);
             command.Parameters.AddWithValue("$name", name);
-            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$now", at.ToUnixTimeMilliseconds());
             command.ExecuteNonQuery();
         }
     }
 
-    public IReadOnlyList<Source> LoadSources()
+    public IReadOnlyList<Source> Load()
     {
         lock (_gate)
         {
@@ -61,8 +55,7 @@ internal sealed class ControlStore : IDisposable
         }
     }
 
-    /// <summary>Inserts a source and returns it with its storage key; only the write key's digest is stored.</summary>
-    public Source InsertSource(string id, string name, string writeKey, DateTimeOffset now)
+    public Source Insert(string id, string name, string writeKeyDigest, string writeKeyEnd, DateTimeOffset at)
     {
         lock (_gate)
         {
@@ -71,18 +64,17 @@ internal sealed class ControlStore : IDisposable
                 INSERT INTO sources(id, name, write_key, write_key_end, enabled, created_at, updated_at)
                 VALUES ($id, $name, $key, $end, 1, $now, $now) RETURNING key
                 """;
-            var (digest, end) = (WriteKeyDigest.Of(writeKey), WriteKeyDigest.End(writeKey));
             command.Parameters.AddWithValue("$id", id);
             command.Parameters.AddWithValue("$name", name);
-            command.Parameters.AddWithValue("$key", digest);
-            command.Parameters.AddWithValue("$end", end);
-            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$key", writeKeyDigest);
+            command.Parameters.AddWithValue("$end", writeKeyEnd);
+            command.Parameters.AddWithValue("$now", at.ToUnixTimeMilliseconds());
             var key = Convert.ToInt32(command.ExecuteScalar(), System.Globalization.CultureInfo.InvariantCulture);
-            return new Source(id, key, name, digest, end, true, now);
+            return new Source(id, key, name, writeKeyDigest, writeKeyEnd, true, at);
         }
     }
 
-    public void UpdateSource(Source source, DateTimeOffset now)
+    public void Update(Source source, DateTimeOffset at)
     {
         lock (_gate)
         {
@@ -96,12 +88,11 @@ internal sealed class ControlStore : IDisposable
             command.Parameters.AddWithValue("$key", source.WriteKeyDigest);
             command.Parameters.AddWithValue("$end", source.WriteKeyEnd);
             command.Parameters.AddWithValue("$enabled", source.Enabled ? 1 : 0);
-            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$now", at.ToUnixTimeMilliseconds());
             command.ExecuteNonQuery();
         }
     }
 
-    /// <summary>A workspace setting stored as JSON text, or null when never set; settings documents are read through SettingsService, which caches them.</summary>
     public string? Setting(string key)
     {
         lock (_gate)
@@ -113,7 +104,7 @@ internal sealed class ControlStore : IDisposable
         }
     }
 
-    public void SaveSetting(string key, string value, DateTimeOffset now)
+    public void SaveSetting(string key, string value, DateTimeOffset at)
     {
         lock (_gate)
         {
@@ -124,12 +115,12 @@ internal sealed class ControlStore : IDisposable
                 """;
             command.Parameters.AddWithValue("$key", key);
             command.Parameters.AddWithValue("$value", value);
-            command.Parameters.AddWithValue("$now", now.ToUnixTimeMilliseconds());
+            command.Parameters.AddWithValue("$now", at.ToUnixTimeMilliseconds());
             command.ExecuteNonQuery();
         }
     }
 
-    public long Checkpoint(string consumer)
+    public long Read(string consumer)
     {
         lock (_gate)
         {
@@ -140,16 +131,8 @@ internal sealed class ControlStore : IDisposable
         }
     }
 
-    /// <summary>
-    /// A consumer's live position, kept in memory only (no write per read round): what the lag metric
-    /// reports between the durable checkpoints a consumer saves with <see cref="SaveCheckpoint"/>.
-    /// </summary>
-    public void ReportPosition(string consumer, long seq) => _positions[consumer] = seq;
-
-    /// <summary>The position a consumer resumes from after a restart; also reported as its live position.</summary>
-    public void SaveCheckpoint(string consumer, long seq)
+    public void Save(string consumer, long seq)
     {
-        ReportPosition(consumer, seq);
         lock (_gate)
         {
             using var command = _connection.CreateCommand();
@@ -163,7 +146,7 @@ internal sealed class ControlStore : IDisposable
         }
     }
 
-    public IReadOnlyDictionary<string, long> Checkpoints()
+    public IReadOnlyDictionary<string, long> All()
     {
         lock (_gate)
         {
@@ -174,11 +157,6 @@ internal sealed class ControlStore : IDisposable
             while (reader.Read())
             {
                 result[reader.GetString(0)] = reader.GetInt64(1);
-            }
-
-            foreach (var (consumer, seq) in _positions)
-            {
-                result[consumer] = seq;
             }
 
             return result;

@@ -6,13 +6,13 @@ namespace Tandem.Storage;
 /// <param name="PasswordHash">The salted hash; null when the row has none.</param>
 /// <param name="FailedSignIns">Wrong passwords in a row, from all addresses.</param>
 /// <param name="LockedUntil">Until when the account is locked for everyone; null when it is not.</param>
-internal readonly record struct MemberSecrets(string? PasswordHash, int FailedSignIns, DateTimeOffset? LockedUntil);
+public readonly record struct MemberSecrets(string? PasswordHash, int FailedSignIns, DateTimeOffset? LockedUntil);
 
 /// <summary>
 /// The members' storage port: one row per member and its local account. The rules (unique email,
-/// last admin, lockout) are <see cref="MemberRegistry"/>'s; each method here is one write.
+/// last admin, lockout) are <c>MemberRegistry</c>'s; each method here is one write.
 /// </summary>
-internal interface IMemberStore : IDisposable
+public interface IMemberStore
 {
     IReadOnlyList<Member> LoadAll();
 

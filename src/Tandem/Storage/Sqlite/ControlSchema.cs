@@ -1,7 +1,7 @@
 using Microsoft.Data.Sqlite;
 using Tandem.Sources;
 
-namespace Tandem.Storage;
+namespace Tandem.Storage.Sqlite;
 
 /// <summary>
 /// The schema of <c>tandem.db</c>, in one place: every table of the workspace's control file and every

@@ -1,6 +1,6 @@
 using Microsoft.Data.Sqlite;
 
-namespace Tandem.Storage;
+namespace Tandem.Storage.Sqlite;
 
 /// <summary>Opens SQLite files of the data folder with the settings every Tandem store relies on.</summary>
 internal static class SqliteDatabase

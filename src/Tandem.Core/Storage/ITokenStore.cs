@@ -4,9 +4,9 @@ namespace Tandem.Storage;
 
 /// <summary>
 /// The API tokens' storage port. Tokens are found by the digest of their secret; the secret is never
-/// passed here. Caching, lineage rules and the admin-token reset are <see cref="TokenRegistry"/>'s.
+/// passed here. Caching, lineage rules and the admin-token reset are <c>TokenRegistry</c>'s.
 /// </summary>
-internal interface ITokenStore : IDisposable
+public interface ITokenStore
 {
     ApiToken? FindByDigest(string digest);
 

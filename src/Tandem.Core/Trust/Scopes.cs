@@ -7,7 +7,7 @@ namespace Tandem.Trust;
 /// is public, or open to anyone signed in); a member holds the scopes of their roles, and an API token
 /// holds the scopes it was given, never more than its owner's.
 /// </summary>
-internal static class Scopes
+public static class Scopes
 {
     /// <summary>Every scope: held only by the first admin token and by members with the admin role.</summary>
     public const string All = "*";
@@ -54,7 +54,7 @@ internal static class Scopes
 }
 
 /// <summary>The roles a member can hold, and the scopes each role brings.</summary>
-internal static class Roles
+public static class Roles
 {
     public const string Admin = "admin";
     public const string Marketer = "marketer";
@@ -63,6 +63,9 @@ internal static class Roles
     public const string Analyst = "analyst";
     public const string Liaison = "liaison";
     public const string Viewer = "viewer";
+
+    /// <summary>Every role, in the order documents and answers list them.</summary>
+    public static IReadOnlyList<string> All { get; } = [Admin, Marketer, ItSteward, PrivacyOfficer, Analyst, Liaison, Viewer];
 
     private static readonly string[] Everyone = [Scopes.SourcesRead, Scopes.IdentityRead, Scopes.TraitsRead, Scopes.MembersRead];
 

@@ -3,7 +3,7 @@ using Tandem.Privacy;
 namespace Tandem.Storage;
 
 /// <summary>The retention runs' storage port: one report per run, kept once the run ends.</summary>
-internal interface IRetentionRunStore
+public interface IRetentionRunStore
 {
     /// <summary>Keeps a run under the next id and answers it with that id.</summary>
     RetentionRun Add(RetentionRun run);

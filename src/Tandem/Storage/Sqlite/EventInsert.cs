@@ -2,7 +2,7 @@ using System.Text;
 using Microsoft.Data.Sqlite;
 using SQLitePCL;
 
-namespace Tandem.Collect;
+namespace Tandem.Storage.Sqlite;
 
 /// <summary>
 /// The log writer's one hot statement, prepared once on the writer's connection and bound by
