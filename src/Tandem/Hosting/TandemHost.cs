@@ -108,6 +108,7 @@ public static class TandemHost
         services.AddEmbeddedStorage(options);
         services.AddSingleton<ConsumerPositions>();
         services.AddSingleton<SourceRegistry>();
+        services.AddSingleton<SourcesService>();
         services.AddTrust(options.DataDirectory);
         services.AddSingleton<Workspace>();
         services.AddCollector();

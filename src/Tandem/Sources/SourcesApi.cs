@@ -11,7 +11,6 @@ namespace Tandem.Sources;
 /// <summary>Create, list, rename, disable and rotate sources; read their live event feed and rejections.</summary>
 internal static class SourcesApi
 {
-    private const int MaxNameLength = 100;
     private const int MaxLimit = 1_000;
     private const int DefaultLimit = 50;
 
@@ -38,12 +37,6 @@ internal static class SourcesApi
             new(issued.Source.Id, issued.Source.Name, issued.WriteKey, issued.Source.WriteKeyEnd, issued.Source.Enabled, issued.Source.CreatedAt);
     }
 
-    /// <summary>A source as the audit log keeps it: the write key is a secret, so only its last four characters.</summary>
-    private sealed record AuditedSource(string Id, string Name, bool Enabled, string WriteKeyEnding)
-    {
-        public static AuditedSource From(Source s) => new(s.Id, s.Name, s.Enabled, "…" + s.WriteKeyEnd);
-    }
-
     public sealed record RejectionView(long Id, DateTimeOffset ReceivedAt, int? Index, string Reason, string Field, string Detail, JsonElement? Payload, string? RawPayload);
 
     /// <param name="Next">What to pass as <c>before</c> for the next (older) page; null on the last page.</param>
@@ -53,7 +46,7 @@ internal static class SourcesApi
     {
         var sources = api.MapGroup("/sources").WithTags("Sources");
         sources.MapPost("/", CreateAsync).RequireScope(Scopes.SourcesWrite).WithSummary("Creates a source with a new write key, shown in this answer only");
-        sources.MapGet("/", (SourceRegistry registry) => TypedResults.Ok(registry.All.Select(SourceView.From).ToArray())).RequireScope(Scopes.SourcesRead).WithSummary("Lists sources (of each write key, its last four characters)");
+        sources.MapGet("/", (SourcesService service) => TypedResults.Ok(service.List().Select(SourceView.From).ToArray())).RequireScope(Scopes.SourcesRead).WithSummary("Lists sources (of each write key, its last four characters)");
         sources.MapGet("/{id}", Get).RequireScope(Scopes.SourcesRead).WithSummary("Gets one source");
         sources.MapPatch("/{id}", UpdateAsync).RequireScope(Scopes.SourcesWrite).WithSummary("Renames, disables or enables a source");
         sources.MapPost("/{id}/rotate-key", RotateKey).RequireScope(Scopes.SourcesWrite).WithSummary("Gives the source a new write key, shown in this answer only; the old one stops working at once");
@@ -64,7 +57,7 @@ internal static class SourcesApi
         return api;
     }
 
-    private static async Task<IResult> CreateAsync(HttpRequest request, SourceRegistry registry, AuditLog audit, ClaimsPrincipal user)
+    private static async Task<IResult> CreateAsync(HttpRequest request, SourcesService service, ClaimsPrincipal user)
     {
         var (body, problem) = await JsonBody.ReadAsync<CreateSourceRequest>(request);
         if (problem is not null)
@@ -72,26 +65,16 @@ internal static class SourcesApi
             return problem;
         }
 
-        if (ValidateName(body!.Name) is { } invalid)
-        {
-            return invalid;
-        }
-
-        var (issued, error) = registry.Create(body.Name!.Trim());
-        if (issued is not null)
-        {
-            audit.Record(user, "source.create", "source:" + issued.Source.Id, after: AuditedSource.From(issued.Source));
-        }
-
-        return error == SourceChangeError.NameTaken
-            ? NameTaken(body.Name)
-            : TypedResults.Created($"/api/v1/sources/{issued!.Source.Id}", IssuedSourceView.From(issued));
+        var created = service.Create(user.ToCaller(), body!.Name);
+        return created.Value is { } issued
+            ? TypedResults.Created($"/api/v1/sources/{issued.Source.Id}", IssuedSourceView.From(issued))
+            : Problems.From(created.Refusal!);
     }
 
-    private static IResult Get(string id, SourceRegistry registry) =>
-        registry.FindById(id) is { } source ? TypedResults.Ok(SourceView.From(source)) : Problems.NotFound("Source", id);
+    private static IResult Get(string id, SourcesService service) =>
+        service.Find(id) is { } source ? TypedResults.Ok(SourceView.From(source)) : Problems.NotFound("Source", id);
 
-    private static async Task<IResult> UpdateAsync(string id, HttpRequest request, SourceRegistry registry, AuditLog audit, ClaimsPrincipal user)
+    private static async Task<IResult> UpdateAsync(string id, HttpRequest request, SourcesService service, ClaimsPrincipal user)
     {
         var (body, problem) = await JsonBody.ReadAsync<UpdateSourceRequest>(request);
         if (problem is not null)
@@ -99,42 +82,14 @@ internal static class SourcesApi
             return problem;
         }
 
-        if (body!.Name is null && body.Enabled is null)
-        {
-            return Problems.Create(StatusCodes.Status400BadRequest, "nothing_to_change", "Nothing to change",
-                "Send \"name\" to rename the source and/or \"enabled\" (true or false) to enable or disable it.", "body");
-        }
-
-        if (body.Name is not null && ValidateName(body.Name) is { } invalid)
-        {
-            return invalid;
-        }
-
-        var before = registry.FindById(id);
-        var (source, error) = registry.Change(id, s => s with { Name = body.Name?.Trim() ?? s.Name, Enabled = body.Enabled ?? s.Enabled });
-        if (error == SourceChangeError.None && before is not null)
-        {
-            audit.Record(user, "source.update", "source:" + id, AuditedSource.From(before), AuditedSource.From(source!));
-        }
-
-        return error switch
-        {
-            SourceChangeError.NotFound => Problems.NotFound("Source", id),
-            SourceChangeError.NameTaken => NameTaken(body.Name!),
-            _ => TypedResults.Ok(SourceView.From(source!)),
-        };
+        var updated = service.Update(user.ToCaller(), id, body!.Name, body.Enabled);
+        return updated.Value is { } source ? TypedResults.Ok(SourceView.From(source)) : Problems.From(updated.Refusal!);
     }
 
-    private static IResult RotateKey(string id, SourceRegistry registry, AuditLog audit, ClaimsPrincipal user)
+    private static IResult RotateKey(string id, SourcesService service, ClaimsPrincipal user)
     {
-        var before = registry.FindById(id);
-        var (issued, error) = registry.RotateKey(id);
-        if (error == SourceChangeError.None && before is not null)
-        {
-            audit.Record(user, "source.rotate_key", "source:" + id, AuditedSource.From(before), AuditedSource.From(issued!.Source));
-        }
-
-        return error == SourceChangeError.NotFound ? Problems.NotFound("Source", id) : TypedResults.Ok(IssuedSourceView.From(issued!));
+        var rotated = service.RotateKey(user.ToCaller(), id);
+        return rotated.Value is { } issued ? TypedResults.Ok(IssuedSourceView.From(issued)) : Problems.From(rotated.Refusal!);
     }
 
     private static async Task Events(HttpContext context, string id, SourceRegistry registry, IEventLogReader log, PiiGuard pii, string? limit, string? after, string? before)
@@ -251,22 +206,4 @@ internal static class SourcesApi
             writer.WriteNull("next");
         }
     }
-
-    private static IResult? ValidateName(string? name)
-    {
-        if (string.IsNullOrWhiteSpace(name))
-        {
-            return Problems.Create(StatusCodes.Status400BadRequest, "missing_name", "A source needs a name",
-                "Send {\"name\":\"Website\"}: a non-empty name that says where the events come from.", "name");
-        }
-
-        return name.Trim().Length > MaxNameLength
-            ? Problems.Create(StatusCodes.Status400BadRequest, "name_too_long", "The name is too long",
-                $"Source names are at most {MaxNameLength} characters.", "name")
-            : null;
-    }
-
-    private static IResult NameTaken(string name) =>
-        Problems.Create(StatusCodes.Status409Conflict, "name_taken", "A source with this name exists",
-            $"Another source is already named '{name.Trim()}'. Choose another name.", "name");
 }
